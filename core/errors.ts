@@ -1,0 +1,115 @@
+/**
+ * Tributary's error hierarchy: every failure a user or an operator can see carries a stable `code`
+ * from the list below, a `retriable` flag that retry logic reads, and the underlying `cause`.
+ *
+ * Codes once published are never reused or renamed; add new ones at the end of their group.
+ */
+
+export const ERROR_CODES = {
+  // Stack (infra): the local or containerised Kafka + schema registry.
+  TRIB_JAVA_MISSING: { retriable: false, summary: 'no Java runtime was found' },
+  TRIB_JAVA_TOO_OLD: { retriable: false, summary: 'the Java runtime is older than required' },
+  TRIB_PORT_IN_USE: { retriable: false, summary: 'a requested port is already taken' },
+  TRIB_ARTIFACTS_UNAVAILABLE: {
+    retriable: false,
+    summary: 'stack artifacts are not cached and could not be downloaded',
+  },
+  TRIB_BROKER_UNHEALTHY: { retriable: true, summary: 'the Kafka broker did not become ready' },
+  TRIB_REGISTRY_UNHEALTHY: { retriable: true, summary: 'the schema registry did not become ready' },
+  TRIB_PROCESS_EXITED: { retriable: false, summary: 'a stack process exited during start-up' },
+  TRIB_DOCKER_UNAVAILABLE: { retriable: false, summary: 'no Docker engine answered' },
+  TRIB_CONFIG_INVALID: { retriable: false, summary: 'a configuration field is invalid' },
+
+  // Wire: schemas, tensor codec, chunking.
+  TRIB_DECODE_FAILED: { retriable: false, summary: 'bytes could not be decoded as the expected message' },
+  TRIB_UNKNOWN_SCHEMA: { retriable: false, summary: 'the schema id is unknown to the registry' },
+  TRIB_UNSUPPORTED_ENCODING: { retriable: false, summary: 'the tensor encoding or dtype is not supported' },
+  TRIB_PAYLOAD_CORRUPT: { retriable: false, summary: 'the payload bytes do not match their description' },
+  TRIB_CHUNK_MISSING: { retriable: false, summary: 'a chunk of a split payload never arrived' },
+  TRIB_CHUNK_DUPLICATE: { retriable: false, summary: 'a chunk of a split payload arrived twice' },
+  TRIB_CHUNK_CORRUPT: { retriable: false, summary: 'a reassembled payload failed its content hash' },
+
+  // Aggregation: update validation before anything is folded.
+  TRIB_NON_FINITE: { retriable: false, summary: 'the update holds NaN or infinite values' },
+  TRIB_SHAPE_MISMATCH: { retriable: false, summary: 'tensor names, shapes or dtypes differ from the model' },
+  TRIB_FUTURE_VERSION: { retriable: false, summary: 'the update claims a base version not yet published' },
+  TRIB_STALE_UPDATE: { retriable: false, summary: 'the update is staler than the maximum staleness' },
+  TRIB_DUPLICATE_UPDATE: { retriable: false, summary: 'an update with this id was already folded' },
+  TRIB_NORM_EXCEEDED: { retriable: false, summary: 'the update norm exceeds the hard limit' },
+  TRIB_WRONG_JOB: { retriable: false, summary: 'the update belongs to another job' },
+  TRIB_STATE_CORRUPT: { retriable: false, summary: 'a serialised aggregator state could not be restored' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class TributaryError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  /** Free-form structured context for logs (ports, paths, ids); never needed to handle the error. */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(`${code}: ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TributaryError';
+    this.code = code;
+    this.retriable = ERROR_CODES[code].retriable;
+    this.details = Object.freeze({ ...options.details });
+  }
+}
+
+export function isTributaryError(error: unknown, code?: ErrorCode): error is TributaryError {
+  return error instanceof TributaryError && (code === undefined || error.code === code);
+}
+
+/** The stack (broker, registry, containers) could not be brought up; `logTail` holds the process log's end. */
+export class StackError extends TributaryError {
+  readonly logTail: string;
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown>; logTail?: string } = {},
+  ) {
+    const tail = options.logTail?.trim() ?? '';
+    super(code, tail === '' ? message : `${message}\n--- log tail ---\n${tail}`, options);
+    this.name = 'StackError';
+    this.logTail = tail;
+  }
+}
+
+/** Bytes on the wire did not decode into a well-formed message or tensor. */
+export class WireError extends TributaryError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(code, message, options);
+    this.name = 'WireError';
+  }
+}
+
+/** An update failed validation and was not folded; the aggregator state is untouched. */
+export class UpdateRejectedError extends TributaryError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(code, message, options);
+    this.name = 'UpdateRejectedError';
+  }
+}
+
+/** A configuration object failed validation; `problems` lists one line per bad field. */
+export class ConfigError extends TributaryError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super('TRIB_CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = Object.freeze([...problems]);
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The stack in containers through testcontainers: Kafka and Apicurio images built locally from the
+ * same Maven artifacts (infra/docker/build-images.sh), or the official images with
+ * TRIBUTARY_IMAGES=official. Ryuk (testcontainers' reaper) cannot be pulled here, so this module
+ * disposes its own containers: on stop(), on process exit, and (for containers whose owner was
+ * killed outright) at the next start.
+ */
+import { execFileSync } from 'node:child_process';
+import { StackError } from '../../core/errors.js';
+import { pinnedVersions } from './artifacts.js';
+import { freePort, LOOPBACK } from './ports.js';
+import { setDefaultCompatibility, waitForKafka, waitForRegistry } from './readiness.js';
+import { CCOMPAT_PATH } from '../registry/local.js';
+
+const OWNER_LABEL = 'dev.tributary.owner-pid';
+
+export interface ContainerImages {
+  readonly kafka: string;
+  readonly registry: string;
+  readonly flavour: 'local' | 'official';
+}
+
+export function containerImages(env: NodeJS.ProcessEnv = process.env): ContainerImages {
+  const versions = pinnedVersions();
+  if (env.TRIBUTARY_IMAGES === 'official') {
+    return {
+      kafka: `apache/kafka:${versions.kafka}`,
+      registry: `apicurio/apicurio-registry:${versions.apicurio}`,
+      flavour: 'official',
+    };
+  }
+  return {
+    kafka: `tributary/kafka:${versions.kafka}`,
+    registry: `tributary/apicurio-registry:${versions.apicurio}`,
+    flavour: 'local',
+  };
+}
+
+function docker(args: string[]): string {
+  return execFileSync('docker', args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 20_000,
+  });
+}
+
+/** True when a Docker engine answers and both images are present locally (nothing can be pulled here). */
+export function containersAvailable(images: ContainerImages = containerImages()): {
+  ok: boolean;
+  reason: string;
+} {
+  try {
+    docker(['version', '--format', '{{.Server.Version}}']);
+  } catch {
+    return { ok: false, reason: 'no Docker engine answered' };
+  }
+  if (images.flavour === 'official') return { ok: true, reason: 'official images (pulled on demand)' };
+  for (const image of [images.kafka, images.registry]) {
+    try {
+      docker(['image', 'inspect', '--format', '{{.Id}}', image]);
+    } catch {
+      return { ok: false, reason: `image ${image} is not built (run infra/docker/build-images.sh)` };
+    }
+  }
+  return { ok: true, reason: 'local images present' };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes stack containers left by a process that was killed before it could remove them. */
+function removeOrphans(): void {
+  const rows = docker([
+    'ps',
+    '-a',
+    '--filter',
+    `label=${OWNER_LABEL}`,
+    '--format',
+    `{{.ID}} {{.Label "${OWNER_LABEL}"}}`,
+  ]);
+  const orphans = rows
+    .split('\n')
+    .map((row) => row.trim().split(' '))
+    .filter(([id, pid]) => id && pid && !isAlive(Number(pid)))
+    .map(([id]) => id as string);
+  if (orphans.length > 0) docker(['rm', '-f', ...orphans]);
+}
+
+const liveContainers = new Set<string>();
+let exitHookInstalled = false;
+function trackContainer(id: string): void {
+  liveContainers.add(id);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    if (liveContainers.size === 0) return;
+    try {
+      execFileSync('docker', ['rm', '-f', ...liveContainers], { stdio: 'ignore', timeout: 20_000 });
+    } catch {
+      // best effort: removeOrphans() catches the rest next time
+    }
+  });
+}
+
+export interface ContainerStack {
+  readonly brokers: string[];
+  readonly registryUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startContainerStack(
+  options: { readyTimeoutMs?: number; images?: ContainerImages } = {},
+): Promise<ContainerStack> {
+  // Ryuk's image cannot be pulled here; we remove our containers ourselves.
+  process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+  const { GenericContainer, Wait } = await import('testcontainers');
+  const images = options.images ?? containerImages();
+  const timeout = options.readyTimeoutMs ?? 180_000;
+  removeOrphans();
+
+  // Kafka advertises the address clients dial, so the host port must equal the container port.
+  const kafkaPort = await freePort();
+  const labels = { [OWNER_LABEL]: String(process.pid) };
+  const kafkaEnv: Record<string, string> =
+    images.flavour === 'official'
+      ? {
+          KAFKA_NODE_ID: '1',
+          KAFKA_PROCESS_ROLES: 'broker,controller',
+          KAFKA_LISTENERS: `PLAINTEXT://0.0.0.0:${kafkaPort},CONTROLLER://127.0.0.1:9093`,
+          KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://${LOOPBACK}:${kafkaPort}`,
+          KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
+          KAFKA_CONTROLLER_QUORUM_VOTERS: '1@127.0.0.1:9093',
+          KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+          KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
+          KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
+          KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
+          KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+          KAFKA_MESSAGE_MAX_BYTES: '16777216',
+          KAFKA_REPLICA_FETCH_MAX_BYTES: '16777216',
+        }
+      : { KAFKA_PORT: String(kafkaPort), KAFKA_ADVERTISED: LOOPBACK };
+
+  const started: { stop(options?: { remove?: boolean }): Promise<unknown>; getId(): string }[] = [];
+  const stop = async () => {
+    await Promise.allSettled(started.map((container) => container.stop({ remove: true })));
+    for (const container of started) liveContainers.delete(container.getId());
+  };
+  try {
+    // Both containers boot together; each is tracked as soon as it exists so nothing leaks.
+    const track = <T extends { getId(): string; stop(options?: { remove?: boolean }): Promise<unknown> }>(
+      c: T,
+    ) => {
+      started.push(c);
+      trackContainer(c.getId());
+      return c;
+    };
+    const [kafka, registry] = await Promise.allSettled([
+      new GenericContainer(images.kafka)
+        .withEnvironment(kafkaEnv)
+        .withLabels(labels)
+        .withExposedPorts({ container: kafkaPort, host: kafkaPort })
+        .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
+        .withStartupTimeout(timeout)
+        .start()
+        .then(track),
+      new GenericContainer(images.registry)
+        .withEnvironment({ QUARKUS_HTTP_HOST: '0.0.0.0', QUARKUS_HTTP_PORT: '8080' })
+        .withLabels(labels)
+        .withExposedPorts(8080)
+        .withWaitStrategy(Wait.forHttp(`${CCOMPAT_PATH}/config`, 8080).forStatusCode(200))
+        .withStartupTimeout(timeout)
+        .start()
+        .then(track),
+    ]);
+    if (kafka.status === 'rejected') throw kafka.reason;
+    if (registry.status === 'rejected') throw registry.reason;
+
+    const brokers = [`${LOOPBACK}:${kafkaPort}`];
+    const registryUrl = `http://${LOOPBACK}:${registry.value.getMappedPort(8080)}${CCOMPAT_PATH}`;
+    await waitForKafka(brokers, timeout);
+    await waitForRegistry(registryUrl, timeout);
+    await setDefaultCompatibility(registryUrl);
+    return { brokers, registryUrl, stop };
+  } catch (error) {
+    await stop();
+    if (error instanceof StackError) throw error;
+    throw new StackError('TRIB_PROCESS_EXITED', `container stack failed to start: ${String(error)}`, {
+      cause: error,
+    });
+  }
+}
