@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['core/**/*.test.ts', 'services/**/*.test.ts', 'infra/**/*.test.ts'],
+          include: ['lib/**/*.test.ts', 'services/**/*.test.ts', 'infra/**/*.test.ts'],
           environment: 'node',
         },
       },

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { StackError } from '../../core/errors.js';
+import { StackError } from '../../lib/core/errors.js';
 import { PROJECT_ROOT } from '../stack/artifacts.js';
 import type { JavaRuntime } from '../stack/java.js';
 import { LOOPBACK, portFor } from '../stack/ports.js';

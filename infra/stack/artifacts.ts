@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StackError } from '../../core/errors.js';
+import { StackError } from '../../lib/core/errors.js';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const POM = join(PROJECT_ROOT, 'infra', 'maven', 'pom.xml');

@@ -6,7 +6,7 @@
  * killed outright) at the next start.
  */
 import { execFileSync } from 'node:child_process';
-import { StackError } from '../../core/errors.js';
+import { StackError } from '../../lib/core/errors.js';
 import { pinnedVersions } from './artifacts.js';
 import { freePort, LOOPBACK } from './ports.js';
 import { setDefaultCompatibility, waitForKafka, waitForRegistry } from './readiness.js';

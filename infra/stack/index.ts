@@ -8,7 +8,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { StackError } from '../../core/errors.js';
+import { StackError } from '../../lib/core/errors.js';
 import { startLocalKafka } from '../kafka/local.js';
 import { APICURIO_MIN_JAVA, startLocalRegistry } from '../registry/local.js';
 import { type ArtifactOptions, defaultCacheDir, ensureArtifacts, PROJECT_ROOT } from './artifacts.js';

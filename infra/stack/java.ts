@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { StackError } from '../../core/errors.js';
+import { StackError } from '../../lib/core/errors.js';
 
 const run = promisify(execFile);
 

@@ -1,6 +1,6 @@
 /** Loopback port helpers: pick a free port, or prove a requested one is free before a JVM tries it. */
 import { createServer } from 'node:net';
-import { StackError } from '../../core/errors.js';
+import { StackError } from '../../lib/core/errors.js';
 
 export const LOOPBACK = '127.0.0.1';
 

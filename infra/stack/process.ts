@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { StackError } from '../../core/errors.js';
+import { StackError } from '../../lib/core/errors.js';
 
 const SUPERVISOR = fileURLToPath(new URL('./supervise.sh', import.meta.url));
 

@@ -1,6 +1,6 @@
 /** Readiness probes shared by every stack path: the admin API for Kafka, HTTP for the registry. */
 import { Kafka, logLevel } from 'kafkajs';
-import { StackError } from '../../core/errors.js';
+import { StackError } from '../../lib/core/errors.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
