@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   // Wire: schemas, tensor codec, chunking.
   TRIB_DECODE_FAILED: { retriable: false, summary: 'bytes could not be decoded as the expected message' },
   TRIB_UNKNOWN_SCHEMA: { retriable: false, summary: 'the schema id is unknown to the registry' },
+  TRIB_REGISTRY_UNAVAILABLE: { retriable: true, summary: 'the schema registry did not answer' },
+  TRIB_SCHEMA_INCOMPATIBLE: { retriable: false, summary: 'the registry refused a schema as incompatible' },
   TRIB_UNSUPPORTED_ENCODING: { retriable: false, summary: 'the tensor encoding or dtype is not supported' },
   TRIB_PAYLOAD_CORRUPT: { retriable: false, summary: 'the payload bytes do not match their description' },
   TRIB_CHUNK_MISSING: { retriable: false, summary: 'a chunk of a split payload never arrived' },
@@ -38,6 +40,7 @@ export const ERROR_CODES = {
   TRIB_NORM_EXCEEDED: { retriable: false, summary: 'the update norm exceeds the hard limit' },
   TRIB_WRONG_JOB: { retriable: false, summary: 'the update belongs to another job' },
   TRIB_STATE_CORRUPT: { retriable: false, summary: 'a serialised aggregator state could not be restored' },
+  TRIB_INVALID_UPDATE: { retriable: false, summary: 'the update metadata is malformed (ids, example count)' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,182 @@
+/**
+ * Splitting a payload larger than the record limit into ordered chunks, and reassembling them.
+ * Every chunk carries its index, the count, its offset, the total length and the SHA-256 of the
+ * whole payload. Chunks of one payload share a key (so one partition, in order); chunks of several
+ * payloads may interleave. A missing, duplicated, inconsistent or corrupt chunk rejects the whole
+ * payload.
+ */
+import { createHash } from 'node:crypto';
+import { WireError } from './errors.js';
+
+export interface ChunkInfo {
+  readonly index: number;
+  readonly count: number;
+  readonly offset: number;
+  readonly totalBytes: number;
+  readonly sha256: Uint8Array;
+}
+
+export interface Chunk {
+  readonly info: ChunkInfo;
+  readonly data: Uint8Array;
+}
+
+export function sha256(data: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(data).digest());
+}
+
+/** One chunk when `data` fits in `maxChunkBytes`; chunks are views into `data`, not copies. */
+export function splitIntoChunks(data: Uint8Array, maxChunkBytes: number): Chunk[] {
+  if (!(maxChunkBytes >= 1)) throw new RangeError('maxChunkBytes must be at least 1');
+  const hash = sha256(data);
+  const count = Math.max(1, Math.ceil(data.length / maxChunkBytes));
+  const chunks: Chunk[] = [];
+  for (let index = 0; index < count; index++) {
+    const offset = index * maxChunkBytes;
+    const slice = data.subarray(offset, Math.min(data.length, offset + maxChunkBytes));
+    chunks.push({ info: { index, count, offset, totalBytes: data.length, sha256: hash }, data: slice });
+  }
+  return chunks;
+}
+
+interface Pending {
+  readonly count: number;
+  readonly totalBytes: number;
+  readonly sha256: Uint8Array;
+  readonly buffer: Uint8Array;
+  nextIndex: number;
+  received: number;
+}
+
+export type ChunkResult =
+  { readonly complete: true; readonly data: Uint8Array } | { readonly complete: false };
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
+/**
+ * Reassembles interleaved payloads by key. Chunks of one key must arrive in index order (they share
+ * a partition); a gap means a chunk went missing, a repeat means a duplicate. On any error the
+ * pending payload for that key is dropped whole, so nothing partial is ever returned.
+ */
+export class ChunkAssembler {
+  private readonly pending = new Map<string, Pending>();
+  private pendingBytes = 0;
+
+  constructor(private readonly maxPendingBytes = 512 * 1024 * 1024) {}
+
+  get pendingKeys(): string[] {
+    return [...this.pending.keys()];
+  }
+
+  add(key: string, chunk: Chunk): ChunkResult {
+    const { info, data } = chunk;
+    if (
+      !Number.isInteger(info.count) ||
+      info.count < 1 ||
+      info.index < 0 ||
+      info.index >= info.count ||
+      info.totalBytes < 0
+    ) {
+      this.drop(key);
+      throw new WireError(
+        'TRIB_CHUNK_CORRUPT',
+        `chunk ${info.index}/${info.count} of ${key} has an impossible position`,
+      );
+    }
+    if (info.count === 1) {
+      if (this.pending.has(key)) {
+        this.drop(key);
+        throw new WireError(
+          'TRIB_CHUNK_MISSING',
+          `${key}: a new payload started before the previous one was complete`,
+        );
+      }
+      if (data.length !== info.totalBytes || !sameBytes(sha256(data), info.sha256)) {
+        throw new WireError('TRIB_CHUNK_CORRUPT', `${key}: payload fails its length or SHA-256 check`);
+      }
+      return { complete: true, data };
+    }
+
+    let entry = this.pending.get(key);
+    if (!entry) {
+      if (info.index !== 0) {
+        throw new WireError(
+          'TRIB_CHUNK_MISSING',
+          `${key}: chunk ${info.index}/${info.count} arrived without chunk 0`,
+          {
+            details: { key, index: info.index },
+          },
+        );
+      }
+      if (this.pendingBytes + info.totalBytes > this.maxPendingBytes) {
+        throw new WireError(
+          'TRIB_CHUNK_CORRUPT',
+          `${key}: ${info.totalBytes} bytes would exceed the reassembly budget`,
+        );
+      }
+      entry = {
+        count: info.count,
+        totalBytes: info.totalBytes,
+        sha256: info.sha256,
+        buffer: new Uint8Array(info.totalBytes),
+        nextIndex: 0,
+        received: 0,
+      };
+      this.pending.set(key, entry);
+      this.pendingBytes += info.totalBytes;
+    } else if (
+      info.count !== entry.count ||
+      info.totalBytes !== entry.totalBytes ||
+      !sameBytes(info.sha256, entry.sha256)
+    ) {
+      this.drop(key);
+      throw new WireError(
+        'TRIB_CHUNK_CORRUPT',
+        `${key}: chunk ${info.index} disagrees with chunk 0 on count, length or hash`,
+      );
+    }
+
+    if (info.index < entry.nextIndex) {
+      this.drop(key);
+      throw new WireError('TRIB_CHUNK_DUPLICATE', `${key}: chunk ${info.index}/${info.count} arrived twice`);
+    }
+    if (info.index > entry.nextIndex) {
+      this.drop(key);
+      throw new WireError(
+        'TRIB_CHUNK_MISSING',
+        `${key}: chunk ${entry.nextIndex}/${info.count} is missing (got ${info.index})`,
+      );
+    }
+    if (info.offset !== entry.received || info.offset + data.length > entry.totalBytes) {
+      this.drop(key);
+      throw new WireError(
+        'TRIB_CHUNK_CORRUPT',
+        `${key}: chunk ${info.index} has offset ${info.offset}, expected ${entry.received}`,
+      );
+    }
+    entry.buffer.set(data, info.offset);
+    entry.received += data.length;
+    entry.nextIndex += 1;
+    if (entry.nextIndex < entry.count) return { complete: false };
+
+    this.drop(key);
+    if (entry.received !== entry.totalBytes || !sameBytes(sha256(entry.buffer), entry.sha256)) {
+      throw new WireError(
+        'TRIB_CHUNK_CORRUPT',
+        `${key}: reassembled payload fails its length or SHA-256 check`,
+      );
+    }
+    return { complete: true, data: entry.buffer };
+  }
+
+  /** Drops an incomplete payload (for example when its producer is known to have died). */
+  drop(key: string): boolean {
+    const entry = this.pending.get(key);
+    if (!entry) return false;
+    this.pending.delete(key);
+    this.pendingBytes -= entry.totalBytes;
+    return true;
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * The FedBuff aggregator (Nguyen et al., "Federated Learning with Buffered Asynchronous
+ * Aggregation", AISTATS 2022, Algorithm 1), pure: no Kafka, no clock.
+ *
+ *   on update Δᵢ from base version vᵢ:   τᵢ = version − vᵢ
+ *       validate (job, id, version, staleness, names/shapes, finiteness, norm) or reject untouched
+ *       buffer ← buffer + wᵢ · s(τᵢ) · clip(Δᵢ)          (wᵢ = nᵢ or 1, see `averaging`)
+ *   when K updates are buffered:
+ *       Δ̄ = buffer / Σ wᵢ          (or the coordinate-wise median / trimmed mean of the s·clip(Δ))
+ *       x ← serverOptimizer(x, Δ̄);  version ← version + 1;  buffer ← 0
+ *
+ * Synchronous FedAvg is K = cohort, maxStaleness = 0, constant s, example weighting and server SGD
+ * with learning rate 1 (x − mean(x − xᵢ) = mean(xᵢ)); FedAsync is K = 1. Both are this code.
+ * Where the paper is silent (example weighting, normalisation, the server optimizers) we follow
+ * FLSim's FedBuff and Reddi et al. (ICLR 2021).
+ */
+import { UpdateRejectedError } from '../errors.js';
+import type { NamedTensor } from '../tensors.js';
+import { validateFedBuffConfig, type FedBuffConfig } from './config.js';
+import type { ModelLayout } from './layout.js';
+import {
+  clipFactor,
+  coordinateMedian,
+  coordinateTrimmedMean,
+  squaredNormIfFinite,
+  trimCount,
+} from './robust.js';
+import { applyServerStep, initialMoments, type OptimizerMoments } from './server-optimizer.js';
+import { stalenessWeight } from './staleness.js';
+
+export type GlobalModelVersion = number;
+
+export interface UpdateForFold {
+  readonly updateId: string;
+  readonly jobId: string;
+  readonly workerId: string;
+  readonly baseVersion: GlobalModelVersion;
+  readonly numExamples: number;
+  readonly tensors: readonly NamedTensor[];
+}
+
+/** What one buffered update contributed; reported in events and flush outcomes. */
+export interface FoldedUpdate {
+  readonly updateId: string;
+  readonly workerId: string;
+  readonly baseVersion: GlobalModelVersion;
+  readonly staleness: number;
+  readonly stalenessWeight: number;
+  readonly numExamples: number;
+  readonly norm: number;
+  readonly clipFactor: number;
+}
+
+export interface FlushOutcome {
+  /** The version the server step produced. */
+  readonly version: GlobalModelVersion;
+  readonly folded: readonly FoldedUpdate[];
+  readonly averageDeltaNorm: number;
+}
+
+export interface FoldOutcome {
+  readonly update: FoldedUpdate;
+  readonly bufferCount: number;
+  readonly flush: FlushOutcome | null;
+}
+
+/** Everything the aggregator is; serialised exactly by ./state.ts. */
+export interface AggregatorState {
+  readonly config: FedBuffConfig;
+  readonly layout: ModelLayout;
+  version: GlobalModelVersion;
+  readonly model: Float32Array;
+  /** Σ wᵢ·sᵢ·cᵢ·Δᵢ for the mean reduction; unused (length 0) for robust reductions. */
+  readonly bufferSum: Float32Array;
+  bufferWeight: number;
+  /** sᵢ·cᵢ·Δᵢ per buffered update, for the median and trimmed-mean reductions only. */
+  readonly bufferDeltas: Float32Array[];
+  readonly buffered: FoldedUpdate[];
+  /** Every update id ever accepted, buffered or flushed: an update is folded at most once. */
+  readonly foldedIds: Set<string>;
+  readonly moments: OptimizerMoments;
+}
+
+interface CheckedUpdate {
+  readonly folded: FoldedUpdate;
+  readonly weight: number;
+  readonly scale: number;
+  readonly update: UpdateForFold;
+}
+
+function reject(
+  code: ConstructorParameters<typeof UpdateRejectedError>[0],
+  message: string,
+  update: UpdateForFold,
+): never {
+  throw new UpdateRejectedError(code, message, {
+    details: { updateId: update.updateId, workerId: update.workerId, baseVersion: update.baseVersion },
+  });
+}
+
+export class FedBuffAggregator {
+  private constructor(private readonly state: AggregatorState) {}
+
+  static create(
+    config: FedBuffConfig,
+    layout: ModelLayout,
+    initialModel: Float32Array,
+    version: GlobalModelVersion = 0,
+  ): FedBuffAggregator {
+    const valid = validateFedBuffConfig(config);
+    if (initialModel.length !== layout.size)
+      throw new RangeError(`initial model has ${initialModel.length} values, layout ${layout.size}`);
+    const robust = valid.reduction.kind !== 'mean';
+    return new FedBuffAggregator({
+      config: valid,
+      layout,
+      version,
+      model: Float32Array.from(initialModel),
+      bufferSum: new Float32Array(robust ? 0 : layout.size),
+      bufferWeight: 0,
+      bufferDeltas: [],
+      buffered: [],
+      foldedIds: new Set(),
+      moments: initialMoments(valid.serverOptimizer, layout.size),
+    });
+  }
+
+  /** Wraps a restored state (see ./state.ts); the state is owned by the aggregator from then on. */
+  static fromState(state: AggregatorState): FedBuffAggregator {
+    return new FedBuffAggregator(state);
+  }
+
+  get config(): FedBuffConfig {
+    return this.state.config;
+  }
+  get layout(): ModelLayout {
+    return this.state.layout;
+  }
+  get version(): GlobalModelVersion {
+    return this.state.version;
+  }
+  /** The current global model. Read-only by contract: copy before handing it to anything that writes. */
+  get model(): Float32Array {
+    return this.state.model;
+  }
+  get bufferCount(): number {
+    return this.state.buffered.length;
+  }
+  get buffered(): readonly FoldedUpdate[] {
+    return this.state.buffered;
+  }
+  hasFolded(updateId: string): boolean {
+    return this.state.foldedIds.has(updateId);
+  }
+  /** The live state, for serialisation; do not mutate. */
+  snapshot(): Readonly<AggregatorState> {
+    return this.state;
+  }
+
+  /** Validates without changing anything; throws UpdateRejectedError with a stable code. */
+  check(update: UpdateForFold): CheckedUpdate {
+    const { config, layout, version } = this.state;
+    if (typeof update.updateId !== 'string' || update.updateId === '')
+      reject('TRIB_INVALID_UPDATE', 'updateId is empty', update);
+    if (update.jobId !== config.jobId)
+      reject('TRIB_WRONG_JOB', `update is for job "${update.jobId}", not "${config.jobId}"`, update);
+    if (this.state.foldedIds.has(update.updateId))
+      reject('TRIB_DUPLICATE_UPDATE', `update ${update.updateId} was already folded`, update);
+    if (!Number.isSafeInteger(update.baseVersion) || update.baseVersion < 0)
+      reject('TRIB_INVALID_UPDATE', `baseVersion ${update.baseVersion} is not a version`, update);
+    if (update.baseVersion > version)
+      reject(
+        'TRIB_FUTURE_VERSION',
+        `base version ${update.baseVersion} is newer than the current ${version}`,
+        update,
+      );
+    const staleness = version - update.baseVersion;
+    if (staleness > config.maxStaleness)
+      reject(
+        'TRIB_STALE_UPDATE',
+        `staleness ${staleness} exceeds the maximum ${config.maxStaleness}`,
+        update,
+      );
+    if (!Number.isSafeInteger(update.numExamples) || update.numExamples < 1)
+      reject(
+        'TRIB_INVALID_UPDATE',
+        `numExamples must be a whole number >= 1, got ${update.numExamples}`,
+        update,
+      );
+
+    if (update.tensors.length !== layout.tensors.length) {
+      reject(
+        'TRIB_SHAPE_MISMATCH',
+        `update has ${update.tensors.length} tensors, the model ${layout.tensors.length}`,
+        update,
+      );
+    }
+    const byName = new Map<string, NamedTensor>();
+    for (const t of update.tensors) {
+      if (byName.has(t.name)) reject('TRIB_SHAPE_MISMATCH', `tensor ${t.name} appears twice`, update);
+      byName.set(t.name, t);
+    }
+    let squared = 0;
+    for (const slot of layout.tensors) {
+      const t = byName.get(slot.name);
+      if (!t) reject('TRIB_SHAPE_MISMATCH', `tensor ${slot.name} is missing`, update);
+      if (
+        t.shape.length !== slot.shape.length ||
+        t.shape.some((d, i) => d !== slot.shape[i]) ||
+        t.values.length !== slot.length
+      ) {
+        reject(
+          'TRIB_SHAPE_MISMATCH',
+          `tensor ${slot.name} has shape [${t.shape}], the model [${slot.shape}]`,
+          update,
+        );
+      }
+      const s = squaredNormIfFinite(t.values);
+      if (Number.isNaN(s))
+        reject('TRIB_NON_FINITE', `tensor ${slot.name} holds NaN or infinite values`, update);
+      squared += s;
+    }
+    const norm = Math.sqrt(squared);
+    if (!Number.isFinite(norm)) reject('TRIB_NON_FINITE', 'the delta norm overflows', update);
+    if (config.maxDeltaNorm !== null && norm > config.maxDeltaNorm) {
+      reject(
+        'TRIB_NORM_EXCEEDED',
+        `delta norm ${norm.toPrecision(6)} exceeds the hard limit ${config.maxDeltaNorm}`,
+        update,
+      );
+    }
+    const sWeight = stalenessWeight(staleness, config.staleness);
+    const clip = clipFactor(norm, config.clipNorm);
+    const weight = config.averaging === 'examples' ? update.numExamples : 1;
+    return {
+      update,
+      weight,
+      scale: sWeight * clip,
+      folded: {
+        updateId: update.updateId,
+        workerId: update.workerId,
+        baseVersion: update.baseVersion,
+        staleness,
+        stalenessWeight: sWeight,
+        numExamples: update.numExamples,
+        norm,
+        clipFactor: clip,
+      },
+    };
+  }
+
+  /** Validates and folds one update; applies a server step when the buffer reaches K. */
+  fold(update: UpdateForFold): FoldOutcome {
+    const checked = this.check(update); // throws before any mutation
+    const { state } = this;
+    const robust = state.config.reduction.kind !== 'mean';
+    const target = robust ? new Float32Array(state.layout.size) : state.bufferSum;
+    const factor = robust ? checked.scale : checked.scale * checked.weight;
+    const byName = new Map(update.tensors.map((t) => [t.name, t.values]));
+    for (const slot of state.layout.tensors) {
+      const values = byName.get(slot.name) as Float32Array;
+      const base = slot.offset;
+      for (let i = 0; i < slot.length; i++)
+        target[base + i] = (target[base + i] as number) + factor * (values[i] as number);
+    }
+    if (robust) state.bufferDeltas.push(target);
+    state.bufferWeight += checked.weight;
+    state.buffered.push(checked.folded);
+    state.foldedIds.add(update.updateId);
+    const flush = state.buffered.length >= state.config.bufferSize ? this.flush() : null;
+    return { update: checked.folded, bufferCount: state.buffered.length, flush };
+  }
+
+  /** Applies the server step to whatever is buffered (normally called by fold at K). */
+  flush(): FlushOutcome | null {
+    const { state } = this;
+    if (state.buffered.length === 0) return null;
+    const average = new Float32Array(state.layout.size);
+    const reduction = state.config.reduction;
+    if (reduction.kind === 'mean') {
+      const inverse = 1 / state.bufferWeight;
+      for (let i = 0; i < average.length; i++) average[i] = (state.bufferSum[i] as number) * inverse;
+      state.bufferSum.fill(0);
+    } else if (reduction.kind === 'median') {
+      coordinateMedian(state.bufferDeltas, average);
+    } else {
+      coordinateTrimmedMean(
+        state.bufferDeltas,
+        trimCount(state.bufferDeltas.length, reduction.trimFraction),
+        average,
+      );
+    }
+    applyServerStep(state.config.serverOptimizer, state.model, average, state.moments);
+    state.version += 1;
+    const folded = state.buffered.splice(0, state.buffered.length);
+    state.bufferDeltas.length = 0;
+    state.bufferWeight = 0;
+    return { version: state.version, folded, averageDeltaNorm: Math.sqrt(squaredNormIfFinite(average)) };
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Exact checkpoint of a FedBuffAggregator: model, version, buffer (folded sums or deltas), the ids
+ * folded, and optimizer moments. Format (little-endian):
+ *   "TRIBAGG1" | u32 header length | UTF-8 JSON header | zero padding to 4 bytes | float32 arrays
+ * The header lists the arrays in order with their lengths; numbers in JSON round-trip exactly.
+ */
+import { TributaryError } from '../errors.js';
+import { FedBuffAggregator, type AggregatorState } from './aggregator.js';
+import { validateFedBuffConfig } from './config.js';
+import { modelLayout, type ModelLayout } from './layout.js';
+
+const MAGIC = 'TRIBAGG1';
+
+interface Header {
+  readonly format: 1;
+  readonly config: AggregatorState['config'];
+  readonly layout: { architectureId: string; tensors: { name: string; shape: number[] }[] };
+  readonly version: number;
+  readonly bufferWeight: number;
+  readonly buffered: AggregatorState['buffered'];
+  readonly foldedIds: string[];
+  readonly arrays: { name: string; length: number }[];
+}
+
+export function serializeAggregator(aggregator: FedBuffAggregator): Uint8Array {
+  const s = aggregator.snapshot();
+  const arrays: { name: string; values: Float32Array }[] = [
+    { name: 'model', values: s.model },
+    { name: 'bufferSum', values: s.bufferSum },
+    ...s.bufferDeltas.map((values, i) => ({ name: `bufferDelta${i}`, values })),
+  ];
+  if (s.moments.m) arrays.push({ name: 'm', values: s.moments.m });
+  if (s.moments.v) arrays.push({ name: 'v', values: s.moments.v });
+  const header: Header = {
+    format: 1,
+    config: s.config,
+    layout: {
+      architectureId: s.layout.architectureId,
+      tensors: s.layout.tensors.map((t) => ({ name: t.name, shape: [...t.shape] })),
+    },
+    version: s.version,
+    bufferWeight: s.bufferWeight,
+    buffered: s.buffered,
+    foldedIds: [...s.foldedIds],
+    arrays: arrays.map((a) => ({ name: a.name, length: a.values.length })),
+  };
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const headerEnd = 12 + json.length;
+  const dataStart = Math.ceil(headerEnd / 4) * 4;
+  const total = dataStart + arrays.reduce((n, a) => n + a.values.length * 4, 0);
+  const out = new Uint8Array(total);
+  out.set(new TextEncoder().encode(MAGIC), 0);
+  new DataView(out.buffer).setUint32(8, json.length, true);
+  out.set(json, 12);
+  let offset = dataStart;
+  for (const a of arrays) {
+    out.set(new Uint8Array(a.values.buffer, a.values.byteOffset, a.values.length * 4), offset);
+    offset += a.values.length * 4;
+  }
+  return out;
+}
+
+function corrupt(message: string, cause?: unknown): never {
+  throw new TributaryError('TRIB_STATE_CORRUPT', message, { cause });
+}
+
+export function restoreAggregator(bytes: Uint8Array): FedBuffAggregator {
+  if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC)
+    corrupt('not a Tributary aggregator checkpoint');
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(8, true);
+  if (12 + headerLength > bytes.length) corrupt('checkpoint header is truncated');
+  let header: Header;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLength))) as Header;
+  } catch (cause) {
+    corrupt('checkpoint header is not valid JSON', cause);
+  }
+  if (header.format !== 1) corrupt(`unknown checkpoint format ${String(header.format)}`);
+  const config = validateFedBuffConfig(header.config);
+  const layout: ModelLayout = modelLayout(header.layout.architectureId, header.layout.tensors);
+  let offset = Math.ceil((12 + headerLength) / 4) * 4;
+  const arrays = new Map<string, Float32Array>();
+  for (const a of header.arrays) {
+    const byteLength = a.length * 4;
+    if (offset + byteLength > bytes.length) corrupt(`array ${a.name} is truncated`);
+    const copy = new Float32Array(a.length);
+    new Uint8Array(copy.buffer).set(bytes.subarray(offset, offset + byteLength));
+    arrays.set(a.name, copy);
+    offset += byteLength;
+  }
+  if (offset !== bytes.length) corrupt(`checkpoint has ${bytes.length - offset} trailing bytes`);
+  const model = arrays.get('model');
+  if (!model || model.length !== layout.size) corrupt('checkpoint model does not match its layout');
+  const bufferDeltas = header.arrays
+    .filter((a) => a.name.startsWith('bufferDelta'))
+    .map((a) => arrays.get(a.name) as Float32Array);
+  return FedBuffAggregator.fromState({
+    config,
+    layout,
+    version: header.version,
+    model,
+    bufferSum: arrays.get('bufferSum') ?? new Float32Array(0),
+    bufferWeight: header.bufferWeight,
+    bufferDeltas,
+    buffered: [...header.buffered],
+    foldedIds: new Set(header.foldedIds),
+    moments: { m: arrays.get('m') ?? null, v: arrays.get('v') ?? null },
+  });
+}

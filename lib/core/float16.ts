@@ -1,0 +1,70 @@
+/**
+ * IEEE 754 binary16 conversion without per-element objects: float32 -> float16 with round to
+ * nearest even (subnormals and overflow to infinity included), float16 -> float32 by a 64 K table.
+ */
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** Rounds one float32 to the nearest binary16 bit pattern (ties to even). */
+export function float32ToFloat16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0] as number;
+  const sign = (x >>> 16) & 0x8000;
+  const exponent = (x >>> 23) & 0xff;
+  let mantissa = x & 0x7fffff;
+
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa !== 0 ? 0x200 : 0); // Inf or NaN
+  const e = exponent - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00; // overflow
+  if (e <= 0) {
+    if (e < -10) return sign; // underflows to signed zero
+    mantissa |= 0x800000; // implicit leading 1
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    const rest = mantissa & ((1 << shift) - 1);
+    let bits = mantissa >>> shift;
+    if (rest > half || (rest === half && (bits & 1) === 1)) bits += 1;
+    return sign | bits;
+  }
+  let bits = (e << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (bits & 1) === 1)) bits += 1; // may carry into exponent: correct
+  return sign | bits;
+}
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >>> 10) & 0x1f;
+  const mantissa = h & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 0x1f) return mantissa === 0 ? sign * Infinity : NaN;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+let table: Float32Array | undefined;
+/** All 65,536 half values as float32, built once on first use (256 KiB). */
+export function float16Table(): Float32Array {
+  if (!table) {
+    table = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) table[h] = halfToFloat(h);
+  }
+  return table;
+}
+
+export function encodeFloat16(
+  values: Float32Array,
+  out: Uint16Array = new Uint16Array(values.length),
+): Uint16Array {
+  for (let i = 0; i < values.length; i++) out[i] = float32ToFloat16Bits(values[i] as number);
+  return out;
+}
+
+export function decodeFloat16(
+  bits: Uint16Array,
+  out: Float32Array = new Float32Array(bits.length),
+): Float32Array {
+  const lookup = float16Table();
+  for (let i = 0; i < bits.length; i++) out[i] = lookup[bits[i] as number] as number;
+  return out;
+}
