@@ -13,6 +13,8 @@ export const MESSAGE_SCHEMAS = {
   ModelUpdate: 'model-update.v1.avsc',
   GlobalModel: 'global-model.v1.avsc',
   WorkerCheckIn: 'worker-check-in.v1.avsc',
+  CoordinatorEvent: 'coordinator-event.v1.avsc',
+  RejectedUpdate: 'rejected-update.v1.avsc',
 } as const;
 export type MessageName = keyof typeof MESSAGE_SCHEMAS;
 
@@ -100,9 +102,34 @@ export interface WorkerCheckIn {
   sentAtMs: number;
 }
 
+export interface CoordinatorEvent {
+  jobId: string;
+  type: string;
+  timeMs: number;
+  version: number;
+  workerId: string | null;
+  updateId: string | null;
+  numbers: Record<string, number>;
+  labels: Record<string, string>;
+}
+
+export interface RejectedUpdate {
+  jobId: string;
+  code: string;
+  message: string;
+  updateId: string | null;
+  workerId: string | null;
+  source: { topic: string; partition: number; offset: number };
+  originalBytes: Buffer;
+  originalSize: number;
+  rejectedAtMs: number;
+}
+
 export interface MessageTypes {
   TrainTask: TrainTask;
   ModelUpdate: ModelUpdate;
   GlobalModel: GlobalModel;
   WorkerCheckIn: WorkerCheckIn;
+  CoordinatorEvent: CoordinatorEvent;
+  RejectedUpdate: RejectedUpdate;
 }

@@ -4,7 +4,7 @@
  * message); decoding resolves whatever schema version the writer used to ours, so old and new
  * workers interoperate under BACKWARD_TRANSITIVE compatibility.
  */
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { TributaryError, WireError } from '../core/errors.js';
 import { frame, unframe } from './confluent.js';
@@ -20,33 +20,59 @@ interface Decoder {
 export class AvroSerde {
   private readonly decoders = new Map<string, Decoder>();
 
-  constructor(readonly registry: SchemaRegistry) {}
+  constructor(
+    readonly registry: SchemaRegistry,
+    private readonly registryUrl: string,
+  ) {}
 
   static forUrl(registryUrl: string): AvroSerde {
-    return new AvroSerde(new SchemaRegistry({ host: registryUrl, retry: { retries: 5 } }));
+    return new AvroSerde(
+      new SchemaRegistry({ host: registryUrl, retry: { retries: 5 } }),
+      registryUrl.replace(/\/+$/, ''),
+    );
   }
 
-  /** Registers `name`'s schema for `topic` and returns its id; the registry enforces compatibility. */
+  /**
+   * Registers `name`'s schema for `topic` and returns its id. Posted straight to the registry's
+   * REST API so the registry's own compatibility setting governs (BACKWARD_TRANSITIVE on the stack we
+   * start; whatever an existing cluster's operators chose on theirs).
+   */
   async register(name: MessageName, topic: string): Promise<number> {
-    try {
-      const { id } = await this.registry.register(
-        { type: SchemaType.AVRO, schema: schemaText(name) },
-        { subject: valueSubject(topic) },
-      );
-      return id;
-    } catch (cause) {
-      const status = (cause as { status?: number }).status;
-      if (status === 409) {
+    const subject = valueSubject(topic);
+    // Several processes registering the same new subject at once can see a transient 409 (a
+    // concurrent create); a real incompatibility answers 409 every time.
+    for (let attempt = 1; ; attempt++) {
+      let response: Response;
+      try {
+        response = await fetch(`${this.registryUrl}/subjects/${encodeURIComponent(subject)}/versions`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
+          body: JSON.stringify({ schema: schemaText(name) }),
+          signal: AbortSignal.timeout(15_000),
+        });
+      } catch (cause) {
+        if (attempt < 4) continue;
+        throw new TributaryError(
+          'TRIB_REGISTRY_UNAVAILABLE',
+          `could not reach the registry to register ${name}: ${String(cause)}`,
+          { cause },
+        );
+      }
+      const body = await response.text();
+      if (response.ok) return (JSON.parse(body) as { id: number }).id;
+      if (response.status === 409 && attempt < 4) {
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt + Math.random() * 200));
+        continue;
+      }
+      if (response.status === 409) {
         throw new TributaryError(
           'TRIB_SCHEMA_INCOMPATIBLE',
-          `schema ${name} is incompatible with ${valueSubject(topic)}`,
-          { cause },
+          `schema ${name} is incompatible with ${subject}: ${body}`,
         );
       }
       throw new TributaryError(
         'TRIB_REGISTRY_UNAVAILABLE',
-        `could not register ${name} for ${topic}: ${String(cause)}`,
-        { cause },
+        `registering ${name} for ${subject} failed: HTTP ${response.status} ${body}`,
       );
     }
   }

@@ -1,0 +1,83 @@
+/**
+ * Tributary's topics, `tributary.<job>.<kind>`, each created by the coordinator with explicit
+ * configs (docs/topics.md explains keys, schemas and retention).
+ */
+import type { Admin, ITopicConfig } from 'kafkajs';
+import { MAX_RECORD_BYTES } from '../core/limits.js';
+import type { MessageName } from '../wire/schemas.js';
+
+export const TOPIC_KINDS = [
+  'tasks',
+  'updates',
+  'models',
+  'checkins',
+  'events',
+  'rejected',
+  'checkpoints',
+] as const;
+export type TopicKind = (typeof TOPIC_KINDS)[number];
+
+export const topicName = (jobId: string, kind: TopicKind) => `tributary.${jobId}.${kind}`;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+interface TopicSpec {
+  readonly partitions: number;
+  /** Avro message on the topic; null for the coordinator-internal checkpoint bytes. */
+  readonly schema: MessageName | null;
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
+  tasks: { partitions: 4, schema: 'TrainTask', configs: { 'retention.ms': String(DAY_MS) } },
+  updates: { partitions: 4, schema: 'ModelUpdate', configs: { 'retention.ms': String(7 * DAY_MS) } },
+  models: {
+    partitions: 1,
+    schema: 'GlobalModel',
+    configs: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': String(60 * 60 * 1000) },
+  },
+  checkins: { partitions: 1, schema: 'WorkerCheckIn', configs: { 'retention.ms': String(DAY_MS) } },
+  events: { partitions: 1, schema: 'CoordinatorEvent', configs: { 'retention.ms': String(7 * DAY_MS) } },
+  rejected: { partitions: 1, schema: 'RejectedUpdate', configs: { 'retention.ms': String(30 * DAY_MS) } },
+  checkpoints: { partitions: 1, schema: null, configs: { 'cleanup.policy': 'compact' } },
+};
+
+export function topicConfigs(jobId: string): ITopicConfig[] {
+  return TOPIC_KINDS.map((kind) => ({
+    topic: topicName(jobId, kind),
+    numPartitions: TOPIC_SPECS[kind].partitions,
+    replicationFactor: -1, // the broker's default.replication.factor
+    configEntries: Object.entries({
+      ...TOPIC_SPECS[kind].configs,
+      'max.message.bytes': String(MAX_RECORD_BYTES),
+    }).map(([name, value]) => ({ name, value })),
+  }));
+}
+
+/** Creates whatever of the job's topics is missing; existing topics are left as they are. */
+export async function ensureTopics(admin: Admin, jobId: string): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topicConfigs(jobId).filter((t) => !existing.has(t.topic));
+  if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
+}
+
+/** Waits until the coordinator has created the job's topics (workers may start first). */
+export async function waitForTopics(
+  admin: Admin,
+  jobId: string,
+  timeoutMs: number,
+  onWait?: () => void,
+): Promise<void> {
+  const wanted = topicConfigs(jobId).map((t) => t.topic);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const existing = new Set(await admin.listTopics());
+    if (wanted.every((t) => existing.has(t))) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `topics of job ${jobId} do not exist after ${timeoutMs} ms: is the coordinator running?`,
+      );
+    onWait?.();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * TensorFlow.js backend selection, in order of speed: native TensorFlow (@tensorflow/tfjs-node, when
+ * it is installed and loads), then WebAssembly (no gradients for convolutions, so only for models
+ * without them), then the pure-JS cpu backend. The choice is returned so callers log and report it.
+ */
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import type * as TF from '@tensorflow/tfjs';
+
+export type Tf = typeof TF;
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+export interface LoadedTf {
+  readonly tf: Tf;
+  readonly backend: BackendName;
+  /** Why faster backends were passed over, for the log. */
+  readonly skipped: readonly string[];
+}
+
+const require = createRequire(import.meta.url);
+
+export async function loadTf(options: {
+  needsConvGradients: boolean;
+  prefer?: BackendName;
+}): Promise<LoadedTf> {
+  const skipped: string[] = [];
+  const order: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+  const start = options.prefer ? order.indexOf(options.prefer) : 0;
+  for (const backend of order.slice(start)) {
+    if (backend === 'tensorflow') {
+      try {
+        const moduleName = '@tensorflow/tfjs-node';
+        const tf = (await import(moduleName)) as Tf;
+        await tf.ready();
+        if (tf.getBackend() === 'tensorflow') return { tf, backend, skipped };
+        skipped.push('tensorflow: tfjs-node loaded but did not register its backend');
+      } catch (error) {
+        skipped.push(`tensorflow: ${(error as Error).message.split('\n')[0]}`);
+      }
+      continue;
+    }
+    const tf = await import('@tensorflow/tfjs');
+    if (backend === 'wasm') {
+      if (options.needsConvGradients) {
+        skipped.push('wasm: no convolution gradient kernels');
+        continue;
+      }
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      wasm.setWasmPaths(
+        `${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}/`,
+      );
+      if (await tf.setBackend('wasm')) {
+        await tf.ready();
+        return { tf, backend, skipped };
+      }
+      skipped.push('wasm: backend failed to initialise');
+      continue;
+    }
+    await tf.setBackend('cpu');
+    await tf.ready();
+    return { tf, backend: 'cpu', skipped };
+  }
+  throw new Error(`no TensorFlow.js backend could be loaded: ${skipped.join('; ')}`);
+}

@@ -1,0 +1,78 @@
+/**
+ * Messages that carry tensors (ModelUpdate, GlobalModel): from named tensors to one or more records
+ * (split when larger than the chunk limit, every chunk a complete, valid Avro record repeating the
+ * metadata), and back. Pure; Kafka and the registry live in the services.
+ */
+import { ChunkAssembler, splitIntoChunks } from '../core/chunking.js';
+import { decodeTensors, encodeTensors, type NamedTensor, type TensorEncoding } from '../core/tensors.js';
+import type { WireChunkInfo, WireTensorDescriptor } from './schemas.js';
+
+export interface TensorRecord {
+  tensors: WireTensorDescriptor[];
+  data: Buffer;
+  chunk: WireChunkInfo | null;
+}
+
+/** One record when the encoded tensors fit in `maxChunkBytes`, else ordered chunk records. */
+export function toRecords<T extends TensorRecord>(
+  base: Omit<T, keyof TensorRecord>,
+  tensors: readonly NamedTensor[],
+  encoding: TensorEncoding,
+  maxChunkBytes: number,
+): T[] {
+  const encoded = encodeTensors(tensors, encoding);
+  const descriptors = encoded.tensors.map((t) => ({ ...t, shape: [...t.shape] }));
+  const chunks = splitIntoChunks(encoded.data, maxChunkBytes);
+  if (chunks.length === 1) {
+    return [
+      {
+        ...base,
+        tensors: descriptors,
+        data: Buffer.from(encoded.data.buffer, encoded.data.byteOffset, encoded.data.length),
+        chunk: null,
+      } as T,
+    ];
+  }
+  return chunks.map(
+    ({ info, data }) =>
+      ({
+        ...base,
+        tensors: descriptors,
+        data: Buffer.from(data.buffer, data.byteOffset, data.length),
+        chunk: { ...info, sha256: Buffer.from(info.sha256) },
+      }) as T,
+  );
+}
+
+/** Reassembles chunked records by key; unchunked records pass straight through. */
+export class RecordAssembler<T extends TensorRecord> {
+  private readonly assembler: ChunkAssembler;
+
+  constructor(maxPendingBytes?: number) {
+    this.assembler = new ChunkAssembler(maxPendingBytes);
+  }
+
+  get pendingKeys(): string[] {
+    return this.assembler.pendingKeys;
+  }
+
+  /** The whole record once complete (with chunk = null), else null; throws WireError on a bad chunk. */
+  accept(key: string, record: T): T | null {
+    if (record.chunk === null) return record;
+    const result = this.assembler.add(key, { info: record.chunk, data: record.data });
+    if (!result.complete) return null;
+    return {
+      ...record,
+      data: Buffer.from(result.data.buffer, result.data.byteOffset, result.data.length),
+      chunk: null,
+    };
+  }
+
+  drop(key: string): void {
+    this.assembler.drop(key);
+  }
+}
+
+export function tensorsOf(record: TensorRecord): NamedTensor[] {
+  return decodeTensors(record.tensors, record.data);
+}

@@ -1,0 +1,192 @@
+/**
+ * The coordinator's job: model, data, aggregation, pacing and stop conditions. Read from the
+ * environment (and an optional JSON job file named by TRIBUTARY_JOB_FILE, whose keys are the same
+ * variable names), validated once with one message per bad field, then frozen.
+ */
+import { readFileSync } from 'node:fs';
+import { EnvReader } from '../../lib/config.js';
+import { validateFedBuffConfig, type FedBuffConfig } from '../../lib/core/fedbuff/config.js';
+import type { ServerOptimizerConfig } from '../../lib/core/fedbuff/server-optimizer.js';
+import type { StalenessPolicy } from '../../lib/core/fedbuff/staleness.js';
+import { ConfigError } from '../../lib/core/errors.js';
+import { DEFAULT_CHUNK_BYTES } from '../../lib/core/limits.js';
+import { TENSOR_ENCODINGS, type TensorEncoding } from '../../lib/core/tensors.js';
+import { ARCHITECTURES } from '../../lib/ml/architectures.js';
+
+export interface CoordinatorConfig {
+  readonly brokers: string[];
+  readonly registryUrl: string;
+  readonly runId: string;
+  readonly runDir: string | null;
+  readonly architectureId: string;
+  readonly dataSeed: number;
+  readonly modelSeed: number;
+  readonly aggregation: FedBuffConfig;
+  readonly strategyName: string;
+  readonly concurrency: number;
+  readonly taskDeadlineMs: number;
+  readonly training: {
+    localEpochs: number;
+    localSteps: number | null;
+    batchSize: number;
+    learningRate: number;
+    proximalMu: number | null;
+  };
+  readonly evaluateEvery: number;
+  readonly targetAccuracy: number | null;
+  readonly maxVersions: number | null;
+  readonly maxWallSeconds: number | null;
+  readonly modelEncoding: TensorEncoding;
+  readonly maxChunkBytes: number;
+  readonly httpPort: number;
+  readonly tickMs: number;
+}
+
+export function loadCoordinatorConfig(env: NodeJS.ProcessEnv = process.env): Readonly<CoordinatorConfig> {
+  let merged = env;
+  if (env.TRIBUTARY_JOB_FILE) {
+    try {
+      const file = JSON.parse(readFileSync(env.TRIBUTARY_JOB_FILE, 'utf8')) as Record<string, unknown>;
+      merged = { ...Object.fromEntries(Object.entries(file).map(([k, v]) => [k, String(v)])), ...env };
+    } catch (cause) {
+      throw new ConfigError([
+        `TRIBUTARY_JOB_FILE: cannot read ${env.TRIBUTARY_JOB_FILE}: ${(cause as Error).message}`,
+      ]);
+    }
+  }
+  const r = new EnvReader(merged);
+  const jobId = r.string('TRIBUTARY_JOB_ID', 'mnist');
+  r.require(
+    /^[A-Za-z0-9_-]+$/.test(jobId),
+    `TRIBUTARY_JOB_ID: letters, digits, - and _ only (it names topics), got "${jobId}"`,
+  );
+  const strategy = r.oneOf('TRIBUTARY_STRATEGY', ['fedbuff', 'fedavg'] as const, 'fedbuff');
+  const concurrency = r.number('TRIBUTARY_CONCURRENCY', 4, { integer: true, min: 1 });
+  const bufferSize = r.number('TRIBUTARY_BUFFER_K', strategy === 'fedavg' ? concurrency : 4, {
+    integer: true,
+    min: 1,
+  });
+  const stalenessKind = r.oneOf(
+    'TRIBUTARY_STALENESS',
+    ['constant', 'polynomial', 'hinge'] as const,
+    strategy === 'fedavg' ? 'constant' : 'polynomial',
+  );
+  const staleness: StalenessPolicy =
+    stalenessKind === 'constant'
+      ? { kind: 'constant' }
+      : stalenessKind === 'hinge'
+        ? {
+            kind: 'hinge',
+            a: r.number('TRIBUTARY_HINGE_A', 10, { min: 0 }),
+            b: r.number('TRIBUTARY_HINGE_B', 4, { min: 0 }),
+          }
+        : { kind: 'polynomial', exponent: r.number('TRIBUTARY_STALENESS_EXPONENT', 0.5, { min: 0, max: 1 }) };
+  const optimizerKind = r.oneOf(
+    'TRIBUTARY_SERVER_OPTIMIZER',
+    ['sgd', 'momentum', 'adam', 'yogi', 'adagrad'] as const,
+    'sgd',
+  );
+  const serverLr = r.number(
+    'TRIBUTARY_SERVER_LR',
+    optimizerKind === 'sgd' || optimizerKind === 'momentum' ? 1 : 0.01,
+    { min: 0 },
+  );
+  const tau = r.number('TRIBUTARY_SERVER_TAU', 1e-3, { min: 0 });
+  const beta1 = r.number('TRIBUTARY_SERVER_BETA1', 0.9, { min: 0, max: 0.999999 });
+  const beta2 = r.number('TRIBUTARY_SERVER_BETA2', 0.99, { min: 0, max: 0.999999 });
+  const serverOptimizer: ServerOptimizerConfig =
+    optimizerKind === 'sgd'
+      ? { kind: 'sgd', learningRate: serverLr }
+      : optimizerKind === 'momentum'
+        ? {
+            kind: 'momentum',
+            learningRate: serverLr,
+            momentum: r.number('TRIBUTARY_SERVER_MOMENTUM', 0.9, { min: 0, max: 0.999999 }),
+          }
+        : optimizerKind === 'adagrad'
+          ? { kind: 'adagrad', learningRate: serverLr, tau }
+          : { kind: optimizerKind, learningRate: serverLr, beta1, beta2, tau };
+  const maxStaleness = r.number('TRIBUTARY_MAX_STALENESS', strategy === 'fedavg' ? 0 : 20, {
+    integer: true,
+    min: 0,
+  });
+  const architectureId = r.string('TRIBUTARY_ARCHITECTURE', 'mnist-mlp-v1');
+  r.require(
+    architectureId in ARCHITECTURES,
+    `TRIBUTARY_ARCHITECTURE: unknown "${architectureId}" (known: ${Object.keys(ARCHITECTURES).join(', ')})`,
+  );
+  const localSteps = r.number('TRIBUTARY_LOCAL_STEPS', 0, { integer: true, min: 0 });
+  const runId = r.string('TRIBUTARY_RUN_ID', `${jobId}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const reduction = r.oneOf('TRIBUTARY_REDUCTION', ['mean', 'median', 'trimmed-mean'] as const, 'mean');
+  const clipNorm = r.number('TRIBUTARY_CLIP_NORM', 0, { min: 0 });
+  const maxDeltaNorm = r.number('TRIBUTARY_MAX_DELTA_NORM', 1e4, { min: 0 });
+  const targetAccuracy = r.number('TRIBUTARY_TARGET_ACCURACY', 0, { min: 0, max: 1 });
+  const maxVersions = r.number('TRIBUTARY_MAX_VERSIONS', 0, { integer: true, min: 0 });
+  const maxWallSeconds = r.number('TRIBUTARY_MAX_WALL_SECONDS', 0, { min: 0 });
+  r.require(
+    strategy !== 'fedavg' || maxStaleness === 0,
+    'TRIBUTARY_MAX_STALENESS: must be 0 for the synchronous fedavg strategy',
+  );
+  r.require(
+    bufferSize <= concurrency || strategy === 'fedbuff',
+    `TRIBUTARY_BUFFER_K (${bufferSize}) cannot exceed TRIBUTARY_CONCURRENCY (${concurrency}) for fedavg`,
+  );
+  r.require(
+    targetAccuracy > 0 || maxVersions > 0 || maxWallSeconds > 0,
+    'stop condition: set at least one of TRIBUTARY_TARGET_ACCURACY, TRIBUTARY_MAX_VERSIONS, TRIBUTARY_MAX_WALL_SECONDS',
+  );
+
+  const aggregationInput: FedBuffConfig = {
+    jobId,
+    bufferSize: strategy === 'fedavg' ? concurrency : bufferSize,
+    maxStaleness,
+    staleness,
+    averaging: r.oneOf('TRIBUTARY_AVERAGING', ['uniform', 'examples'] as const, 'examples'),
+    serverOptimizer,
+    reduction:
+      reduction === 'trimmed-mean'
+        ? {
+            kind: 'trimmed-mean',
+            trimFraction: r.number('TRIBUTARY_TRIM_FRACTION', 0.1, { min: 0, max: 0.49 }),
+          }
+        : { kind: reduction },
+    clipNorm: clipNorm > 0 ? clipNorm : null,
+    maxDeltaNorm: maxDeltaNorm > 0 ? maxDeltaNorm : null,
+  };
+  let aggregation = aggregationInput;
+  try {
+    aggregation = validateFedBuffConfig(aggregationInput);
+  } catch (error) {
+    if (error instanceof ConfigError) r.problems.push(...error.problems.map((p) => `aggregation ${p}`));
+    else throw error;
+  }
+  return r.done({
+    brokers: r.list('KAFKA_BROKERS', []),
+    registryUrl: r.string('SCHEMA_REGISTRY_URL'),
+    runId,
+    runDir: r.optionalString('TRIBUTARY_RUN_DIR'),
+    architectureId,
+    dataSeed: r.number('TRIBUTARY_DATA_SEED', 1, { integer: true }),
+    modelSeed: r.number('TRIBUTARY_MODEL_SEED', 7, { integer: true }),
+    aggregation,
+    strategyName:
+      strategy === 'fedavg' ? `fedavg(K=${concurrency})` : `fedbuff(K=${bufferSize},C=${concurrency})`,
+    concurrency,
+    taskDeadlineMs: r.number('TRIBUTARY_TASK_DEADLINE_MS', 60_000, { integer: true, min: 100 }),
+    training: {
+      localEpochs: r.number('TRIBUTARY_LOCAL_EPOCHS', 1, { integer: true, min: 1 }),
+      localSteps: localSteps > 0 ? localSteps : null,
+      batchSize: r.number('TRIBUTARY_BATCH_SIZE', 32, { integer: true, min: 1 }),
+      learningRate: r.number('TRIBUTARY_CLIENT_LR', 0.1, { min: 0 }),
+      proximalMu: r.number('TRIBUTARY_PROXIMAL_MU', 0, { min: 0 }) || null,
+    },
+    evaluateEvery: r.number('TRIBUTARY_EVALUATE_EVERY', 1, { integer: true, min: 1 }),
+    targetAccuracy: targetAccuracy > 0 ? targetAccuracy : null,
+    maxVersions: maxVersions > 0 ? maxVersions : null,
+    maxWallSeconds: maxWallSeconds > 0 ? maxWallSeconds : null,
+    modelEncoding: r.oneOf('TRIBUTARY_MODEL_ENCODING', TENSOR_ENCODINGS, 'FLOAT32'),
+    maxChunkBytes: r.number('TRIBUTARY_MAX_CHUNK_BYTES', DEFAULT_CHUNK_BYTES, { integer: true, min: 1024 }),
+    httpPort: r.number('TRIBUTARY_HTTP_PORT', 0, { integer: true, min: 0, max: 65535 }),
+    tickMs: r.number('TRIBUTARY_TICK_MS', 200, { integer: true, min: 10 }),
+  });
+}

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { LeaseBook } from './leases.js';
+
+const idle = (workerId: string, sentAtMs = 0) => ({
+  workerId,
+  silo: 's',
+  numExamples: 10,
+  backend: 'cpu',
+  state: 'IDLE' as const,
+  sentAtMs,
+});
+
+describe('LeaseBook', () => {
+  it('keeps C leases in flight among idle workers, least recently leased first', () => {
+    const book = new LeaseBook({
+      concurrency: 2,
+      synchronousRound: null,
+      taskDeadlineMs: 1000,
+      idleGraceMs: 100,
+    });
+    ['a', 'b', 'c'].forEach((w) => book.checkIn(idle(w), 0));
+    const first = book.plan(10, 0).map((w) => w.workerId);
+    expect(first).toEqual(['a', 'b']);
+    first.forEach((w, i) => book.issue(`t${i}`, w, 0, 10));
+    expect(book.plan(11, 0)).toEqual([]);
+    book.complete('t0');
+    book.checkIn(idle('a', 500), 500);
+    expect(book.plan(501, 0).map((w) => w.workerId)).toEqual(['c']);
+  });
+
+  it('frees the slot of an expired lease and skips the unresponsive worker until it checks in again', () => {
+    const book = new LeaseBook({
+      concurrency: 1,
+      synchronousRound: null,
+      taskDeadlineMs: 1000,
+      idleGraceMs: 100,
+    });
+    book.checkIn(idle('a'), 0);
+    book.checkIn(idle('b'), 0);
+    book.issue('t0', 'a', 0, 0);
+    expect(book.expire(999)).toEqual([]);
+    expect(book.expire(1000).map((l) => l.taskId)).toEqual(['t0']);
+    book.checkIn(idle('a', 500), 1001); // sent before the expiry: still unresponsive
+    expect(book.plan(1002, 0).map((w) => w.workerId)).toEqual(['b']);
+    book.issue('t1', 'b', 0, 1002);
+    book.complete('t1');
+    book.checkIn(idle('a', 1500), 1500);
+    expect(book.plan(1501, 0).map((w) => w.workerId)).toContain('a');
+  });
+
+  it('cancels a lease when its worker says it is idle well after the lease, or leaving', () => {
+    const book = new LeaseBook({
+      concurrency: 2,
+      synchronousRound: null,
+      taskDeadlineMs: 10_000,
+      idleGraceMs: 100,
+    });
+    book.checkIn(idle('a'), 0);
+    book.checkIn(idle('b'), 0);
+    book.issue('t0', 'a', 0, 0);
+    book.issue('t1', 'b', 0, 0);
+    expect(book.checkIn(idle('a', 50), 60)).toBeUndefined(); // within grace: the task may still be on its way
+    expect(book.checkIn(idle('a', 200), 210)?.taskId).toBe('t0');
+    expect(book.checkIn({ ...idle('b', 20), state: 'LEAVING' }, 30)?.taskId).toBe('t1');
+  });
+
+  it('runs synchronous rounds of K: never more than K − buffered leases', () => {
+    const book = new LeaseBook({
+      concurrency: 3,
+      synchronousRound: 3,
+      taskDeadlineMs: 1000,
+      idleGraceMs: 100,
+    });
+    ['a', 'b', 'c', 'd'].forEach((w) => book.checkIn(idle(w), 0));
+    book.plan(1, 0).forEach((w, i) => book.issue(`t${i}`, w.workerId, 0, 1));
+    book.complete('t0'); // one update in the buffer
+    book.checkIn(idle('a', 500), 500);
+    expect(book.plan(501, 1)).toEqual([]); // 2 leases + 1 buffered = K
+    book.expire(1001); // both remaining leases expire mid-round
+    expect(book.plan(1002, 1).map((w) => w.workerId)).toEqual(['d', 'a']);
+  });
+});

@@ -1,0 +1,96 @@
+/** runs/<run-id>/report.json and accuracy.html: what a finished (or stopped) run achieved. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { lineChartHtml } from '../../lib/chart.js';
+import type { CoordinatorConfig } from './config.js';
+import type { RunMetrics } from './metrics.js';
+
+export interface RunReport {
+  runId: string;
+  strategy: string;
+  finalAccuracy: number | null;
+  targetAccuracy: number | null;
+  secondsToTarget: number | null;
+  wallSeconds: number;
+  versions: number;
+  updatesAccepted: number;
+  updatesLate: number;
+  updatesRejected: number;
+  rejectionsByCode: Record<string, number>;
+  meanStaleness: number;
+  stalenessCounts: Record<number, number>;
+  leasesIssued: number;
+  leasesExpired: number;
+  backend: string;
+  workers: { workerId: string; silo: string; numExamples: number; backend: string }[];
+  stopReason: string | null;
+  aggregation: CoordinatorConfig['aggregation'];
+  training: CoordinatorConfig['training'];
+  accuracyCurve: { version: number; accuracy: number; loss: number; seconds: number }[];
+}
+
+export function buildReport(
+  config: CoordinatorConfig,
+  metrics: RunMetrics,
+  nowMs: number,
+  backend: string,
+  workers: RunReport['workers'],
+  versions: number,
+): RunReport {
+  return {
+    runId: config.runId,
+    strategy: config.strategyName,
+    finalAccuracy: metrics.accuracy.at(-1)?.accuracy ?? null,
+    targetAccuracy: config.targetAccuracy,
+    secondsToTarget: metrics.secondsToTarget,
+    wallSeconds: ((metrics.finishedAtMs ?? nowMs) - metrics.startedAtMs) / 1000,
+    versions,
+    updatesAccepted: metrics.updatesAccepted,
+    updatesLate: metrics.updatesLate,
+    updatesRejected: metrics.updatesRejected,
+    rejectionsByCode: metrics.rejectionsByCode,
+    meanStaleness: metrics.meanStaleness(),
+    stalenessCounts: metrics.stalenessCounts,
+    leasesIssued: metrics.leasesIssued,
+    leasesExpired: metrics.leasesExpired,
+    backend,
+    workers,
+    stopReason: metrics.stopReason,
+    aggregation: config.aggregation,
+    training: config.training,
+    accuracyCurve: metrics.accuracy,
+  };
+}
+
+export function writeReport(dir: string, report: RunReport): { json: string; chart: string } {
+  mkdirSync(dir, { recursive: true });
+  const json = join(dir, 'report.json');
+  const chart = join(dir, 'accuracy.html');
+  writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(
+    chart,
+    lineChartHtml({
+      title: `Tributary ${report.runId}: test accuracy against wall time`,
+      xLabel: 'wall time (s)',
+      yLabel: 'test accuracy',
+      yMin: 0,
+      yMax: 1,
+      series: [
+        {
+          label: report.strategy,
+          points: report.accuracyCurve.map((p) => ({ x: p.seconds, y: p.accuracy })),
+        },
+      ],
+      horizontalLines:
+        report.targetAccuracy === null
+          ? []
+          : [{ y: report.targetAccuracy, label: `target ${report.targetAccuracy}` }],
+      notes: [
+        `final accuracy ${report.finalAccuracy?.toFixed(4)}; seconds to target ${report.secondsToTarget?.toFixed(1) ?? 'not reached'}`,
+        `${report.versions} versions, ${report.updatesAccepted} updates folded (${report.updatesLate} late), ${report.updatesRejected} rejected, mean staleness ${report.meanStaleness.toFixed(2)}`,
+        `backend ${report.backend}; ${report.workers.length} workers`,
+      ],
+    }),
+  );
+  return { json, chart };
+}

@@ -1,0 +1,516 @@
+/**
+ * The coordinator's Kafka shell around the pure FedBuff aggregator and lease book.
+ *
+ * Exactly once across crashes: updates are read read_committed with auto-commit off; every server
+ * step is one Kafka transaction holding the new GlobalModel, the aggregator checkpoint (model,
+ * version, optimizer moments, every update id folded), the rejections recorded since the last
+ * step, and the consumer offsets of every update record read so far. A restarted coordinator
+ * restores the last checkpoint and re-reads from the committed offsets, so each accepted update
+ * is folded exactly once and versions rise by one. Offsets never pass the first chunk of an update
+ * still being reassembled.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Admin, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { isTributaryError, TributaryError } from '../../lib/core/errors.js';
+import { FedBuffAggregator, type FlushOutcome } from '../../lib/core/fedbuff/aggregator.js';
+import { splitFlat } from '../../lib/core/fedbuff/layout.js';
+import { restoreAggregator, serializeAggregator } from '../../lib/core/fedbuff/state.js';
+import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
+import { ensureTopics, topicName } from '../../lib/kafka/topics.js';
+import type { Logger } from '../../lib/log.js';
+import { RecordAssembler, tensorsOf, toRecords } from '../../lib/wire/records.js';
+import type { CoordinatorEvent, GlobalModel, ModelUpdate, RejectedUpdate } from '../../lib/wire/schemas.js';
+import type { AvroSerde } from '../../lib/wire/serde.js';
+import type { CoordinatorConfig } from './config.js';
+import { LeaseBook } from './leases.js';
+import { RunMetrics } from './metrics.js';
+import type { Evaluator } from './evaluator.js';
+
+export type StopReason = 'target-accuracy' | 'max-versions' | 'max-wall-time' | 'stopped';
+
+const ORIGINAL_BYTES_KEPT = 64 * 1024;
+
+export class CoordinatorRunner {
+  readonly metrics: RunMetrics;
+  private aggregator!: FedBuffAggregator;
+  private readonly leases: LeaseBook;
+  private readonly assembler = new RecordAssembler<ModelUpdate>();
+  private readonly schemaIds = { task: 0, model: 0, event: 0, rejected: 0 };
+  private admin!: Admin;
+  private producer!: Producer;
+  private txProducer!: Producer;
+  private updatesConsumer!: Consumer;
+  private checkinsConsumer!: Consumer;
+  private ticker: NodeJS.Timeout | undefined;
+  /** Next offset to commit per updates partition; `firstPending` holds the first offset of unfinished chunked updates. */
+  private readonly consumed = new Map<number, number>();
+  private readonly firstPending = new Map<string, { partition: number; offset: number }>();
+  private pendingRejections: RejectedUpdate[] = [];
+  private stopReason: StopReason | null = null;
+  private resolveFinished!: (reason: StopReason) => void;
+  readonly finished: Promise<StopReason>;
+  private taskCounter = 0;
+  private readonly startedAtMs: number;
+  /** Serialises record handling, ticks and shutdown: the aggregator is never touched concurrently. */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly config: CoordinatorConfig,
+    private readonly kafka: Kafka,
+    private readonly serde: AvroSerde,
+    private readonly evaluator: Evaluator,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.leases = new LeaseBook({
+      concurrency: config.concurrency,
+      synchronousRound: config.aggregation.maxStaleness === 0 ? config.aggregation.bufferSize : null,
+      taskDeadlineMs: config.taskDeadlineMs,
+      idleGraceMs: 3000,
+    });
+    this.startedAtMs = now();
+    this.metrics = new RunMetrics(config, this.startedAtMs);
+    this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+  }
+
+  get jobId(): string {
+    return this.config.aggregation.jobId;
+  }
+  get version(): number {
+    return this.aggregator.version;
+  }
+  get leaseBook(): LeaseBook {
+    return this.leases;
+  }
+  get bufferCount(): number {
+    return this.aggregator.bufferCount;
+  }
+
+  private topic(kind: Parameters<typeof topicName>[1]): string {
+    return topicName(this.jobId, kind);
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(work, work);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  async start(): Promise<void> {
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    await ensureTopics(this.admin, this.jobId);
+    this.schemaIds.task = await this.serde.register('TrainTask', this.topic('tasks'));
+    this.schemaIds.model = await this.serde.register('GlobalModel', this.topic('models'));
+    this.schemaIds.event = await this.serde.register('CoordinatorEvent', this.topic('events'));
+    this.schemaIds.rejected = await this.serde.register('RejectedUpdate', this.topic('rejected'));
+
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.txProducer = this.kafka.producer({
+      transactionalId: `tributary.${this.jobId}.coordinator`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await Promise.all([this.producer.connect(), this.txProducer.connect()]);
+
+    await this.recover();
+
+    this.checkinsConsumer = this.kafka.consumer({
+      groupId: `tributary.${this.jobId}.coordinator.checkins.${randomUUID()}`,
+    });
+    await this.checkinsConsumer.connect();
+    await this.checkinsConsumer.subscribe({ topic: this.topic('checkins'), fromBeginning: true });
+    await this.checkinsConsumer.run({
+      eachMessage: async ({ message }) => this.serial(() => this.onCheckIn(message)),
+    });
+
+    this.updatesConsumer = this.kafka.consumer({
+      groupId: `tributary.${this.jobId}.coordinator`,
+      readUncommitted: false,
+      ...LARGE_RECORD_CONSUMER,
+    });
+    await this.updatesConsumer.connect();
+    await this.updatesConsumer.subscribe({ topic: this.topic('updates'), fromBeginning: true });
+    await this.updatesConsumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) =>
+        this.serial(() => this.onUpdateRecord(partition, message)),
+    });
+
+    this.ticker = setInterval(
+      () =>
+        void this.serial(() => this.tick()).catch((error: unknown) =>
+          this.log.error('tick-failed', { error }),
+        ),
+      this.config.tickMs,
+    );
+    await this.emit({
+      type: 'job-started',
+      labels: { strategy: this.config.strategyName, runId: this.config.runId },
+    });
+    this.log.info('coordinator-started', { version: this.version, strategy: this.config.strategyName });
+  }
+
+  /** Restores the last checkpoint, or publishes version 0. */
+  private async recover(): Promise<void> {
+    const checkpoint = await this.readLatestCheckpoint();
+    if (checkpoint) {
+      this.aggregator = restoreAggregator(checkpoint);
+      this.log.info('recovered', {
+        version: this.aggregator.version,
+        foldedIds: this.aggregator.snapshot().foldedIds.size,
+      });
+      this.metrics.recovered(this.aggregator.version);
+      return;
+    }
+    this.aggregator = FedBuffAggregator.create(
+      this.config.aggregation,
+      this.evaluator.layout,
+      this.evaluator.initialWeights(),
+      0,
+    );
+    const evaluation = this.evaluator.evaluate(this.aggregator.model);
+    this.metrics.evaluated(0, evaluation, this.now());
+    await this.commitStep(true, { testAccuracy: evaluation.accuracy, testLoss: evaluation.loss });
+    this.log.info('initial-model-published', { version: 0, accuracy: evaluation.accuracy });
+  }
+
+  private async readLatestCheckpoint(): Promise<Uint8Array | null> {
+    const topic = this.topic('checkpoints');
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    if (offsets.every((o) => o.high === o.low)) return null;
+    const consumer = this.kafka.consumer({
+      groupId: `tributary.${this.jobId}.coordinator.recovery.${randomUUID()}`,
+      readUncommitted: false,
+      ...LARGE_RECORD_CONSUMER,
+    });
+    let latest: Uint8Array | null = null;
+    let lastSeen = this.now();
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ message }) => {
+        if (message.value) latest = message.value;
+        lastSeen = this.now();
+      },
+    });
+    // Transaction markers occupy offsets, so "caught up" is judged by quiet, not by the high watermark.
+    const deadline = this.now() + 60_000;
+    while (this.now() < deadline && (latest === null || this.now() - lastSeen < 1500))
+      await new Promise((r) => setTimeout(r, 100));
+    await consumer.disconnect();
+    return latest;
+  }
+
+  private async onCheckIn(message: KafkaMessage): Promise<void> {
+    try {
+      const checkIn = await this.serde.decode('WorkerCheckIn', message.value);
+      if (checkIn.jobId !== this.jobId) return;
+      const cancelled = this.leases.checkIn(
+        {
+          workerId: checkIn.workerId,
+          silo: checkIn.silo,
+          numExamples: checkIn.numExamples,
+          backend: checkIn.capabilities.backend,
+          state: checkIn.state,
+          sentAtMs: checkIn.sentAtMs,
+        },
+        this.now(),
+      );
+      if (cancelled)
+        await this.emit({
+          type: 'lease-cancelled',
+          workerId: cancelled.workerId,
+          labels: { taskId: cancelled.taskId, reason: checkIn.state },
+        });
+    } catch (error) {
+      this.log.warn('check-in-unreadable', { error, offset: message.offset });
+    }
+  }
+
+  private async onUpdateRecord(partition: number, message: KafkaMessage): Promise<void> {
+    const offset = Number(message.offset);
+    const seen = this.consumed.get(partition);
+    if (seen !== undefined && offset < seen) return; // re-delivery of a record this process already handled
+    this.consumed.set(partition, offset + 1);
+    const key = message.key?.toString() ?? `${partition}:${offset}`;
+    let record: ModelUpdate | undefined;
+    try {
+      record = await this.decodeWithRetry(message);
+      const whole = this.assembler.accept(key, record);
+      if (!whole) {
+        if (!this.firstPending.has(key)) this.firstPending.set(key, { partition, offset });
+        return;
+      }
+      this.firstPending.delete(key);
+      const lease = this.leases.complete(whole.taskId);
+      const outcome = this.aggregator.fold({
+        updateId: whole.updateId,
+        jobId: whole.jobId,
+        workerId: whole.workerId,
+        baseVersion: whole.baseVersion,
+        numExamples: whole.numExamples,
+        tensors: tensorsOf(whole),
+      });
+      const late = lease === undefined;
+      this.metrics.folded(outcome.update, late, this.now());
+      await this.emit({
+        type: 'update-folded',
+        workerId: whole.workerId,
+        updateId: whole.updateId,
+        numbers: {
+          staleness: outcome.update.staleness,
+          stalenessWeight: outcome.update.stalenessWeight,
+          norm: outcome.update.norm,
+          bufferCount: outcome.bufferCount,
+          late: late ? 1 : 0,
+          numExamples: whole.numExamples,
+        },
+      });
+      if (outcome.flush) await this.onFlush(outcome.flush);
+    } catch (error) {
+      if (record?.chunk) {
+        this.assembler.drop(key);
+        this.firstPending.delete(key);
+      }
+      await this.reject(partition, offset, message, record, error);
+    }
+  }
+
+  private async decodeWithRetry(message: KafkaMessage): Promise<ModelUpdate> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.serde.decode('ModelUpdate', message.value);
+      } catch (error) {
+        // A registry outage is not the update's fault: wait for it rather than reject good data.
+        if (!isTributaryError(error, 'TRIB_REGISTRY_UNAVAILABLE') || attempt >= 30) throw error;
+        this.log.warn('registry-unavailable-retrying', { attempt });
+        await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
+      }
+    }
+  }
+
+  private async reject(
+    partition: number,
+    offset: number,
+    message: KafkaMessage,
+    record: ModelUpdate | undefined,
+    error: unknown,
+  ): Promise<void> {
+    const coded = isTributaryError(error)
+      ? error
+      : new TributaryError('TRIB_DECODE_FAILED', `unexpected failure: ${String(error)}`, { cause: error });
+    const value = message.value ?? Buffer.alloc(0);
+    const rejection: RejectedUpdate = {
+      jobId: this.jobId,
+      code: coded.code,
+      message: coded.message,
+      updateId: record?.updateId ?? message.key?.toString() ?? null,
+      workerId: record?.workerId ?? null,
+      source: { topic: this.topic('updates'), partition, offset },
+      originalBytes: value.subarray(0, ORIGINAL_BYTES_KEPT),
+      originalSize: value.length,
+      rejectedAtMs: this.now(),
+    };
+    this.pendingRejections.push(rejection);
+    this.metrics.rejected(coded.code);
+    this.log.warn('update-rejected', {
+      code: coded.code,
+      message: coded.message,
+      updateId: rejection.updateId,
+      partition,
+      offset,
+    });
+    await this.emit({
+      type: 'update-rejected',
+      updateId: rejection.updateId,
+      workerId: rejection.workerId,
+      labels: { code: coded.code },
+    });
+    // With nothing buffered, the rejection and the offsets past it can be committed right away.
+    if (this.aggregator.bufferCount === 0 && this.firstPending.size === 0) await this.commitStep(false, {});
+  }
+
+  private async onFlush(flush: FlushOutcome): Promise<void> {
+    const numbers: Record<string, number> = {};
+    const evaluate =
+      flush.version % this.config.evaluateEvery === 0 || this.config.maxVersions === flush.version;
+    if (evaluate) {
+      const evaluation = this.evaluator.evaluate(this.aggregator.model);
+      numbers.testAccuracy = evaluation.accuracy;
+      numbers.testLoss = evaluation.loss;
+      this.metrics.evaluated(flush.version, evaluation, this.now());
+    }
+    await this.commitStep(true, numbers);
+    this.metrics.flushed(flush, this.now());
+    await this.emit({
+      type: 'model-published',
+      numbers: {
+        ...numbers,
+        folded: flush.folded.length,
+        averageDeltaNorm: flush.averageDeltaNorm,
+        maxStaleness: Math.max(...flush.folded.map((f) => f.staleness)),
+      },
+    });
+    if (evaluate) await this.emit({ type: 'evaluation', numbers });
+    this.checkStop(numbers.testAccuracy);
+  }
+
+  /** One transaction: rejections, the new model and checkpoint (when a step happened), and offsets. */
+  private async commitStep(publishModel: boolean, modelMetrics: Record<string, number>): Promise<void> {
+    const tx = await this.txProducer.transaction();
+    try {
+      if (this.pendingRejections.length > 0) {
+        await tx.send({
+          topic: this.topic('rejected'),
+          messages: this.pendingRejections.map((r) => ({
+            key: r.updateId,
+            value: this.serde.encode('RejectedUpdate', this.schemaIds.rejected, r),
+          })),
+        });
+      }
+      if (publishModel) {
+        const records = toRecords<GlobalModel>(
+          {
+            jobId: this.jobId,
+            version: this.aggregator.version,
+            manifest: {
+              architectureId: this.evaluator.layout.architectureId,
+              tensorNames: this.evaluator.layout.tensors.map((t) => t.name),
+              shapes: this.evaluator.layout.tensors.map((t) => [...t.shape]),
+              dtypes: this.evaluator.layout.tensors.map(() => 'FLOAT32' as const),
+            },
+            metrics: modelMetrics,
+            publishedAtMs: this.now(),
+          },
+          splitFlat(this.evaluator.layout, this.aggregator.model),
+          this.config.modelEncoding,
+          this.config.maxChunkBytes,
+        );
+        await tx.send({
+          topic: this.topic('models'),
+          messages: records.map((r, i) => ({
+            key: records.length === 1 ? this.jobId : `${this.jobId}#${i}`,
+            value: this.serde.encode('GlobalModel', this.schemaIds.model, r),
+          })),
+        });
+        await tx.send({
+          topic: this.topic('checkpoints'),
+          messages: [{ key: this.jobId, value: Buffer.from(serializeAggregator(this.aggregator)) }],
+        });
+      }
+      const partitions = [...this.consumed.entries()].map(([partition, next]) => {
+        let offset = next;
+        for (const pending of this.firstPending.values())
+          if (pending.partition === partition) offset = Math.min(offset, pending.offset);
+        return { partition, offset: String(offset) };
+      });
+      if (partitions.length > 0) {
+        await tx.sendOffsets({
+          consumerGroupId: `tributary.${this.jobId}.coordinator`,
+          topics: [{ topic: this.topic('updates'), partitions }],
+        });
+      }
+      await tx.commit();
+      this.pendingRejections = [];
+    } catch (error) {
+      await tx.abort().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopReason) return;
+    const now = this.now();
+    for (const lease of this.leases.expire(now)) {
+      this.metrics.leaseExpired();
+      this.log.info('lease-expired', { taskId: lease.taskId, workerId: lease.workerId });
+      await this.emit({ type: 'lease-expired', workerId: lease.workerId, labels: { taskId: lease.taskId } });
+    }
+    const workers = this.leases.plan(now, this.aggregator.bufferCount);
+    if (workers.length > 0) {
+      const messages = workers.map((worker) => {
+        this.taskCounter += 1;
+        const taskId = `${this.config.runId}-v${this.aggregator.version}-t${this.taskCounter}-${randomUUID().slice(0, 8)}`;
+        const lease = this.leases.issue(taskId, worker.workerId, this.aggregator.version, now);
+        this.metrics.leaseIssued();
+        return {
+          key: worker.workerId,
+          value: this.serde.encode('TrainTask', this.schemaIds.task, {
+            taskId,
+            jobId: this.jobId,
+            workerId: worker.workerId,
+            baseVersion: lease.baseVersion,
+            hyperparameters: this.config.training,
+            issuedAtMs: lease.issuedAtMs,
+            deadlineMs: lease.deadlineMs,
+          }),
+        };
+      });
+      await this.producer.send({ topic: this.topic('tasks'), messages });
+    }
+    if (this.config.maxWallSeconds !== null && (now - this.startedAtMs) / 1000 >= this.config.maxWallSeconds)
+      this.finish('max-wall-time');
+  }
+
+  private checkStop(accuracy: number | undefined): void {
+    if (
+      this.config.targetAccuracy !== null &&
+      accuracy !== undefined &&
+      accuracy >= this.config.targetAccuracy
+    )
+      this.finish('target-accuracy');
+    else if (this.config.maxVersions !== null && this.aggregator.version >= this.config.maxVersions)
+      this.finish('max-versions');
+  }
+
+  private finish(reason: StopReason): void {
+    if (this.stopReason) return;
+    this.stopReason = reason;
+    this.metrics.finished(reason, this.now());
+    this.resolveFinished(reason);
+  }
+
+  private async emit(event: Partial<CoordinatorEvent> & { type: string }): Promise<void> {
+    const full: CoordinatorEvent = {
+      jobId: this.jobId,
+      timeMs: this.now(),
+      version: this.aggregator?.version ?? 0,
+      workerId: null,
+      updateId: null,
+      numbers: {},
+      labels: {},
+      ...event,
+    };
+    try {
+      await this.producer.send({
+        topic: this.topic('events'),
+        messages: [
+          { key: this.jobId, value: this.serde.encode('CoordinatorEvent', this.schemaIds.event, full) },
+        ],
+      });
+    } catch (error) {
+      this.log.warn('event-not-sent', { type: event.type, error });
+    }
+  }
+
+  /** Stops taking work; what is buffered but not stepped is re-read by the next coordinator. */
+  async stop(reason: StopReason = 'stopped'): Promise<void> {
+    this.finish(reason);
+    if (this.ticker) clearInterval(this.ticker);
+    await this.serial(async () => {
+      await this.emit({
+        type: 'job-finished',
+        labels: { reason: this.stopReason ?? reason },
+        numbers: { bufferCount: this.aggregator?.bufferCount ?? 0 },
+      });
+    }).catch(() => undefined);
+    await Promise.allSettled([this.updatesConsumer?.disconnect(), this.checkinsConsumer?.disconnect()]);
+    await Promise.allSettled([
+      this.producer?.disconnect(),
+      this.txProducer?.disconnect(),
+      this.admin?.disconnect(),
+    ]);
+  }
+}

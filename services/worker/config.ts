@@ -1,0 +1,88 @@
+/** The worker's configuration: environment variables, validated once at start-up, then frozen. */
+import { EnvReader } from '../../lib/config.js';
+import { DEFAULT_CHUNK_BYTES } from '../../lib/core/limits.js';
+import type { PartitionSpec } from '../../lib/core/partition.js';
+import { TENSOR_ENCODINGS, type TensorEncoding } from '../../lib/core/tensors.js';
+import type { BackendName } from '../../lib/ml/backend.js';
+import type { DelayModel } from './delay.js';
+
+export interface WorkerConfig {
+  readonly brokers: string[];
+  readonly registryUrl: string;
+  readonly jobId: string;
+  readonly workerId: string;
+  readonly silo: string;
+  /** This worker's shard of the shared MNIST training pool: index of count, partitioned by `partition`. */
+  readonly shardIndex: number;
+  readonly shardCount: number;
+  readonly partition: PartitionSpec;
+  readonly dataSeed: number;
+  readonly architectureId: string;
+  readonly encoding: TensorEncoding;
+  readonly maxChunkBytes: number;
+  readonly backend: BackendName | null;
+  readonly delay: DelayModel;
+  readonly dropoutProbability: number;
+  readonly checkInIntervalMs: number;
+  readonly seed: number;
+}
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly<WorkerConfig> {
+  const r = new EnvReader(env);
+  const workerId = r.string('TRIBUTARY_WORKER_ID');
+  const partitionKind = r.oneOf('TRIBUTARY_PARTITION', ['iid', 'dirichlet', 'shards'] as const, 'dirichlet');
+  const partition: PartitionSpec =
+    partitionKind === 'iid'
+      ? { kind: 'iid' }
+      : partitionKind === 'shards'
+        ? {
+            kind: 'shards',
+            shardsPerClient: r.number('TRIBUTARY_SHARDS_PER_CLIENT', 2, { integer: true, min: 1 }),
+          }
+        : { kind: 'dirichlet', alpha: r.number('TRIBUTARY_DIRICHLET_ALPHA', 0.5, { min: 1e-3 }) };
+  const delayKind = r.oneOf(
+    'TRIBUTARY_DELAY',
+    ['none', 'fixed', 'half-normal', 'log-normal'] as const,
+    'none',
+  );
+  const delay: DelayModel =
+    delayKind === 'none'
+      ? { kind: 'none' }
+      : delayKind === 'fixed'
+        ? { kind: 'fixed', multiplier: r.number('TRIBUTARY_DELAY_MULTIPLIER', 1, { min: 1 }) }
+        : {
+            kind: delayKind,
+            sigma: r.number('TRIBUTARY_DELAY_SIGMA', 0.5, { min: 0 }),
+            scale: r.number('TRIBUTARY_DELAY_SCALE', 1, { min: 0 }),
+          };
+  const shardIndex = r.number('TRIBUTARY_SHARD_INDEX', 0, { integer: true, min: 0 });
+  const shardCount = r.number('TRIBUTARY_SHARD_COUNT', 1, { integer: true, min: 1 });
+  r.require(
+    shardIndex < shardCount,
+    `TRIBUTARY_SHARD_INDEX (${shardIndex}) must be below TRIBUTARY_SHARD_COUNT (${shardCount})`,
+  );
+  const backend = r.optionalString('TRIBUTARY_BACKEND');
+  r.require(
+    backend === null || ['tensorflow', 'wasm', 'cpu'].includes(backend),
+    `TRIBUTARY_BACKEND: must be tensorflow, wasm or cpu, got "${backend}"`,
+  );
+  return r.done({
+    brokers: r.list('KAFKA_BROKERS', []),
+    registryUrl: r.string('SCHEMA_REGISTRY_URL'),
+    jobId: r.string('TRIBUTARY_JOB_ID', 'mnist'),
+    workerId,
+    silo: r.string('TRIBUTARY_SILO', `silo-${workerId}`),
+    shardIndex,
+    shardCount,
+    partition,
+    dataSeed: r.number('TRIBUTARY_DATA_SEED', 1, { integer: true }),
+    architectureId: r.string('TRIBUTARY_ARCHITECTURE', 'mnist-mlp-v1'),
+    encoding: r.oneOf('TRIBUTARY_ENCODING', TENSOR_ENCODINGS, 'FLOAT32'),
+    maxChunkBytes: r.number('TRIBUTARY_MAX_CHUNK_BYTES', DEFAULT_CHUNK_BYTES, { integer: true, min: 1024 }),
+    backend: backend as BackendName | null,
+    delay,
+    dropoutProbability: r.number('TRIBUTARY_DROPOUT', 0, { min: 0, max: 1 }),
+    checkInIntervalMs: r.number('TRIBUTARY_CHECKIN_INTERVAL_MS', 5000, { integer: true, min: 100 }),
+    seed: r.number('TRIBUTARY_SEED', 1, { integer: true }),
+  });
+}

@@ -1,0 +1,26 @@
+/**
+ * Simulated slow and flaky sites for benchmarks: a training-time multiplier m ≥ 1 per task (the
+ * worker waits (m − 1) × its real training time after training), drawn from a delay model.
+ */
+import { standardNormal, type Random } from '../../lib/core/random.js';
+
+export type DelayModel =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'fixed'; readonly multiplier: number }
+  /** m = 1 + scale · |N(0, σ²)| */
+  | { readonly kind: 'half-normal'; readonly sigma: number; readonly scale: number }
+  /** m = scale · exp(N(0, σ²)), floored at 1: heavy-tailed */
+  | { readonly kind: 'log-normal'; readonly sigma: number; readonly scale: number };
+
+export function delayMultiplier(model: DelayModel, random: Random): number {
+  switch (model.kind) {
+    case 'none':
+      return 1;
+    case 'fixed':
+      return model.multiplier;
+    case 'half-normal':
+      return 1 + model.scale * Math.abs(model.sigma * standardNormal(random));
+    case 'log-normal':
+      return Math.max(1, model.scale * Math.exp(model.sigma * standardNormal(random)));
+  }
+}

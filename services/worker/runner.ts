@@ -1,0 +1,296 @@
+/**
+ * The worker's Kafka shell around its handler (`trainer.train`). It owns the consumers, producers,
+ * check-ins and shutdown; the handler only turns a task and a model into a delta.
+ *
+ * Long local training must never get the worker evicted from its group: the tasks consumer hands a
+ * task to the training loop and returns at once, so KafkaJS keeps heartbeating; the training loop
+ * yields to the event loop every few milliseconds. Each update is published in its own Kafka
+ * transaction, so a worker killed mid-publication never leaves a half-published update visible to
+ * the coordinator's read_committed consumer.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
+import { topicName, waitForTopics } from '../../lib/kafka/topics.js';
+import type { Logger } from '../../lib/log.js';
+import { seededRandom } from '../../lib/core/random.js';
+import { joinFlat, type ModelLayout } from '../../lib/core/fedbuff/layout.js';
+import { RecordAssembler, tensorsOf, toRecords } from '../../lib/wire/records.js';
+import type { GlobalModel, ModelUpdate, TrainTask, WorkerCheckIn } from '../../lib/wire/schemas.js';
+import type { AvroSerde } from '../../lib/wire/serde.js';
+import { splitFlat } from '../../lib/core/fedbuff/layout.js';
+import type { WorkerConfig } from './config.js';
+import { delayMultiplier } from './delay.js';
+import { ModelCache } from './model-cache.js';
+
+export interface Trainer {
+  readonly layout: ModelLayout;
+  readonly backend: string;
+  readonly numExamples: number;
+  train(
+    start: Float32Array,
+    task: TrainTask,
+    shouldStop: () => boolean,
+  ): Promise<{
+    delta: Float32Array;
+    numExamples: number;
+    loss: number;
+    samples: number;
+    seconds: number;
+  } | null>;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+export class WorkerRunner {
+  private readonly stopping = new AbortController();
+  private readonly queue: TrainTask[] = [];
+  private wake: (() => void) | undefined;
+  private readonly models: ModelCache;
+  private state: WorkerCheckIn['state'] = 'IDLE';
+  private currentTaskId: string | null = null;
+  private checkInSchema = 0;
+  private updateSchema = 0;
+  private producer!: Producer;
+  private txProducer!: Producer;
+  private tasksConsumer!: Consumer;
+  private modelsConsumer!: Consumer;
+  private checkInTimer: NodeJS.Timeout | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly random: () => number;
+  readonly stats = { tasksDone: 0, tasksDropped: 0, tasksAbandoned: 0 };
+
+  constructor(
+    private readonly config: WorkerConfig,
+    private readonly kafka: Kafka,
+    private readonly serde: AvroSerde,
+    private readonly trainer: Trainer,
+    private readonly log: Logger,
+  ) {
+    this.models = new ModelCache(32);
+    this.random = seededRandom(config.seed);
+  }
+
+  async start(): Promise<void> {
+    const { jobId, workerId } = this.config;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    let waited = false;
+    await waitForTopics(admin, jobId, 10 * 60_000, () => {
+      if (!waited) this.log.info('waiting-for-topics', { jobId });
+      waited = true;
+    });
+    await admin.disconnect();
+    this.checkInSchema = await this.serde.register('WorkerCheckIn', topicName(jobId, 'checkins'));
+    this.updateSchema = await this.serde.register('ModelUpdate', topicName(jobId, 'updates'));
+
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.txProducer = this.kafka.producer({
+      transactionalId: `tributary.${jobId}.worker.${workerId}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await Promise.all([this.producer.connect(), this.txProducer.connect()]);
+
+    this.modelsConsumer = this.kafka.consumer({
+      groupId: `tributary.${jobId}.worker.${workerId}.models.${randomUUID()}`,
+      readUncommitted: false,
+      ...LARGE_RECORD_CONSUMER,
+    });
+    const modelAssembler = new RecordAssembler<GlobalModel>();
+    await this.modelsConsumer.connect();
+    await this.modelsConsumer.subscribe({ topic: topicName(jobId, 'models'), fromBeginning: true });
+    await this.modelsConsumer.run({
+      autoCommit: false,
+      eachMessage: async ({ message }) => {
+        try {
+          const record = await this.serde.decode('GlobalModel', message.value);
+          const whole = modelAssembler.accept(message.key?.toString() ?? record.jobId, record);
+          if (whole) this.models.put(whole.version, joinFlat(this.trainer.layout, tensorsOf(whole)));
+        } catch (error) {
+          this.log.warn('model-record-unreadable', { error, offset: message.offset });
+        }
+      },
+    });
+
+    this.tasksConsumer = this.kafka.consumer({
+      groupId: `tributary.${jobId}.worker.${workerId}`,
+      sessionTimeout: 30_000,
+    });
+    const joined = new Promise<void>((resolve) =>
+      this.tasksConsumer.on(this.tasksConsumer.events.GROUP_JOIN, () => resolve()),
+    );
+    await this.tasksConsumer.connect();
+    await this.tasksConsumer.subscribe({ topic: topicName(jobId, 'tasks'), fromBeginning: false });
+    await this.tasksConsumer.run({
+      eachMessage: async ({ message }) => {
+        if (message.key?.toString() !== workerId) return; // tasks are keyed by the worker they are leased to
+        try {
+          const task = await this.serde.decode('TrainTask', message.value);
+          if (task.workerId !== workerId || task.jobId !== jobId) return;
+          if (task.deadlineMs < Date.now()) {
+            this.log.info('task-expired-on-arrival', { taskId: task.taskId });
+            return;
+          }
+          this.queue.push(task);
+          this.wake?.();
+        } catch (error) {
+          this.log.warn('task-unreadable', { error, offset: message.offset });
+        }
+      },
+    });
+    await joined;
+    await this.checkIn();
+    this.checkInTimer = setInterval(() => {
+      if (this.state === 'IDLE' && this.queue.length === 0) void this.checkIn().catch(() => undefined);
+    }, this.config.checkInIntervalMs);
+    this.log.info('worker-started', { backend: this.trainer.backend, numExamples: this.trainer.numExamples });
+    this.loop = this.runLoop();
+  }
+
+  private async checkIn(): Promise<void> {
+    const message: WorkerCheckIn = {
+      workerId: this.config.workerId,
+      jobId: this.config.jobId,
+      silo: this.config.silo,
+      numExamples: this.trainer.numExamples,
+      capabilities: { backend: this.trainer.backend, maxPayloadBytes: this.config.maxChunkBytes },
+      state: this.state,
+      currentTaskId: this.currentTaskId,
+      sentAtMs: Date.now(),
+    };
+    await this.producer.send({
+      topic: topicName(this.config.jobId, 'checkins'),
+      messages: [
+        { key: this.config.workerId, value: this.serde.encode('WorkerCheckIn', this.checkInSchema, message) },
+      ],
+    });
+  }
+
+  private async nextTask(): Promise<TrainTask | undefined> {
+    while (!this.stopping.signal.aborted) {
+      const task = this.queue.shift();
+      if (task) return task;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        this.stopping.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      this.wake = undefined;
+    }
+    return undefined;
+  }
+
+  private async runLoop(): Promise<void> {
+    for (;;) {
+      const task = await this.nextTask();
+      if (!task) return;
+      try {
+        await this.handle(task);
+      } catch (error) {
+        this.log.error('task-failed', { taskId: task.taskId, error });
+      }
+      this.state = this.stopping.signal.aborted ? 'LEAVING' : 'IDLE';
+      this.currentTaskId = null;
+      if (!this.stopping.signal.aborted)
+        await this.checkIn().catch((error: unknown) => this.log.warn('check-in-failed', { error }));
+    }
+  }
+
+  private async handle(task: TrainTask): Promise<void> {
+    this.state = 'TRAINING';
+    this.currentTaskId = task.taskId;
+    await this.checkIn();
+    if (this.random() < this.config.dropoutProbability) {
+      // A flaky site: the task is lost and the worker is away until the lease would have expired.
+      this.stats.tasksDropped += 1;
+      this.log.info('task-dropped', { taskId: task.taskId });
+      await sleep(Math.max(0, task.deadlineMs - Date.now()), this.stopping.signal);
+      return;
+    }
+    const model = await this.models.waitFor(task.baseVersion, 60_000, this.stopping.signal);
+    if (!model) {
+      this.log.warn('model-version-unavailable', { taskId: task.taskId, baseVersion: task.baseVersion });
+      return;
+    }
+    const startedAtMs = Date.now();
+    const result = await this.trainer.train(model, task, () => this.stopping.signal.aborted);
+    if (!result) {
+      this.stats.tasksAbandoned += 1;
+      this.log.info('task-abandoned', { taskId: task.taskId, reason: 'shutdown' });
+      return;
+    }
+    const multiplier = delayMultiplier(this.config.delay, this.random);
+    if (multiplier > 1) await sleep((multiplier - 1) * result.seconds * 1000, this.stopping.signal);
+    if (this.stopping.signal.aborted) {
+      this.stats.tasksAbandoned += 1;
+      this.log.info('task-abandoned', { taskId: task.taskId, reason: 'shutdown' });
+      return;
+    }
+    const updateId = `${this.config.workerId}-${task.taskId}`;
+    const records = toRecords<ModelUpdate>(
+      {
+        updateId,
+        taskId: task.taskId,
+        jobId: task.jobId,
+        workerId: this.config.workerId,
+        baseVersion: task.baseVersion,
+        numExamples: result.numExamples,
+        metrics: {
+          loss: result.loss,
+          samplesPerSecond: result.samples / result.seconds,
+          delayMultiplier: multiplier,
+        },
+        timings: { startedAtMs, finishedAtMs: Date.now() },
+      },
+      splitFlat(this.trainer.layout, result.delta),
+      this.config.encoding,
+      this.config.maxChunkBytes,
+    );
+    // Once publication starts it finishes, even on shutdown: the transaction is all or nothing.
+    const tx = await this.txProducer.transaction();
+    try {
+      for (const record of records) {
+        await tx.send({
+          topic: topicName(this.config.jobId, 'updates'),
+          messages: [{ key: updateId, value: this.serde.encode('ModelUpdate', this.updateSchema, record) }],
+        });
+      }
+      await tx.commit();
+    } catch (error) {
+      await tx.abort().catch(() => undefined);
+      throw error;
+    }
+    this.stats.tasksDone += 1;
+    this.log.info('update-published', {
+      taskId: task.taskId,
+      updateId,
+      baseVersion: task.baseVersion,
+      records: records.length,
+      loss: result.loss,
+      trainSeconds: result.seconds,
+      delayMultiplier: multiplier,
+    });
+  }
+
+  /** Abandons training in progress (a publication in progress completes), says LEAVING, disconnects. */
+  async stop(): Promise<void> {
+    if (this.stopping.signal.aborted) return;
+    this.stopping.abort();
+    if (this.checkInTimer) clearInterval(this.checkInTimer);
+    await this.loop;
+    this.state = 'LEAVING';
+    this.currentTaskId = null;
+    await this.checkIn().catch(() => undefined);
+    await Promise.allSettled([
+      this.tasksConsumer?.disconnect(),
+      this.modelsConsumer?.disconnect(),
+      this.producer?.disconnect(),
+      this.txProducer?.disconnect(),
+    ]);
+    this.log.info('worker-stopped', this.stats);
+  }
+}
