@@ -61,6 +61,7 @@ export class CoordinatorRunner {
     private readonly evaluator: Evaluator,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    private readonly onFatal: (error: unknown) => void = () => process.exit(1),
   ) {
     this.leases = new LeaseBook({
       concurrency: config.concurrency,
@@ -76,14 +77,15 @@ export class CoordinatorRunner {
   get jobId(): string {
     return this.config.aggregation.jobId;
   }
+  /** -1 until start() has restored or created the model. */
   get version(): number {
-    return this.aggregator.version;
+    return this.aggregator?.version ?? -1;
   }
   get leaseBook(): LeaseBook {
     return this.leases;
   }
   get bufferCount(): number {
-    return this.aggregator.bufferCount;
+    return this.aggregator?.bufferCount ?? 0;
   }
 
   private topic(kind: Parameters<typeof topicName>[1]): string {
@@ -359,6 +361,18 @@ export class CoordinatorRunner {
 
   /** One transaction: rejections, the new model and checkpoint (when a step happened), and offsets. */
   private async commitStep(publishModel: boolean, modelMetrics: Record<string, number>): Promise<void> {
+    try {
+      await this.commitTransaction(publishModel, modelMetrics);
+    } catch (error) {
+      // In-memory state is now ahead of Kafka. Crash-only: the next coordinator restores the last
+      // committed checkpoint and re-reads from the committed offsets, so nothing is lost or doubled.
+      this.log.error('commit-failed-exiting', { error });
+      this.onFatal(error);
+      throw error;
+    }
+  }
+
+  private async commitTransaction(publishModel: boolean, modelMetrics: Record<string, number>): Promise<void> {
     const tx = await this.txProducer.transaction();
     try {
       if (this.pendingRejections.length > 0) {
