@@ -33,7 +33,11 @@ const say = (event: string, fields: Record<string, unknown> = {}) =>
 /** Per-worker speed: log-normal multipliers, and one worker in eight 10× slower (a struggling site). */
 function workerSpeedEnv(index: number): Record<string, string> {
   if (index % 8 === 7) return { TRIBUTARY_DELAY: 'fixed', TRIBUTARY_DELAY_MULTIPLIER: '10' };
-  return { TRIBUTARY_DELAY: 'log-normal', TRIBUTARY_DELAY_SIGMA: '0.6', TRIBUTARY_DELAY_SCALE: String(1 + (index % 4) * 0.5) };
+  return {
+    TRIBUTARY_DELAY: 'log-normal',
+    TRIBUTARY_DELAY_SIGMA: '0.6',
+    TRIBUTARY_DELAY_SCALE: String(1 + (index % 4) * 0.5),
+  };
 }
 
 const children: ChildProcess[] = [];
@@ -62,7 +66,9 @@ async function main(): Promise<void> {
   let stopping = false;
   const stopAll = async () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    await Promise.all(
+      children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)),
+    );
     await stack?.stop();
   };
   process.on('SIGINT', () => {
@@ -73,9 +79,18 @@ async function main(): Promise<void> {
   });
 
   stack = await startStack({ onProgress: (message) => say('stack', { message }) });
-  say('stack-ready', { mode: stack.mode, brokers: stack.brokers.join(','), registryUrl: stack.registryUrl, startupSeconds: stack.startupMs / 1000 });
+  say('stack-ready', {
+    mode: stack.mode,
+    brokers: stack.brokers.join(','),
+    registryUrl: stack.registryUrl,
+    startupSeconds: stack.startupMs / 1000,
+  });
   const startedAt = Date.now();
-  const common = { KAFKA_BROKERS: stack.brokers.join(','), SCHEMA_REGISTRY_URL: stack.registryUrl, TRIBUTARY_JOB_ID: jobId };
+  const common = {
+    KAFKA_BROKERS: stack.brokers.join(','),
+    SCHEMA_REGISTRY_URL: stack.registryUrl,
+    TRIBUTARY_JOB_ID: jobId,
+  };
   const httpPort = await freePort();
   const coordinator = launch('coordinator', 'services/coordinator/main.ts', {
     ...common,

@@ -52,6 +52,7 @@ export const SAMPLE_MESSAGES: MessageTypes = {
     data: Buffer.from(new Float32Array([1, -1, 0.5, 0]).buffer),
     chunk: null,
     metrics: { testAccuracy: 0.9, testLoss: 0.3 },
+    foldedUpdateIds: ['update-0001', 'update-0003'],
     publishedAtMs: 1_790_000_040_000,
   },
   WorkerCheckIn: {

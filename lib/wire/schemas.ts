@@ -88,6 +88,7 @@ export interface GlobalModel {
   data: Buffer;
   chunk: WireChunkInfo | null;
   metrics: Record<string, number>;
+  foldedUpdateIds: string[];
   publishedAtMs: number;
 }
 

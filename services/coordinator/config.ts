@@ -40,6 +40,7 @@ export interface CoordinatorConfig {
   readonly maxChunkBytes: number;
   readonly httpPort: number;
   readonly tickMs: number;
+  readonly sessionTimeoutMs: number;
 }
 
 export function loadCoordinatorConfig(env: NodeJS.ProcessEnv = process.env): Readonly<CoordinatorConfig> {
@@ -188,5 +189,11 @@ export function loadCoordinatorConfig(env: NodeJS.ProcessEnv = process.env): Rea
     maxChunkBytes: r.number('TRIBUTARY_MAX_CHUNK_BYTES', DEFAULT_CHUNK_BYTES, { integer: true, min: 1024 }),
     httpPort: r.number('TRIBUTARY_HTTP_PORT', 0, { integer: true, min: 0, max: 65535 }),
     tickMs: r.number('TRIBUTARY_TICK_MS', 200, { integer: true, min: 10 }),
+    // The broker accepts 6 s to 300 s by default (group.min/max.session.timeout.ms).
+    sessionTimeoutMs: r.number('TRIBUTARY_SESSION_TIMEOUT_MS', 10_000, {
+      integer: true,
+      min: 6000,
+      max: 300_000,
+    }),
   });
 }

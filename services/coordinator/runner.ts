@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { isTributaryError, TributaryError } from '../../lib/core/errors.js';
+import { failpoint } from '../../lib/failpoints.js';
 import { FedBuffAggregator, type FlushOutcome } from '../../lib/core/fedbuff/aggregator.js';
 import { splitFlat } from '../../lib/core/fedbuff/layout.js';
 import { restoreAggregator, serializeAggregator } from '../../lib/core/fedbuff/state.js';
@@ -129,6 +130,10 @@ export class CoordinatorRunner {
     this.updatesConsumer = this.kafka.consumer({
       groupId: `tributary.${this.jobId}.coordinator`,
       readUncommitted: false,
+      // A coordinator that died outright still holds its group membership until this expires, so it
+      // bounds how long a restarted coordinator waits before it can read updates again.
+      sessionTimeout: this.config.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(this.config.sessionTimeoutMs / 4)),
       ...LARGE_RECORD_CONSUMER,
     });
     await this.updatesConsumer.connect();
@@ -271,6 +276,7 @@ export class CoordinatorRunner {
         },
       });
       if (outcome.flush) await this.onFlush(outcome.flush);
+      else failpoint('fold.after');
     } catch (error) {
       if (record?.chunk) {
         this.assembler.drop(key);
@@ -344,7 +350,11 @@ export class CoordinatorRunner {
       numbers.testLoss = evaluation.loss;
       this.metrics.evaluated(flush.version, evaluation, this.now());
     }
-    await this.commitStep(true, numbers);
+    await this.commitStep(
+      true,
+      numbers,
+      flush.folded.map((f) => f.updateId),
+    );
     this.metrics.flushed(flush, this.now());
     await this.emit({
       type: 'model-published',
@@ -360,9 +370,13 @@ export class CoordinatorRunner {
   }
 
   /** One transaction: rejections, the new model and checkpoint (when a step happened), and offsets. */
-  private async commitStep(publishModel: boolean, modelMetrics: Record<string, number>): Promise<void> {
+  private async commitStep(
+    publishModel: boolean,
+    modelMetrics: Record<string, number>,
+    foldedUpdateIds: string[] = [],
+  ): Promise<void> {
     try {
-      await this.commitTransaction(publishModel, modelMetrics);
+      await this.commitTransaction(publishModel, modelMetrics, foldedUpdateIds);
     } catch (error) {
       // In-memory state is now ahead of Kafka. Crash-only: the next coordinator restores the last
       // committed checkpoint and re-reads from the committed offsets, so nothing is lost or doubled.
@@ -372,7 +386,11 @@ export class CoordinatorRunner {
     }
   }
 
-  private async commitTransaction(publishModel: boolean, modelMetrics: Record<string, number>): Promise<void> {
+  private async commitTransaction(
+    publishModel: boolean,
+    modelMetrics: Record<string, number>,
+    foldedUpdateIds: string[],
+  ): Promise<void> {
     const tx = await this.txProducer.transaction();
     try {
       if (this.pendingRejections.length > 0) {
@@ -396,6 +414,7 @@ export class CoordinatorRunner {
               dtypes: this.evaluator.layout.tensors.map(() => 'FLOAT32' as const),
             },
             metrics: modelMetrics,
+            foldedUpdateIds,
             publishedAtMs: this.now(),
           },
           splitFlat(this.evaluator.layout, this.aggregator.model),
@@ -426,7 +445,9 @@ export class CoordinatorRunner {
           topics: [{ topic: this.topic('updates'), partitions }],
         });
       }
+      failpoint(publishModel ? 'flush.before-commit' : 'reject.before-commit');
       await tx.commit();
+      failpoint(publishModel ? 'flush.after-commit' : 'reject.after-commit');
       this.pendingRejections = [];
     } catch (error) {
       await tx.abort().catch(() => undefined);

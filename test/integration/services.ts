@@ -1,0 +1,146 @@
+/**
+ * Harness for tests that run the real services as separate processes: spawn, capture logs, wait for
+ * conditions, and always kill what was started (afterEach), even when a test fails.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../infra/stack/artifacts.js';
+import { createKafka } from '../../lib/kafka/client.js';
+import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
+import { uniqueName, waitFor } from './helpers.js';
+
+export interface Service {
+  readonly name: string;
+  readonly child: ChildProcess;
+  output: string;
+  readonly exited: Promise<number | null>;
+}
+
+const running = new Set<Service>();
+
+export function spawnService(name: string, script: string, env: Record<string, string>): Service {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const service: Service = {
+    name,
+    child,
+    output: '',
+    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+  };
+  const append = (chunk: Buffer) => {
+    service.output += chunk.toString();
+    if (service.output.length > 2_000_000) service.output = service.output.slice(-1_000_000);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  running.add(service);
+  void service.exited.then(() => running.delete(service));
+  return service;
+}
+
+/** Kills every service still running (SIGKILL: tests want no lingering processes). */
+export async function killAll(): Promise<void> {
+  const all = [...running];
+  for (const s of all) s.child.kill('SIGKILL');
+  await Promise.all(all.map((s) => s.exited));
+}
+
+export interface JobEnv {
+  readonly jobId: string;
+  readonly runDir: string;
+  readonly base: Record<string, string>;
+}
+
+export function jobEnv(brokers: string[], registryUrl: string): JobEnv {
+  const jobId = uniqueName('it');
+  return {
+    jobId,
+    runDir: mkdtempSync(join(tmpdir(), `${jobId}-`)),
+    base: { KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, TRIBUTARY_JOB_ID: jobId },
+  };
+}
+
+export function startWorkers(
+  job: JobEnv,
+  count: number,
+  extra: (index: number) => Record<string, string> = () => ({}),
+): Service[] {
+  return Array.from({ length: count }, (_, i) =>
+    spawnService(`worker-${i}`, 'services/worker/main.ts', {
+      ...job.base,
+      TRIBUTARY_WORKER_ID: `w${i}`,
+      TRIBUTARY_SHARD_INDEX: String(i),
+      TRIBUTARY_SHARD_COUNT: String(count),
+      TRIBUTARY_PARTITION: 'iid',
+      TRIBUTARY_CHECKIN_INTERVAL_MS: '1000',
+      ...extra(i),
+    }),
+  );
+}
+
+export function startCoordinator(job: JobEnv, extra: Record<string, string>): Service {
+  return spawnService('coordinator', 'services/coordinator/main.ts', {
+    ...job.base,
+    TRIBUTARY_RUN_DIR: job.runDir,
+    TRIBUTARY_TICK_MS: '100',
+    ...extra,
+  });
+}
+
+/** Reads every committed record of a topic from the beginning until `done` says enough, or it goes quiet. */
+export async function readTopic<T>(
+  brokers: string[],
+  topic: string,
+  decode: (value: Buffer | null, key: string | undefined) => Promise<T>,
+  options: { done?: (items: T[]) => boolean; quietMs?: number; timeoutMs?: number } = {},
+): Promise<T[]> {
+  const kafka = createKafka({ brokers, clientId: 'it-reader' });
+  const consumer = kafka.consumer({
+    groupId: uniqueName('it-reader'),
+    readUncommitted: false,
+    ...LARGE_RECORD_CONSUMER,
+  });
+  const items: T[] = [];
+  let last = Date.now();
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ message }) => {
+      items.push(await decode(message.value, message.key?.toString()));
+      last = Date.now();
+    },
+  });
+  try {
+    await waitFor(
+      () =>
+        (options.done
+          ? options.done(items)
+          : items.length > 0 && Date.now() - last > (options.quietMs ?? 2000)) || undefined,
+      { timeoutMs: options.timeoutMs ?? 60_000, what: `records on ${topic}` },
+    );
+  } finally {
+    await consumer.disconnect();
+  }
+  return items;
+}
+
+/** Parses the JSON log lines of a service, keeping those with the given event name. */
+export function logEvents(service: Service, event: string): Record<string, unknown>[] {
+  return service.output
+    .split('\n')
+    .filter((line) => line.startsWith('{') && line.includes(`"event":"${event}"`))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+export async function status(service: Service): Promise<Record<string, unknown> | undefined> {
+  const listening = logEvents(service, 'http-listening')[0];
+  if (!listening) return undefined;
+  const response = await fetch(`http://127.0.0.1:${String(listening.port)}/status`).catch(() => undefined);
+  return response?.ok ? ((await response.json()) as Record<string, unknown>) : undefined;
+}
