@@ -62,14 +62,15 @@ function bar(fraction: number, width = 24): string {
 async function main(): Promise<void> {
   mkdirSync(logDir, { recursive: true });
   say('starting', { runId, jobId, workers, target: Number(target), runDir });
-  let stack: Stack | undefined;
+  // Set once the stack is up; the Ctrl-C handler, installed before, stops whatever exists by then.
+  const started: { stack?: Stack } = {};
   let stopping = false;
   const stopAll = async () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
     await Promise.all(
       children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)),
     );
-    await stack?.stop();
+    await started.stack?.stop();
   };
   process.on('SIGINT', () => {
     if (stopping) return;
@@ -78,7 +79,8 @@ async function main(): Promise<void> {
     void stopAll().then(() => process.exit(130));
   });
 
-  stack = await startStack({ onProgress: (message) => say('stack', { message }) });
+  const stack = await startStack({ onProgress: (message) => say('stack', { message }) });
+  started.stack = stack;
   say('stack-ready', {
     mode: stack.mode,
     brokers: stack.brokers.join(','),
