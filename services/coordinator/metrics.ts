@@ -7,6 +7,8 @@ export interface AccuracyPoint {
   readonly accuracy: number;
   readonly loss: number;
   readonly seconds: number;
+  /** Updates folded when this version was evaluated. */
+  readonly updatesAccepted: number;
 }
 
 export class RunMetrics {
@@ -38,7 +40,13 @@ export class RunMetrics {
 
   evaluated(version: number, e: { accuracy: number; loss: number }, nowMs: number): void {
     const seconds = (nowMs - this.startedAtMs) / 1000;
-    this.accuracy.push({ version, accuracy: e.accuracy, loss: e.loss, seconds });
+    this.accuracy.push({
+      version,
+      accuracy: e.accuracy,
+      loss: e.loss,
+      seconds,
+      updatesAccepted: this.updatesAccepted,
+    });
     if (
       this.secondsToTarget === null &&
       this.config.targetAccuracy !== null &&

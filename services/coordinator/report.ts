@@ -26,7 +26,13 @@ export interface RunReport {
   stopReason: string | null;
   aggregation: CoordinatorConfig['aggregation'];
   training: CoordinatorConfig['training'];
-  accuracyCurve: { version: number; accuracy: number; loss: number; seconds: number }[];
+  accuracyCurve: {
+    version: number;
+    accuracy: number;
+    loss: number;
+    seconds: number;
+    updatesAccepted: number;
+  }[];
 }
 
 export function buildReport(

@@ -1,0 +1,66 @@
+/** Shared by the benchmarks: machine facts, timing, and writing results (JSON + markdown). */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
+export const RESULTS_DIR = join(BENCH_DIR, 'results');
+
+export function machine() {
+  const pkg = JSON.parse(readFileSync(join(BENCH_DIR, '..', 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  let java = 'unknown';
+  try {
+    java = execFileSync('java', ['-version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '';
+  } catch (error) {
+    java = String((error as { stderr?: string }).stderr ?? '');
+  }
+  return {
+    cores: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    java: java.split('\n')[0] ?? 'unknown',
+    platform: `${process.platform}-${process.arch}`,
+    dependencies: pkg.dependencies,
+  };
+}
+
+export function seconds(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/** Runs `fn` `repeats` times after `warmup` runs; returns each run's seconds. */
+export function timeRuns(fn: () => void, repeats: number, warmup = 2): number[] {
+  for (let i = 0; i < warmup; i++) fn();
+  const out: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const start = process.hrtime.bigint();
+    fn();
+    out.push(seconds(start));
+  }
+  return out;
+}
+
+export const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+export function writeResult(name: string, result: unknown, markdown: string): { json: string; md: string } {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const json = join(RESULTS_DIR, `${name}.json`);
+  const md = join(RESULTS_DIR, `${name}.md`);
+  writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(md, markdown);
+  return { json, md };
+}
+
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,126 @@
+/**
+ * One federated training run as real processes: a coordinator and N workers talking only through
+ * Kafka, on a stack that is already up. Used by `npm start` (scripts/train.ts) and the
+ * time-to-accuracy benchmark (bench/tta.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../infra/stack/artifacts.js';
+import { freePort } from '../infra/stack/ports.js';
+import type { RunReport } from '../services/coordinator/report.js';
+
+export interface FederationOptions {
+  readonly brokers: readonly string[];
+  readonly registryUrl: string;
+  readonly runId: string;
+  readonly jobId: string;
+  readonly runDir: string;
+  readonly workers: number;
+  readonly coordinatorEnv: Record<string, string>;
+  readonly workerEnv: (index: number) => Record<string, string>;
+  /** Called about once a second with the coordinator's /status. */
+  readonly onStatus?: (status: Record<string, number | null>) => void;
+}
+
+export interface FederationRun {
+  readonly report: RunReport;
+  readonly logDir: string;
+  /** Seconds from spawning the processes to the coordinator's exit. */
+  readonly processSeconds: number;
+}
+
+/** One in ten workers 10× slower, the rest log-normal (σ = 0.6): a heavy-tailed fleet. */
+export function heterogeneousSpeed(index: number, slowEvery = 10): Record<string, string> {
+  if (index % slowEvery === slowEvery - 1)
+    return { TRIBUTARY_DELAY: 'fixed', TRIBUTARY_DELAY_MULTIPLIER: '10' };
+  return { TRIBUTARY_DELAY: 'log-normal', TRIBUTARY_DELAY_SIGMA: '0.6', TRIBUTARY_DELAY_SCALE: '1' };
+}
+
+export class Federation {
+  private readonly children: ChildProcess[] = [];
+
+  constructor(private readonly options: FederationOptions) {}
+
+  private launch(name: string, script: string, env: Record<string, string>, logDir: string): ChildProcess {
+    const log = createWriteStream(join(logDir, `${name}.log`));
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    this.children.push(child);
+    return child;
+  }
+
+  async run(): Promise<FederationRun> {
+    const o = this.options;
+    const logDir = join(o.runDir, 'logs');
+    mkdirSync(logDir, { recursive: true });
+    const common = {
+      KAFKA_BROKERS: o.brokers.join(','),
+      SCHEMA_REGISTRY_URL: o.registryUrl,
+      TRIBUTARY_JOB_ID: o.jobId,
+    };
+    const httpPort = await freePort();
+    const started = Date.now();
+    const coordinator = this.launch(
+      'coordinator',
+      'services/coordinator/main.ts',
+      {
+        ...common,
+        TRIBUTARY_RUN_ID: o.runId,
+        TRIBUTARY_RUN_DIR: o.runDir,
+        TRIBUTARY_HTTP_PORT: String(httpPort),
+        ...o.coordinatorEnv,
+      },
+      logDir,
+    );
+    for (let i = 0; i < o.workers; i++) {
+      this.launch(
+        `worker-${i}`,
+        'services/worker/main.ts',
+        {
+          ...common,
+          TRIBUTARY_WORKER_ID: `worker-${i}`,
+          TRIBUTARY_SILO: `site-${i}`,
+          TRIBUTARY_SHARD_INDEX: String(i),
+          TRIBUTARY_SHARD_COUNT: String(o.workers),
+          TRIBUTARY_SEED: String(1000 + i),
+          ...o.workerEnv(i),
+        },
+        logDir,
+      );
+    }
+    const exited = new Promise<number | null>((resolve) => coordinator.once('exit', resolve));
+    const poll = setInterval(() => {
+      if (!o.onStatus) return;
+      void fetch(`http://127.0.0.1:${httpPort}/status`, { signal: AbortSignal.timeout(1000) })
+        .then((r) => (r.ok ? (r.json() as Promise<Record<string, number | null>>) : undefined))
+        .then((s) => s && o.onStatus?.(s))
+        .catch(() => undefined);
+    }, 1000);
+    const code = await exited;
+    clearInterval(poll);
+    const processSeconds = (Date.now() - started) / 1000;
+    await this.stop();
+    const reportFile = join(o.runDir, 'report.json');
+    if (code !== 0 || !existsSync(reportFile)) {
+      const tail = readFileSync(join(logDir, 'coordinator.log'), 'utf8').split('\n').slice(-15);
+      throw new Error(
+        `coordinator exited with ${code}; last lines of ${join(logDir, 'coordinator.log')}:\n` +
+          tail.map((line) => (line.length > 300 ? `${line.slice(0, 300)}…` : line)).join('\n'),
+      );
+    }
+    return { report: JSON.parse(readFileSync(reportFile, 'utf8')) as RunReport, logDir, processSeconds };
+  }
+
+  /** SIGTERM to every process still running, then waits for them. */
+  async stop(): Promise<void> {
+    const alive = this.children.filter((c) => c.exitCode === null && c.signalCode === null);
+    for (const child of alive) child.kill('SIGTERM');
+    await Promise.all(alive.map((c) => new Promise((resolve) => c.once('exit', resolve))));
+  }
+}
