@@ -38,7 +38,11 @@ export class AvroSerde {
    * start; whatever an existing cluster's operators chose on theirs).
    */
   async register(name: MessageName, topic: string): Promise<number> {
-    const subject = valueSubject(topic);
+    return this.registerSchema(valueSubject(topic), schemaText(name), name);
+  }
+
+  /** Registers raw Avro schema text under `subject` (also used to register evolved versions). */
+  async registerSchema(subject: string, schema: string, name = subject): Promise<number> {
     // Several processes registering the same new subject at once can see a transient 409 (a
     // concurrent create); a real incompatibility answers 409 every time.
     for (let attempt = 1; ; attempt++) {
@@ -47,7 +51,7 @@ export class AvroSerde {
         response = await fetch(`${this.registryUrl}/subjects/${encodeURIComponent(subject)}/versions`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
-          body: JSON.stringify({ schema: schemaText(name) }),
+          body: JSON.stringify({ schema }),
           signal: AbortSignal.timeout(15_000),
         });
       } catch (cause) {
