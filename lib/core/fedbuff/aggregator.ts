@@ -19,6 +19,7 @@ import type { NamedTensor } from '../tensors.js';
 import { validateFedBuffConfig, type FedBuffConfig } from './config.js';
 import type { ModelLayout } from './layout.js';
 import {
+  addScaled,
   clipFactor,
   coordinateMedian,
   coordinateTrimmedMean,
@@ -257,12 +258,8 @@ export class FedBuffAggregator {
     const target = robust ? new Float32Array(state.layout.size) : state.bufferSum;
     const factor = robust ? checked.scale : checked.scale * checked.weight;
     const byName = new Map(update.tensors.map((t) => [t.name, t.values]));
-    for (const slot of state.layout.tensors) {
-      const values = byName.get(slot.name) as Float32Array;
-      const base = slot.offset;
-      for (let i = 0; i < slot.length; i++)
-        target[base + i] = (target[base + i] as number) + factor * (values[i] as number);
-    }
+    for (const slot of state.layout.tensors)
+      addScaled(target, slot.offset, byName.get(slot.name) as Float32Array, factor);
     if (robust) state.bufferDeltas.push(target);
     state.bufferWeight += checked.weight;
     state.buffered.push(checked.folded);
