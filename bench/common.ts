@@ -1,5 +1,5 @@
 /** Shared by the benchmarks: machine facts, timing, and writing results (JSON + markdown). */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -12,12 +12,9 @@ export function machine() {
   const pkg = JSON.parse(readFileSync(join(BENCH_DIR, '..', 'package.json'), 'utf8')) as {
     dependencies: Record<string, string>;
   };
-  let java = 'unknown';
-  try {
-    java = execFileSync('java', ['-version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '';
-  } catch (error) {
-    java = String((error as { stderr?: string }).stderr ?? '');
-  }
+  // `java -version` prints on stderr.
+  const probe = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  const java = `${probe.stderr ?? ''}${probe.stdout ?? ''}`.trim() || 'not found';
   return {
     cores: cpus().length,
     cpuModel: cpus()[0]?.model ?? 'unknown',
