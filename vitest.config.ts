@@ -14,6 +14,14 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'native',
+          include: ['test/native/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 600_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <name>`: fold | pipeline | tta | all. Each writes bench/results/<name>.json and
+ * `npm run bench -- <name>`: fold | pipeline | tta | backends | all. Each writes bench/results/<name>.json and
  * a markdown summary (and a chart where a curve tells more). Benchmarks print figures; they never
  * assert on time.
  */
@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<void>> = {
   fold: async () => (await import('./fold.js')).runFold(),
   pipeline: async () => (await import('./pipeline.js')).runPipeline(),
   tta: async () => (await import('./tta.js')).runTimeToAccuracy(),
+  backends: async () => (await import('./backends.js')).runBackends(),
 };
 
 async function main(): Promise<void> {

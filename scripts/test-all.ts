@@ -1,6 +1,7 @@
 /**
  * `npm test`: every gate in one command, in order, stopping at the first that fails:
- * prepare (Docker engine and images where possible), type-check, lint, unit + integration tests.
+ * prepare (Docker engine and images where possible; native TensorFlow for TF.js), type-check,
+ * lint, unit, native-backend and integration tests.
  * Ends with one plain line, "tests: N passed, N failed, N skipped".
  */
 import { spawnSync } from 'node:child_process';
@@ -28,7 +29,10 @@ function step(name: string, command: string, args: string[]): void {
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
 const only = process.argv.slice(2); // e.g. `npm test -- test/integration/stack-paths.test.ts`
 
-if (process.env.TRIBUTARY_SKIP_PREPARE !== '1') step('prepare', 'bash', ['infra/docker/ensure-docker.sh']);
+if (process.env.TRIBUTARY_SKIP_PREPARE !== '1') {
+  step('prepare-docker', 'bash', ['infra/docker/ensure-docker.sh']);
+  step('prepare-native-tensorflow', 'bash', ['infra/tensorflow/ensure-native.sh']);
+}
 step('typecheck', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
 step('lint', bin('eslint'), ['.']);
 step('format', bin('prettier'), ['--check', '.']);
