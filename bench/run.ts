@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <name>`: fold | pipeline | tta | backends | all. Each writes bench/results/<name>.json and
+ * `npm run bench -- <name>`: fold | pipeline | tta | flower | backends | all. Each writes bench/results/<name>.json and
  * a markdown summary (and a chart where a curve tells more). Benchmarks print figures; they never
  * assert on time.
  */
@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<void>> = {
   pipeline: async () => (await import('./pipeline.js')).runPipeline(),
   tta: async () => (await import('./tta.js')).runTimeToAccuracy(),
   backends: async () => (await import('./backends.js')).runBackends(),
+  flower: async () => (await import('./flower.js')).runFlowerComparison(),
 };
 
 async function main(): Promise<void> {

@@ -27,6 +27,22 @@ export interface TrainingResult {
   readonly seconds: number;
 }
 
+/**
+ * Deterministic initial weights: He-normal kernels (std √(2 / fan-in)) and zero biases, from a
+ * seeded generator, so every run of a job (and the Flower baseline) starts from the same model.
+ */
+export function heInitialWeights(layout: ModelLayout, seed: number): Float32Array {
+  const random = seededRandom(seed);
+  const flat = new Float32Array(layout.size);
+  for (const t of layout.tensors) {
+    if (t.shape.length < 2) continue; // biases start at zero
+    const fanIn = t.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const std = Math.sqrt(2 / fanIn);
+    for (let i = 0; i < t.length; i++) flat[t.offset + i] = std * standardNormal(random);
+  }
+  return flat;
+}
+
 export class ModelRunner {
   readonly model: TF.LayersModel;
 
@@ -42,20 +58,9 @@ export class ModelRunner {
       throw new Error(`architecture ${arch.id} builds [${shapes}] but declares [${expected}]`);
   }
 
-  /**
-   * Deterministic initial weights: He-normal kernels (std √(2 / fan-in)) and zero biases, from a
-   * seeded generator, so every run of a job starts from the same model.
-   */
+  /** Deterministic initial weights (see heInitialWeights). */
   initialWeights(seed = 7): Float32Array {
-    const random = seededRandom(seed);
-    const flat = new Float32Array(this.layout.size);
-    for (const t of this.layout.tensors) {
-      if (t.shape.length < 2) continue; // biases start at zero
-      const fanIn = t.shape.slice(0, -1).reduce((a, b) => a * b, 1);
-      const std = Math.sqrt(2 / fanIn);
-      for (let i = 0; i < t.length; i++) flat[t.offset + i] = std * standardNormal(random);
-    }
-    return flat;
+    return heInitialWeights(this.layout, seed);
   }
 
   setFlat(flat: Float32Array): void {

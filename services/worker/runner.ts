@@ -4,13 +4,15 @@
  *
  * Long local training must never get the worker evicted from its group: the tasks consumer hands a
  * task to the training loop and returns at once, so KafkaJS keeps heartbeating; the training loop
- * yields to the event loop every few milliseconds. Each update is published in its own Kafka
- * transaction, so a worker killed mid-publication never leaves a half-published update visible to
- * the coordinator's read_committed consumer.
+ * yields to the event loop every few milliseconds. An update split into several records is
+ * published in one Kafka transaction (a single record is atomic by itself), so a worker killed
+ * mid-publication never leaves a half-published update visible to the coordinator's
+ * read_committed consumer.
  */
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
+import { publishAtomically } from '../../lib/kafka/publish.js';
 import { topicName, waitForTopics } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
 import { seededRandom } from '../../lib/core/random.js';
@@ -250,20 +252,15 @@ export class WorkerRunner {
       this.config.encoding,
       this.config.maxChunkBytes,
     );
-    // Once publication starts it finishes, even on shutdown: the transaction is all or nothing.
-    const tx = await this.txProducer.transaction();
-    try {
-      for (const record of records) {
-        await tx.send({
-          topic: topicName(this.config.jobId, 'updates'),
-          messages: [{ key: updateId, value: this.serde.encode('ModelUpdate', this.updateSchema, record) }],
-        });
-      }
-      await tx.commit();
-    } catch (error) {
-      await tx.abort().catch(() => undefined);
-      throw error;
-    }
+    // Once publication starts it finishes, even on shutdown: all of the update's records or none.
+    await publishAtomically(
+      { plain: this.producer, transactional: this.txProducer },
+      topicName(this.config.jobId, 'updates'),
+      records.map((record) => ({
+        key: updateId,
+        value: this.serde.encode('ModelUpdate', this.updateSchema, record),
+      })),
+    );
     this.stats.tasksDone += 1;
     this.log.info('update-published', {
       taskId: task.taskId,

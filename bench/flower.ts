@@ -1,0 +1,266 @@
+/**
+ * Flower side by side: Flower's FedAvg (flwr, pinned in bench/flower/requirements.txt, in its own
+ * virtual environment) on exactly the task of the time-to-accuracy benchmark. What is shared, for
+ * fairness: the MNIST split and the Dirichlet(0.5) shards (exported from lib/ml, not re-derived),
+ * the initial weights (exported), the MLP shape, local training (1 epoch, batch 32, SGD lr 0.1),
+ * 10 clients with 4 training at once, and the delay model (log-normal σ 0.6, one in ten 10×
+ * slower), the wall-clock budget and the machine. What differs: Flower clients train with numpy,
+ * Tributary's workers with TF.js (their samples/s are reported), and Flower's transport is gRPC.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { lineChartHtml, type Series } from '../lib/chart.js';
+import { modelLayout } from '../lib/core/fedbuff/layout.js';
+import { architecture } from '../lib/ml/architectures.js';
+import { mnistSplit, workerShard, type LabelledImages } from '../lib/ml/mnist.js';
+import { heInitialWeights } from '../lib/ml/train.js';
+import { freePort } from '../infra/stack/ports.js';
+import { BENCH_DIR, machine, median, RESULTS_DIR, table, writeResult } from './common.js';
+
+const SEEDS = (process.env.BENCH_TTA_SEEDS ?? '1,2,3').split(',').map(Number);
+const CLIENTS = Number(process.env.BENCH_TTA_WORKERS ?? 10);
+const PER_ROUND = 4;
+const BUDGET_SECONDS = Number(process.env.BENCH_TTA_SECONDS ?? 120);
+const TARGETS = [0.85, 0.9];
+const VENV = join(BENCH_DIR, 'flower', '.venv');
+const PYTHON = join(VENV, 'bin', 'python');
+
+interface RoundPoint {
+  round: number;
+  seconds: number;
+  accuracy: number;
+  roundSeconds: number;
+  slowestClientSeconds: number;
+}
+
+function ensureVenv(): string {
+  if (!existsSync(PYTHON)) {
+    console.log(JSON.stringify({ bench: 'flower', event: 'creating-venv', path: VENV }));
+    const made = spawnSync('python3', ['-m', 'venv', VENV], { stdio: 'inherit' });
+    if (made.status !== 0) throw new Error('python3 -m venv failed');
+  }
+  const installed = spawnSync(
+    PYTHON,
+    ['-m', 'pip', 'install', '--quiet', '-r', join(BENCH_DIR, 'flower', 'requirements.txt')],
+    { stdio: 'inherit' },
+  );
+  if (installed.status !== 0) throw new Error('pip install -r bench/flower/requirements.txt failed');
+  return spawnSync(PYTHON, ['-c', 'import flwr; print(flwr.__version__)'], {
+    encoding: 'utf8',
+  }).stdout.trim();
+}
+
+function writeImages(path: string, data: LabelledImages): void {
+  writeFileSync(
+    `${path}.images.f32`,
+    Buffer.from(data.images.buffer, data.images.byteOffset, data.images.byteLength),
+  );
+  writeFileSync(
+    `${path}.labels.u8`,
+    Buffer.from(data.labels.buffer, data.labels.byteOffset, data.labels.byteLength),
+  );
+}
+
+function exportTask(seed: number): string {
+  const dir = join(RESULTS_DIR, 'flower-data', `seed-${seed}`);
+  mkdirSync(dir, { recursive: true });
+  const split = mnistSplit(seed);
+  writeImages(join(dir, 'test'), split.test);
+  for (let i = 0; i < CLIENTS; i++)
+    writeImages(
+      join(dir, `worker-${i}`),
+      workerShard(split, i, CLIENTS, { kind: 'dirichlet', alpha: 0.5 }, seed),
+    );
+  const arch = architecture('mnist-mlp-v1');
+  const initial = heInitialWeights(modelLayout(arch.id, arch.tensors), seed);
+  writeFileSync(join(dir, 'initial.f32'), Buffer.from(initial.buffer));
+  return dir;
+}
+
+async function runFlower(seed: number, dataDir: string): Promise<RoundPoint[]> {
+  const curve = join(dataDir, 'curve.jsonl');
+  rmSync(curve, { force: true });
+  const port = await freePort();
+  const child = spawn(
+    PYTHON,
+    [
+      join(BENCH_DIR, 'flower', 'run.py'),
+      '--data',
+      dataDir,
+      '--seed',
+      String(seed),
+      '--clients',
+      String(CLIENTS),
+      '--per-round',
+      String(PER_ROUND),
+      '--address',
+      `127.0.0.1:${port}`,
+      '--curve',
+      curve,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  // The same budget as a Tributary run, counted from the server's first round (its own clock).
+  const deadline = Date.now() + (BUDGET_SECONDS + 30) * 1000;
+  while (Date.now() < deadline) {
+    const points = existsSync(curve) ? readCurve(curve) : [];
+    if ((points.at(-1)?.seconds ?? 0) >= BUDGET_SECONDS) break;
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  try {
+    process.kill(-(child.pid as number), 'SIGKILL'); // server and its forked clients
+  } catch {
+    // already gone
+  }
+  await exited;
+  const points = existsSync(curve) ? readCurve(curve) : [];
+  if (points.length === 0) throw new Error(`Flower produced no rounds:\n${output.slice(-3000)}`);
+  return points.filter((p) => p.seconds <= BUDGET_SECONDS);
+}
+
+function readCurve(file: string): RoundPoint[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as RoundPoint);
+}
+
+export async function runFlowerComparison(): Promise<void> {
+  const flwrVersion = ensureVenv();
+  const runs: { seed: number; points: RoundPoint[] }[] = [];
+  for (const seed of SEEDS) {
+    const points = await runFlower(seed, exportTask(seed));
+    runs.push({ seed, points });
+    console.log(
+      JSON.stringify({ bench: 'flower', seed, rounds: points.length, final: points.at(-1)?.accuracy }),
+    );
+  }
+  const reach = (points: RoundPoint[], target: number) => {
+    const p = points.find((x) => x.accuracy >= target);
+    return p ? { seconds: p.seconds, updates: p.round * PER_ROUND, round: p.round } : null;
+  };
+  const overheads = runs.flatMap((r) =>
+    r.points.filter((p) => p.round > 1).map((p) => p.roundSeconds - p.slowestClientSeconds),
+  );
+  const perRun = runs.map((r) => ({
+    seed: r.seed,
+    to085: reach(r.points, 0.85),
+    to090: reach(r.points, 0.9),
+    finalAccuracy: r.points.at(-1)?.accuracy ?? 0,
+    rounds: r.points.length,
+    medianRoundSeconds: median(r.points.map((p) => p.roundSeconds)),
+  }));
+  const med = (xs: (number | undefined)[]) =>
+    xs.every((x) => x !== undefined) && xs.length > 0 ? median(xs as number[]) : null;
+  const flower = {
+    to085: med(perRun.map((r) => r.to085?.seconds)),
+    to090: med(perRun.map((r) => r.to090?.seconds)),
+    finalAccuracy: median(perRun.map((r) => r.finalAccuracy)),
+    medianRoundOverheadSeconds: median(overheads),
+  };
+  // Tributary's runs of the same task, if bench tta has been run.
+  const ttaFile = join(RESULTS_DIR, 'tta.json');
+  const tta = existsSync(ttaFile)
+    ? (JSON.parse(readFileSync(ttaFile, 'utf8')) as {
+        summary: {
+          strategy: string;
+          to085: { seconds: { median: number | null } };
+          to090: { seconds: { median: number | null } };
+          finalAccuracy: number;
+        }[];
+        runs: {
+          strategy: string;
+          seed: number;
+          report: { accuracyCurve: { seconds: number; accuracy: number }[] };
+        }[];
+      })
+    : null;
+  const fmt = (x: number | null | undefined) =>
+    x === null || x === undefined ? 'not reached' : x.toFixed(1);
+  const rows: (string | number)[][] = [
+    [
+      `Flower ${flwrVersion} FedAvg (4 of ${CLIENTS} per round)`,
+      fmt(flower.to085),
+      fmt(flower.to090),
+      flower.finalAccuracy.toFixed(4),
+    ],
+  ];
+  for (const s of tta?.summary ?? [])
+    rows.push([
+      `Tributary ${s.strategy}`,
+      fmt(s.to085.seconds.median),
+      fmt(s.to090.seconds.median),
+      s.finalAccuracy.toFixed(4),
+    ]);
+  const md = [
+    '# Flower side by side',
+    '',
+    `Machine: ${JSON.stringify(machine())}. Seeds ${SEEDS.join(', ')}; ${CLIENTS} clients, ${PER_ROUND} training at once; ${BUDGET_SECONDS} s budget each; medians over seeds.`,
+    '',
+    "Fair by construction: the same MNIST split and Dirichlet(0.5) shards (exported from Tributary's code), the same initial weights, the same MLP, the same local training (1 epoch, batch 32, SGD 0.1), the same client delay model, the same machine and budget. Differences: Flower clients train with numpy, Tributary workers with TF.js; Flower talks gRPC, Tributary Kafka.",
+    '',
+    table(['system', 's to 0.85', 's to 0.90', `final accuracy (${BUDGET_SECONDS} s)`], rows),
+    '',
+    `Flower per-round overhead (round wall time minus its slowest client's training and delay), median over rounds: ${flower.medianRoundOverheadSeconds.toFixed(3)} s.`,
+    '',
+    table(
+      ['seed', 'rounds', 's to 0.85', 's to 0.90', 'final accuracy', 'median round s'],
+      perRun.map((r) => [
+        r.seed,
+        r.rounds,
+        fmt(r.to085?.seconds),
+        fmt(r.to090?.seconds),
+        r.finalAccuracy.toFixed(4),
+        r.medianRoundSeconds.toFixed(2),
+      ]),
+    ),
+    '',
+    'Chart: `bench/results/flower.html`.',
+    '',
+  ].join('\n');
+  const series: Series[] = runs.map((r) => ({
+    label: `Flower FedAvg seed ${r.seed}`,
+    points: r.points.map((p) => ({ x: p.seconds, y: p.accuracy })),
+  }));
+  for (const r of tta?.runs ?? [])
+    series.push({
+      label: `Tributary ${r.strategy} seed ${r.seed}`,
+      points: r.report.accuracyCurve.map((p) => ({ x: p.seconds, y: p.accuracy })),
+    });
+  writeFileSync(
+    join(RESULTS_DIR, 'flower.html'),
+    lineChartHtml({
+      title: 'Test accuracy against wall time: Flower FedAvg and Tributary',
+      xLabel: 'wall time (s)',
+      yLabel: 'test accuracy',
+      yMin: 0,
+      yMax: 1,
+      series,
+      horizontalLines: TARGETS.map((t) => ({ y: t, label: String(t) })),
+    }),
+  );
+  const files = writeResult(
+    'flower',
+    {
+      bench: 'flower',
+      machine: machine(),
+      flwr: flwrVersion,
+      parameters: { seeds: SEEDS, clients: CLIENTS, perRound: PER_ROUND, budgetSeconds: BUDGET_SECONDS },
+      flower,
+      perRun,
+      runs,
+    },
+    md,
+  );
+  console.log(md);
+  console.log(JSON.stringify({ bench: 'flower', written: files }));
+}

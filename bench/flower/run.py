@@ -1,0 +1,155 @@
+"""
+Flower's FedAvg on the same task as Tributary's time-to-accuracy benchmark (bench/tta.ts):
+the same MNIST split and Dirichlet(0.5) shards, the same initial weights and MLP (784-128-10),
+the same local training (1 epoch, batch 32, SGD lr 0.1), the same client delay model, the same
+number of clients and the same number training at once. Written by bench/flower.ts; prints nothing
+but JSON lines, and appends one line per round to --curve.
+
+Server and clients are separate processes talking gRPC on 127.0.0.1 (Flower's legacy
+start_server/start_client API), as Tributary's coordinator and workers are separate processes.
+"""
+import argparse
+import json
+import math
+import multiprocessing as mp
+import os
+import random
+import sys
+import time
+
+import numpy as np
+
+SHAPES = [(784, 128), (128,), (128, 10), (10,)]
+
+
+def load(path, count=None):
+    images = np.fromfile(path + ".images.f32", dtype=np.float32).reshape(-1, 784)
+    labels = np.fromfile(path + ".labels.u8", dtype=np.uint8)
+    return images, labels
+
+
+def split_flat(flat):
+    out, offset = [], 0
+    for shape in SHAPES:
+        n = int(np.prod(shape))
+        out.append(flat[offset:offset + n].reshape(shape).astype(np.float32))
+        offset += n
+    return out
+
+
+def forward(params, x):
+    w1, b1, w2, b2 = params
+    h = np.maximum(0.0, x @ w1 + b1)
+    logits = h @ w2 + b2
+    logits -= logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    p /= p.sum(axis=1, keepdims=True)
+    return h, p
+
+
+def train_epoch(params, images, labels, lr, batch, rng):
+    w1, b1, w2, b2 = [p.copy() for p in params]
+    order = rng.permutation(len(labels))
+    loss_sum = 0.0
+    for start in range(0, len(order), batch):
+        idx = order[start:start + batch]
+        x, y = images[idx], labels[idx]
+        h, p = forward((w1, b1, w2, b2), x)
+        loss_sum += float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-7, 1)).sum())
+        d = p
+        d[np.arange(len(y)), y] -= 1.0
+        d /= len(y)
+        gw2, gb2 = h.T @ d, d.sum(axis=0)
+        dh = (d @ w2.T) * (h > 0)
+        gw1, gb1 = x.T @ dh, dh.sum(axis=0)
+        w1 -= lr * gw1
+        b1 -= lr * gb1
+        w2 -= lr * gw2
+        b2 -= lr * gb2
+    return [w1, b1, w2, b2], loss_sum / len(order)
+
+
+def accuracy(params, images, labels):
+    _, p = forward(params, images)
+    return float((p.argmax(axis=1) == labels).mean())
+
+
+def run_client(args, index):
+    import flwr as fl
+
+    images, labels = load(os.path.join(args.data, f"worker-{index}"))
+    rng = np.random.default_rng(args.seed * 1000 + index)
+    delay_rng = random.Random(args.seed * 1000 + index)
+
+    class Client(fl.client.NumPyClient):
+        def fit(self, parameters, config):
+            started = time.time()
+            params, loss = train_epoch(parameters, images, labels, 0.1, 32, rng)
+            trained = time.time() - started
+            # The same delay model as Tributary's workers (services/worker/delay.ts).
+            multiplier = 10.0 if index % 10 == 9 else max(1.0, math.exp(0.6 * delay_rng.gauss(0, 1)))
+            time.sleep((multiplier - 1.0) * trained)
+            return params, len(labels), {"loss": loss, "trainSeconds": trained, "clientSeconds": time.time() - started}
+
+        def evaluate(self, parameters, config):
+            return 0.0, len(labels), {}
+
+    fl.client.start_client(server_address=args.address, client=Client().to_client(), insecure=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--clients", type=int, default=10)
+    parser.add_argument("--per-round", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=1000)
+    parser.add_argument("--address", default="127.0.0.1:18080")
+    parser.add_argument("--curve", required=True)
+    args = parser.parse_args()
+
+    import flwr as fl
+    from flwr.common import ndarrays_to_parameters
+
+    test_images, test_labels = load(os.path.join(args.data, "test"))
+    initial = split_flat(np.fromfile(os.path.join(args.data, "initial.f32"), dtype=np.float32))
+    started = time.time()
+    last_round = [started]
+    fit_times = {}
+
+    def evaluate(server_round, parameters, config):
+        now = time.time()
+        acc = accuracy(parameters, test_images, test_labels)
+        entry = {"round": server_round, "seconds": now - started, "accuracy": acc,
+                 "roundSeconds": now - last_round[0], "slowestClientSeconds": fit_times.get(server_round, 0.0)}
+        last_round[0] = now
+        with open(args.curve, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+        return 0.0, {"accuracy": acc}
+
+    def fit_metrics(results):
+        # Called with the round's fit results: remember the slowest client, for per-round overhead.
+        slowest = max((m.get("clientSeconds", 0.0) for _, m in results), default=0.0)
+        fit_times[len(fit_times) + 1] = slowest
+        return {"slowestClientSeconds": slowest}
+
+    strategy = fl.server.strategy.FedAvg(
+        fraction_fit=args.per_round / args.clients,
+        min_fit_clients=args.per_round,
+        fraction_evaluate=0.0,
+        min_evaluate_clients=0,
+        min_available_clients=args.clients,
+        initial_parameters=ndarrays_to_parameters(initial),
+        evaluate_fn=evaluate,
+        fit_metrics_aggregation_fn=fit_metrics,
+    )
+    clients = [mp.Process(target=run_client, args=(args, i), daemon=True) for i in range(args.clients)]
+    for c in clients:
+        c.start()
+    print(json.dumps({"event": "flower-started", "clients": args.clients, "perRound": args.per_round}), flush=True)
+    fl.server.start_server(server_address=args.address, config=fl.server.ServerConfig(num_rounds=args.rounds), strategy=strategy)
+
+
+if __name__ == "__main__":
+    mp.set_start_method("fork")
+    main()
