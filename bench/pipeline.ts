@@ -14,7 +14,7 @@ import { DEFAULT_CHUNK_BYTES } from '../lib/core/limits.js';
 import type { TensorEncoding } from '../lib/core/tensors.js';
 import { createKafka, LARGE_RECORD_CONSUMER, LARGE_RECORD_TOPIC_CONFIG } from '../lib/kafka/client.js';
 import { publishAtomically } from '../lib/kafka/publish.js';
-import { RecordAssembler, tensorsOf, toRecords } from '../lib/wire/records.js';
+import { RecordAssembler, toFoldInput, toRecords } from '../lib/wire/records.js';
 import type { ModelUpdate } from '../lib/wire/schemas.js';
 import { AvroSerde } from '../lib/wire/serde.js';
 import { machine, seconds, table, writeResult } from './common.js';
@@ -97,14 +97,7 @@ async function tributaryPath(
     const record = await serde.decode('ModelUpdate', value);
     const whole = assembler.accept(key, record);
     if (!whole) return;
-    aggregator.fold({
-      updateId: whole.updateId,
-      jobId: whole.jobId,
-      workerId: whole.workerId,
-      baseVersion: whole.baseVersion,
-      numExamples: whole.numExamples,
-      tensors: tensorsOf(whole),
-    });
+    aggregator.fold(toFoldInput(whole));
     folded += 1;
     if (folded === deltas.length) finish();
   });

@@ -5,7 +5,8 @@
  */
 import { ChunkAssembler, splitIntoChunks } from '../core/chunking.js';
 import { decodeTensors, encodeTensors, type NamedTensor, type TensorEncoding } from '../core/tensors.js';
-import type { WireChunkInfo, WireTensorDescriptor } from './schemas.js';
+import type { UpdateForFold } from '../core/fedbuff/aggregator.js';
+import type { ModelUpdate, WireChunkInfo, WireTensorDescriptor } from './schemas.js';
 
 export interface TensorRecord {
   tensors: WireTensorDescriptor[];
@@ -75,4 +76,16 @@ export class RecordAssembler<T extends TensorRecord> {
 
 export function tensorsOf(record: TensorRecord): NamedTensor[] {
   return decodeTensors(record.tensors, record.data);
+}
+
+/** A whole (reassembled) ModelUpdate as the aggregator's input: metadata plus decoded tensors. */
+export function toFoldInput(update: ModelUpdate): UpdateForFold {
+  return {
+    updateId: update.updateId,
+    jobId: update.jobId,
+    workerId: update.workerId,
+    baseVersion: update.baseVersion,
+    numExamples: update.numExamples,
+    tensors: tensorsOf(update),
+  };
 }

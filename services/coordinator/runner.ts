@@ -19,7 +19,7 @@ import { restoreAggregator, serializeAggregator } from '../../lib/core/fedbuff/s
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
 import { ensureTopics, topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
-import { RecordAssembler, tensorsOf, toRecords } from '../../lib/wire/records.js';
+import { RecordAssembler, toFoldInput, toRecords } from '../../lib/wire/records.js';
 import type { CoordinatorEvent, GlobalModel, ModelUpdate, RejectedUpdate } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import type { CoordinatorConfig } from './config.js';
@@ -252,14 +252,7 @@ export class CoordinatorRunner {
       }
       this.firstPending.delete(key);
       const lease = this.leases.complete(whole.taskId);
-      const outcome = this.aggregator.fold({
-        updateId: whole.updateId,
-        jobId: whole.jobId,
-        workerId: whole.workerId,
-        baseVersion: whole.baseVersion,
-        numExamples: whole.numExamples,
-        tensors: tensorsOf(whole),
-      });
+      const outcome = this.aggregator.fold(toFoldInput(whole));
       const late = lease === undefined;
       this.metrics.folded(outcome.update, late, this.now());
       await this.emit({
