@@ -24,6 +24,10 @@ if ! engine_answers; then
     apt-get update -q > "$state/apt.log" 2>&1
     apt-get install -y -q docker.io debootstrap >> "$state/apt.log" 2>&1 || { tail -n 20 "$state/apt.log"; say unavailable "apt-get install failed"; exit 0; }
   fi
+  # A dockerd killed outright (a session that ended) leaves pid files that stop a new one starting.
+  for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+    if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile" 2> /dev/null)" 2> /dev/null; then rm -f "$pidfile"; fi
+  done
   say starting dockerd
   nohup dockerd > "$state/dockerd.log" 2>&1 &
   echo $! > "$state/dockerd.pid"
