@@ -124,7 +124,10 @@ export class CoordinatorRunner {
     await this.checkinsConsumer.connect();
     await this.checkinsConsumer.subscribe({ topic: this.topic('checkins'), fromBeginning: true });
     await this.checkinsConsumer.run({
-      eachMessage: async ({ message }) => this.serial(() => this.onCheckIn(message)),
+      eachMessage: async ({ message }) => {
+        await this.serial(() => this.onCheckIn(message));
+        this.tickSoon(); // an idle worker may take a free slot now
+      },
     });
 
     this.updatesConsumer = this.kafka.consumer({
@@ -144,13 +147,7 @@ export class CoordinatorRunner {
         this.serial(() => this.onUpdateRecord(partition, message)),
     });
 
-    this.ticker = setInterval(
-      () =>
-        void this.serial(() => this.tick()).catch((error: unknown) =>
-          this.log.error('tick-failed', { error }),
-        ),
-      this.config.tickMs,
-    );
+    this.ticker = setInterval(() => this.tickSoon(), this.config.tickMs);
     await this.emit({
       type: 'job-started',
       labels: { strategy: this.config.strategyName, runId: this.config.runId },
@@ -270,6 +267,8 @@ export class CoordinatorRunner {
       });
       if (outcome.flush) await this.onFlush(outcome.flush);
       else failpoint('fold.after');
+      // A slot just freed (and maybe a new version exists): lease now rather than at the next tick.
+      this.tickSoon();
     } catch (error) {
       if (record?.chunk) {
         this.assembler.drop(key);
@@ -446,6 +445,11 @@ export class CoordinatorRunner {
       await tx.abort().catch(() => undefined);
       throw error;
     }
+  }
+
+  /** Queues a tick behind the work in progress (never awaited from inside serial work). */
+  private tickSoon(): void {
+    void this.serial(() => this.tick()).catch((error: unknown) => this.log.error('tick-failed', { error }));
   }
 
   private async tick(): Promise<void> {
