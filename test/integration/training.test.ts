@@ -160,7 +160,7 @@ describe('federated training over Kafka', () => {
     const job = jobEnv(brokers(), registryUrl());
     startWorkers(job, 2);
     const coordinator = startCoordinator(job, {
-      TRIBUTARY_MAX_VERSIONS: '40',
+      TRIBUTARY_MAX_WALL_SECONDS: '600',
       TRIBUTARY_CONCURRENCY: '2',
       TRIBUTARY_BUFFER_K: '1',
       TRIBUTARY_LOCAL_STEPS: '10',
