@@ -76,3 +76,13 @@ export class EnvReader {
     return Object.freeze(value);
   }
 }
+
+/** Loads a service's configuration or exits with status 2 and one line per bad field. */
+export function loadConfigOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(2);
+  }
+}

@@ -12,6 +12,7 @@ import { mnistSplit } from '../../lib/ml/mnist.js';
 import { ModelRunner } from '../../lib/ml/train.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
 import { PROJECT_ROOT } from '../../infra/stack/artifacts.js';
+import { loadConfigOrExit } from '../../lib/config.js';
 import { loadCoordinatorConfig } from './config.js';
 import { mnistEvaluator } from './evaluator.js';
 import { serveStatus } from './http.js';
@@ -19,13 +20,7 @@ import { buildReport, writeReport } from './report.js';
 import { CoordinatorRunner, type StopReason } from './runner.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadCoordinatorConfig();
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exit(2);
-  }
+  const config = loadConfigOrExit(loadCoordinatorConfig);
   const log = createLogger({
     component: 'coordinator',
     jobId: config.aggregation.jobId,

@@ -10,17 +10,12 @@ import { loadTf } from '../../lib/ml/backend.js';
 import { mnistSplit, workerShard } from '../../lib/ml/mnist.js';
 import { ModelRunner } from '../../lib/ml/train.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
+import { loadConfigOrExit } from '../../lib/config.js';
 import { loadWorkerConfig } from './config.js';
 import { WorkerRunner, type Trainer } from './runner.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadWorkerConfig();
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exit(2);
-  }
+  const config = loadConfigOrExit(loadWorkerConfig);
   const log = createLogger({ component: 'worker', workerId: config.workerId, jobId: config.jobId });
   const arch = architecture(config.architectureId);
   const { tf, backend, skipped } = await loadTf({

@@ -47,6 +47,16 @@ async function readAll(
 
 describe('kafkajs transactions against Kafka 4', () => {
   const producers: { disconnect(): Promise<void> }[] = [];
+  const transactionalProducer = async () => {
+    const producer = kafka.producer({
+      transactionalId: uniqueName('txid'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    producers.push(producer);
+    await producer.connect();
+    return producer;
+  };
   afterAll(async () => {
     await Promise.allSettled(producers.map((p) => p.disconnect()));
   });
@@ -58,13 +68,7 @@ describe('kafkajs transactions against Kafka 4', () => {
     await createTopic(input);
     await createTopic(output);
 
-    const producer = kafka.producer({
-      transactionalId: uniqueName('txid'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    producers.push(producer);
-    await producer.connect();
+    const producer = await transactionalProducer();
     await producer.send({ topic: input, messages: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });
 
     const tx = await producer.transaction();
@@ -86,13 +90,7 @@ describe('kafkajs transactions against Kafka 4', () => {
   it('hides an aborted transaction from read_committed consumers', async () => {
     const topic = uniqueName('tx-abort');
     await createTopic(topic);
-    const producer = kafka.producer({
-      transactionalId: uniqueName('txid'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    producers.push(producer);
-    await producer.connect();
+    const producer = await transactionalProducer();
 
     const aborted = await producer.transaction();
     await aborted.send({ topic, messages: [{ value: 'aborted-1' }, { value: 'aborted-2' }] });
