@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { StackError } from '../../lib/core/errors.js';
 import { pinnedVersions } from './artifacts.js';
 import { freePort, LOOPBACK } from './ports.js';
+import { isAlive } from './process.js';
 import { setDefaultCompatibility, waitForKafka, waitForRegistry } from './readiness.js';
 import { CCOMPAT_PATH } from '../registry/local.js';
 
@@ -63,15 +64,6 @@ export function containersAvailable(images: ContainerImages = containerImages())
     }
   }
   return { ok: true, reason: 'local images present' };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Removes stack containers left by a process that was killed before it could remove them. */

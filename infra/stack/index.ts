@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { StackError } from '../../lib/core/errors.js';
 import { startLocalKafka } from '../kafka/local.js';
 import { APICURIO_MIN_JAVA, startLocalRegistry } from '../registry/local.js';
-import { type ArtifactOptions, defaultCacheDir, ensureArtifacts, PROJECT_ROOT } from './artifacts.js';
+import { type ArtifactOptions, defaultCacheDir, ensureArtifacts } from './artifacts.js';
 import { containersAvailable, startContainerStack } from './containers.js';
 import { defaultJavaCandidates, findJava } from './java.js';
 
@@ -140,5 +140,3 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
   return localStack(options, startedAt, log);
 }
-
-export { PROJECT_ROOT };

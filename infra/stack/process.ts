@@ -38,6 +38,16 @@ function installExitHooks(): void {
   }
 }
 
+/** Whether a process with this pid exists (signal 0 probes without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The last `maxBytes` of a log file, or '' when it does not exist yet. */
 export function readLogTail(path: string, maxBytes = 4096): string {
   try {

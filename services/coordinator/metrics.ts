@@ -65,7 +65,7 @@ export class RunMetrics {
       this.recentFolds.shift();
   }
 
-  flushed(flush: FlushOutcome, _nowMs: number): void {
+  flushed(flush: FlushOutcome): void {
     this.versions = flush.version;
   }
 

@@ -347,7 +347,7 @@ export class CoordinatorRunner {
       numbers,
       flush.folded.map((f) => f.updateId),
     );
-    this.metrics.flushed(flush, this.now());
+    this.metrics.flushed(flush);
     await this.emit({
       type: 'model-published',
       numbers: {

@@ -15,10 +15,6 @@ export class ModelCache {
     this.waiters.delete(version);
   }
 
-  get(version: number): Float32Array | undefined {
-    return this.versions.get(version);
-  }
-
   async waitFor(version: number, timeoutMs: number, signal: AbortSignal): Promise<Float32Array | undefined> {
     const found = this.versions.get(version);
     if (found) return found;

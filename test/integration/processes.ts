@@ -13,11 +13,4 @@ export async function stackJvmPids(): Promise<number[]> {
   }
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isAlive } from '../../infra/stack/process.js';
