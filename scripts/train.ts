@@ -3,7 +3,7 @@
  * then one coordinator and N workers as separate processes that talk only through Kafka, training
  * the MNIST MLP asynchronously (FedBuff) on a Dirichlet(α) split with heterogeneous worker speeds.
  * Shows live progress, stops at the target accuracy, prints a summary and writes
- * runs/<run-id>/report.json and runs/<run-id>/accuracy.html (logs in runs/<run-id>/logs/).
+ * runs/<run-id>/report.json and runs/<run-id>/accuracy.png (and .html) (logs in runs/<run-id>/logs/).
  *
  * Knobs (environment): TRIBUTARY_WORKERS (8), TRIBUTARY_TARGET_ACCURACY (0.90),
  * TRIBUTARY_MAX_WALL_SECONDS (300), TRIBUTARY_STRATEGY (fedbuff | fedavg), and every coordinator or
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
       `  updates               ${report.updatesAccepted} folded (${report.updatesLate} after their lease), ${report.updatesRejected} rejected`,
       `  mean staleness        ${report.meanStaleness.toFixed(2)}`,
       `  report                ${join(runDir, 'report.json')}`,
-      `  chart                 ${join(runDir, 'accuracy.html')}`,
+      `  chart                 ${join(runDir, 'accuracy.png')}`,
       `  logs                  ${result.logDir}`,
       '',
     ].join('\n'),

@@ -116,12 +116,16 @@ def main():
     started = time.time()
     last_round = [started]
     fit_times = {}
+    # When the first round's clients are chosen and sent the model: training starts there, as
+    # Tributary's clock starts at its first task lease. Before it is start-up (clients connecting).
+    training_started = [None]
 
     def evaluate(server_round, parameters, config):
         now = time.time()
         acc = accuracy(parameters, test_images, test_labels)
         entry = {"round": server_round, "seconds": now - started, "accuracy": acc,
-                 "roundSeconds": now - last_round[0], "slowestClientSeconds": fit_times.get(server_round, 0.0)}
+                 "roundSeconds": now - last_round[0], "slowestClientSeconds": fit_times.get(server_round, 0.0),
+                 "trainingStartedSeconds": None if training_started[0] is None else training_started[0] - started}
         last_round[0] = now
         with open(args.curve, "a") as f:
             f.write(json.dumps(entry) + "\n")
@@ -133,7 +137,14 @@ def main():
         fit_times[len(fit_times) + 1] = slowest
         return {"slowestClientSeconds": slowest}
 
-    strategy = fl.server.strategy.FedAvg(
+    class TimedFedAvg(fl.server.strategy.FedAvg):
+        def configure_fit(self, server_round, parameters, client_manager):
+            chosen = super().configure_fit(server_round, parameters, client_manager)
+            if training_started[0] is None:
+                training_started[0] = time.time()
+            return chosen
+
+    strategy = TimedFedAvg(
         fraction_fit=args.per_round / args.clients,
         min_fit_clients=args.per_round,
         fraction_evaluate=0.0,

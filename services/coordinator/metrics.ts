@@ -7,6 +7,8 @@ export interface AccuracyPoint {
   readonly accuracy: number;
   readonly loss: number;
   readonly seconds: number;
+  /** Seconds since the first task was leased (null before): time to accuracy without start-up. */
+  readonly trainingSeconds: number | null;
   /** Updates folded when this version was evaluated. */
   readonly updatesAccepted: number;
 }
@@ -27,6 +29,8 @@ export class RunMetrics {
   stopReason: string | null = null;
   finishedAtMs: number | null = null;
   secondsToTarget: number | null = null;
+  /** When the first task was leased: training starts here; before it is start-up. */
+  firstLeaseAtMs: number | null = null;
 
   constructor(
     private readonly config: CoordinatorConfig,
@@ -45,6 +49,7 @@ export class RunMetrics {
       accuracy: e.accuracy,
       loss: e.loss,
       seconds,
+      trainingSeconds: this.firstLeaseAtMs === null ? null : (nowMs - this.firstLeaseAtMs) / 1000,
       updatesAccepted: this.updatesAccepted,
     });
     if (
@@ -74,8 +79,9 @@ export class RunMetrics {
     this.rejectionsByCode[code] = (this.rejectionsByCode[code] ?? 0) + 1;
   }
 
-  leaseIssued(): void {
+  leaseIssued(nowMs: number): void {
     this.leasesIssued += 1;
+    this.firstLeaseAtMs ??= nowMs;
   }
   leaseExpired(): void {
     this.leasesExpired += 1;

@@ -1,7 +1,7 @@
-/** runs/<run-id>/report.json and accuracy.html: what a finished (or stopped) run achieved. */
+/** runs/<run-id>/report.json and accuracy.png/.html: what a finished (or stopped) run achieved. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lineChartHtml } from '../../lib/chart.js';
+import { writeLineChart } from '../../lib/chart.js';
 import type { CoordinatorConfig } from './config.js';
 import type { RunMetrics } from './metrics.js';
 
@@ -11,6 +11,8 @@ export interface RunReport {
   finalAccuracy: number | null;
   targetAccuracy: number | null;
   secondsToTarget: number | null;
+  /** Seconds from the coordinator's start to the first task leased: start-up, not training. */
+  trainingStartedSeconds: number | null;
   wallSeconds: number;
   versions: number;
   updatesAccepted: number;
@@ -31,6 +33,7 @@ export interface RunReport {
     accuracy: number;
     loss: number;
     seconds: number;
+    trainingSeconds: number | null;
     updatesAccepted: number;
   }[];
 }
@@ -49,6 +52,8 @@ export function buildReport(
     finalAccuracy: metrics.accuracy.at(-1)?.accuracy ?? null,
     targetAccuracy: config.targetAccuracy,
     secondsToTarget: metrics.secondsToTarget,
+    trainingStartedSeconds:
+      metrics.firstLeaseAtMs === null ? null : (metrics.firstLeaseAtMs - metrics.startedAtMs) / 1000,
     wallSeconds: ((metrics.finishedAtMs ?? nowMs) - metrics.startedAtMs) / 1000,
     versions,
     updatesAccepted: metrics.updatesAccepted,
@@ -71,32 +76,28 @@ export function buildReport(
 export function writeReport(dir: string, report: RunReport): { json: string; chart: string } {
   mkdirSync(dir, { recursive: true });
   const json = join(dir, 'report.json');
-  const chart = join(dir, 'accuracy.html');
   writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(
-    chart,
-    lineChartHtml({
-      title: `Tributary ${report.runId}: test accuracy against wall time`,
-      xLabel: 'wall time (s)',
-      yLabel: 'test accuracy',
-      yMin: 0,
-      yMax: 1,
-      series: [
-        {
-          label: report.strategy,
-          points: report.accuracyCurve.map((p) => ({ x: p.seconds, y: p.accuracy })),
-        },
-      ],
-      horizontalLines:
-        report.targetAccuracy === null
-          ? []
-          : [{ y: report.targetAccuracy, label: `target ${report.targetAccuracy}` }],
-      notes: [
-        `final accuracy ${report.finalAccuracy?.toFixed(4)}; seconds to target ${report.secondsToTarget?.toFixed(1) ?? 'not reached'}`,
-        `${report.versions} versions, ${report.updatesAccepted} updates folded (${report.updatesLate} late), ${report.updatesRejected} rejected, mean staleness ${report.meanStaleness.toFixed(2)}`,
-        `backend ${report.backend}; ${report.workers.length} workers`,
-      ],
-    }),
-  );
-  return { json, chart };
+  const { png } = writeLineChart(join(dir, 'accuracy'), {
+    title: `Tributary ${report.runId}: test accuracy against wall time`,
+    xLabel: 'wall time (s)',
+    yLabel: 'test accuracy',
+    yMin: 0,
+    yMax: 1,
+    series: [
+      {
+        label: report.strategy,
+        points: report.accuracyCurve.map((p) => ({ x: p.seconds, y: p.accuracy })),
+      },
+    ],
+    horizontalLines:
+      report.targetAccuracy === null
+        ? []
+        : [{ y: report.targetAccuracy, label: `target ${report.targetAccuracy}` }],
+    notes: [
+      `final accuracy ${report.finalAccuracy?.toFixed(4)}; seconds to target ${report.secondsToTarget?.toFixed(1) ?? 'not reached'}`,
+      `${report.versions} versions, ${report.updatesAccepted} updates folded (${report.updatesLate} late), ${report.updatesRejected} rejected, mean staleness ${report.meanStaleness.toFixed(2)}`,
+      `backend ${report.backend}; ${report.workers.length} workers`,
+    ],
+  });
+  return { json, chart: png };
 }

@@ -466,7 +466,7 @@ export class CoordinatorRunner {
         this.taskCounter += 1;
         const taskId = `${this.config.runId}-v${this.aggregator.version}-t${this.taskCounter}-${randomUUID().slice(0, 8)}`;
         const lease = this.leases.issue(taskId, worker.workerId, this.aggregator.version, now);
-        this.metrics.leaseIssued();
+        this.metrics.leaseIssued(now);
         return {
           key: worker.workerId,
           value: this.serde.encode('TrainTask', this.schemaIds.task, {
