@@ -97,7 +97,7 @@ async function tributaryPath(
     const record = await serde.decode('ModelUpdate', value);
     const whole = assembler.accept(key, record);
     if (!whole) return;
-    aggregator.fold(toFoldInput(whole));
+    aggregator.fold(toFoldInput(whole, aggregator.stagingArea));
     folded += 1;
     if (folded === deltas.length) finish();
   });

@@ -40,7 +40,7 @@ export function quantizeInt8(
 export function dequantizeInt8(
   levels: Int8Array,
   q: AffineQuantization,
-  out = new Float32Array(levels.length),
+  out: Float32Array = new Float32Array(levels.length),
 ): Float32Array {
   for (let i = 0; i < levels.length; i++) out[i] = q.scale * ((levels[i] as number) - q.zeroPoint);
   return out;

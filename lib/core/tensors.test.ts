@@ -130,6 +130,28 @@ describe('tensor sets', () => {
     expect(decodeTensors(encoded.tensors, shifted)).toEqual(sample);
   });
 
+  it.each(['FLOAT32', 'FLOAT16', 'INT8_AFFINE'] as const)(
+    '%s decodes into a given array, one tensor after another, with the same values',
+    (encoding) => {
+      const encoded = encodeTensors(sample, encoding);
+      const fresh = decodeTensors(encoded.tensors, encoded.data);
+      const into = new Float32Array(12).fill(-1);
+      const decoded = decodeTensors(encoded.tensors, encoded.data, into);
+      expect(decoded).toEqual(fresh);
+      decoded.forEach((t) => expect(t.values.buffer).toBe(into.buffer));
+      expect(Array.from(into.subarray(0, 9))).toEqual(fresh.flatMap((t) => Array.from(t.values)));
+      expect(Array.from(into.subarray(9))).toEqual([-1, -1, -1]);
+    },
+  );
+
+  it('decodes the tensors that do not fit into a given array into arrays of their own', () => {
+    const encoded = encodeTensors(sample, 'FLOAT32');
+    const into = new Float32Array(7);
+    const decoded = decodeTensors(encoded.tensors, encoded.data, into);
+    expect(decoded).toEqual(sample);
+    expect(decoded.map((t) => t.values.buffer === into.buffer)).toEqual([true, false, true]);
+  });
+
   it.each(['FLOAT16', 'INT8_AFFINE'] as const)(
     '%s shrinks the payload and keeps names and shapes',
     (encoding) => {

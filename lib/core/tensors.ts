@@ -103,9 +103,19 @@ function alignedCopy(data: Uint8Array, offset: number, length: number): ArrayBuf
   return copy.buffer;
 }
 
-export function decodeTensors(tensors: readonly TensorDescriptor[], data: Uint8Array): NamedTensor[] {
+/**
+ * Decodes each tensor to float32. With `into`, tensors are laid out one after another in it while
+ * they fit (the aggregator's staging area, where folding reads without another copy); the views stay
+ * valid only as long as the caller leaves `into` alone.
+ */
+export function decodeTensors(
+  tensors: readonly TensorDescriptor[],
+  data: Uint8Array,
+  into?: Float32Array,
+): NamedTensor[] {
   const out: NamedTensor[] = [];
   let offset = 0;
+  let intoPosition = 0;
   for (const d of tensors) {
     if (!TENSOR_ENCODINGS.includes(d.encoding)) {
       throw new WireError(
@@ -137,10 +147,17 @@ export function decodeTensors(tensors: readonly TensorDescriptor[], data: Uint8A
       );
     }
     let values: Float32Array;
+    const target =
+      into && intoPosition + n <= into.length ? into.subarray(intoPosition, (intoPosition += n)) : undefined;
     if (d.encoding === 'FLOAT32') {
-      values = new Float32Array(alignedCopy(data, offset, expected));
+      if (target) {
+        new Uint8Array(target.buffer, target.byteOffset, expected).set(
+          data.subarray(offset, offset + expected),
+        );
+        values = target;
+      } else values = new Float32Array(alignedCopy(data, offset, expected));
     } else if (d.encoding === 'FLOAT16') {
-      values = decodeFloat16(new Uint16Array(alignedCopy(data, offset, expected)));
+      values = decodeFloat16(new Uint16Array(alignedCopy(data, offset, expected)), target);
     } else {
       const q = d.quantization;
       if (
@@ -156,7 +173,7 @@ export function decodeTensors(tensors: readonly TensorDescriptor[], data: Uint8A
           `tensor ${d.name}: INT8_AFFINE needs a finite positive scale and a zero point in [-128, 127]`,
         );
       }
-      values = dequantizeInt8(new Int8Array(data.buffer, data.byteOffset + offset, n), q);
+      values = dequantizeInt8(new Int8Array(data.buffer, data.byteOffset + offset, n), q, target);
     }
     out.push({ name: d.name, shape: [...d.shape], values });
     offset += expected;

@@ -74,18 +74,21 @@ export class RecordAssembler<T extends TensorRecord> {
   }
 }
 
-export function tensorsOf(record: TensorRecord): NamedTensor[] {
-  return decodeTensors(record.tensors, record.data);
+export function tensorsOf(record: TensorRecord, into?: Float32Array): NamedTensor[] {
+  return decodeTensors(record.tensors, record.data, into);
 }
 
-/** A whole (reassembled) ModelUpdate as the aggregator's input: metadata plus decoded tensors. */
-export function toFoldInput(update: ModelUpdate): UpdateForFold {
+/**
+ * A whole (reassembled) ModelUpdate as the aggregator's input: metadata plus decoded tensors,
+ * decoded into `into` when given (the aggregator's staging area: folded from there without a copy).
+ */
+export function toFoldInput(update: ModelUpdate, into?: Float32Array): UpdateForFold {
   return {
     updateId: update.updateId,
     jobId: update.jobId,
     workerId: update.workerId,
     baseVersion: update.baseVersion,
     numExamples: update.numExamples,
-    tensors: tensorsOf(update),
+    tensors: tensorsOf(update, into),
   };
 }

@@ -152,7 +152,11 @@ export class CoordinatorRunner {
       type: 'job-started',
       labels: { strategy: this.config.strategyName, runId: this.config.runId },
     });
-    this.log.info('coordinator-started', { version: this.version, strategy: this.config.strategyName });
+    this.log.info('coordinator-started', {
+      version: this.version,
+      strategy: this.config.strategyName,
+      foldKernel: this.aggregator.foldKernel,
+    });
   }
 
   /** Restores the last checkpoint, or publishes version 0. */
@@ -249,7 +253,7 @@ export class CoordinatorRunner {
       }
       this.firstPending.delete(key);
       const lease = this.leases.complete(whole.taskId);
-      const outcome = this.aggregator.fold(toFoldInput(whole));
+      const outcome = this.aggregator.fold(toFoldInput(whole, this.aggregator.stagingArea));
       const late = lease === undefined;
       this.metrics.folded(outcome.update, late, this.now());
       await this.emit({

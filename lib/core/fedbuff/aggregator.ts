@@ -17,6 +17,7 @@
 import { UpdateRejectedError } from '../errors.js';
 import type { NamedTensor } from '../tensors.js';
 import { validateFedBuffConfig, type FedBuffConfig } from './config.js';
+import { createFoldArena, type FoldArena, type FoldKernelKind } from './fold-arena.js';
 import type { ModelLayout } from './layout.js';
 import {
   addScaled,
@@ -87,6 +88,13 @@ interface CheckedUpdate {
   readonly weight: number;
   readonly scale: number;
   readonly update: UpdateForFold;
+  /** The update's tensors in layout order, staged where the fold kernels read them. */
+  readonly staged: readonly Float32Array[];
+}
+
+export interface AggregatorOptions {
+  /** Which fold kernels to run; WebAssembly SIMD where available. Results are bit-identical. */
+  readonly foldKernel?: FoldKernelKind;
 }
 
 function reject(
@@ -100,35 +108,45 @@ function reject(
 }
 
 export class FedBuffAggregator {
-  private constructor(private readonly state: AggregatorState) {}
+  private constructor(
+    private readonly state: AggregatorState,
+    private readonly arena: FoldArena,
+  ) {}
 
   static create(
     config: FedBuffConfig,
     layout: ModelLayout,
     initialModel: Float32Array,
     version: GlobalModelVersion = 0,
+    options: AggregatorOptions = {},
   ): FedBuffAggregator {
     const valid = validateFedBuffConfig(config);
     if (initialModel.length !== layout.size)
       throw new RangeError(`initial model has ${initialModel.length} values, layout ${layout.size}`);
     const robust = valid.reduction.kind !== 'mean';
-    return new FedBuffAggregator({
-      config: valid,
-      layout,
-      version,
-      model: Float32Array.from(initialModel),
-      bufferSum: new Float32Array(robust ? 0 : layout.size),
-      bufferWeight: 0,
-      bufferDeltas: [],
-      buffered: [],
-      foldedIds: new Set(),
-      moments: initialMoments(valid.serverOptimizer, layout.size),
-    });
+    const arena = createFoldArena(layout.size, robust ? 0 : layout.size, options.foldKernel);
+    return new FedBuffAggregator(
+      {
+        config: valid,
+        layout,
+        version,
+        model: Float32Array.from(initialModel),
+        bufferSum: arena.bufferSum,
+        bufferWeight: 0,
+        bufferDeltas: [],
+        buffered: [],
+        foldedIds: new Set(),
+        moments: initialMoments(valid.serverOptimizer, layout.size),
+      },
+      arena,
+    );
   }
 
   /** Wraps a restored state (see ./state.ts); the state is owned by the aggregator from then on. */
-  static fromState(state: AggregatorState): FedBuffAggregator {
-    return new FedBuffAggregator(state);
+  static fromState(state: AggregatorState, options: AggregatorOptions = {}): FedBuffAggregator {
+    const arena = createFoldArena(state.layout.size, state.bufferSum.length, options.foldKernel);
+    arena.bufferSum.set(state.bufferSum);
+    return new FedBuffAggregator({ ...state, bufferSum: arena.bufferSum }, arena);
   }
 
   get config(): FedBuffConfig {
@@ -149,6 +167,17 @@ export class FedBuffAggregator {
   }
   get buffered(): readonly FoldedUpdate[] {
     return this.state.buffered;
+  }
+  /** Which fold kernels run: 'wasm-simd' or 'js'. */
+  get foldKernel(): FoldKernelKind {
+    return this.arena.kind;
+  }
+  /**
+   * Scratch laid out like the model, where the kernels read without a copy: decode an update's
+   * tensors here (valid until the next check or fold).
+   */
+  get stagingArea(): Float32Array {
+    return this.arena.staging;
   }
   hasFolded(updateId: string): boolean {
     return this.state.foldedIds.has(updateId);
@@ -202,6 +231,7 @@ export class FedBuffAggregator {
       byName.set(t.name, t);
     }
     let squared = 0;
+    const staged: Float32Array[] = [];
     for (const slot of layout.tensors) {
       const t = byName.get(slot.name);
       if (!t) reject('TRIB_SHAPE_MISMATCH', `tensor ${slot.name} is missing`, update);
@@ -216,7 +246,9 @@ export class FedBuffAggregator {
           update,
         );
       }
-      const s = squaredNormIfFinite(t.values);
+      const values = this.arena.stage(t.values, slot.offset);
+      staged.push(values);
+      const s = this.arena.squaredNormIfFinite(values);
       if (Number.isNaN(s))
         reject('TRIB_NON_FINITE', `tensor ${slot.name} holds NaN or infinite values`, update);
       squared += s;
@@ -235,6 +267,7 @@ export class FedBuffAggregator {
     const weight = config.averaging === 'examples' ? update.numExamples : 1;
     return {
       update,
+      staged,
       weight,
       scale: sWeight * clip,
       folded: {
@@ -254,13 +287,19 @@ export class FedBuffAggregator {
   fold(update: UpdateForFold): FoldOutcome {
     const checked = this.check(update); // throws before any mutation
     const { state } = this;
-    const robust = state.config.reduction.kind !== 'mean';
-    const target = robust ? new Float32Array(state.layout.size) : state.bufferSum;
-    const factor = robust ? checked.scale : checked.scale * checked.weight;
-    const byName = new Map(update.tensors.map((t) => [t.name, t.values]));
-    for (const slot of state.layout.tensors)
-      addScaled(target, slot.offset, byName.get(slot.name) as Float32Array, factor);
-    if (robust) state.bufferDeltas.push(target);
+    const slots = state.layout.tensors;
+    if (state.config.reduction.kind === 'mean') {
+      const factor = checked.scale * checked.weight;
+      slots.forEach((slot, i) =>
+        this.arena.addScaled(slot.offset, checked.staged[i] as Float32Array, factor),
+      );
+    } else {
+      const delta = new Float32Array(state.layout.size);
+      slots.forEach((slot, i) =>
+        addScaled(delta, slot.offset, checked.staged[i] as Float32Array, checked.scale),
+      );
+      state.bufferDeltas.push(delta);
+    }
     state.bufferWeight += checked.weight;
     state.buffered.push(checked.folded);
     state.foldedIds.add(update.updateId);
