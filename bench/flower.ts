@@ -152,6 +152,39 @@ export async function runFlowerComparison(): Promise<void> {
       JSON.stringify({ bench: 'flower', seed, rounds: points.length, final: points.at(-1)?.accuracy }),
     );
   }
+  writeFlowerComparison(runs, {
+    machine: machine(),
+    flwrVersion,
+    seeds: SEEDS,
+    clients: CLIENTS,
+    budgetSeconds: BUDGET_SECONDS,
+  });
+}
+
+interface FlowerContext {
+  readonly machine: ReturnType<typeof machine>;
+  readonly flwrVersion: string;
+  readonly seeds: readonly number[];
+  readonly clients: number;
+  readonly budgetSeconds: number;
+}
+
+/** `npm run bench -- flower --render`: the summary and chart again from bench/results/flower.json. */
+export function renderFlowerComparison(): void {
+  const saved = JSON.parse(readFileSync(join(RESULTS_DIR, 'flower.json'), 'utf8')) as {
+    machine: FlowerContext['machine'];
+    flwr: string;
+    parameters: { seeds: number[]; clients: number; budgetSeconds: number };
+    runs: { seed: number; points: RoundPoint[] }[];
+  };
+  writeFlowerComparison(saved.runs, { ...saved.parameters, machine: saved.machine, flwrVersion: saved.flwr });
+}
+
+function writeFlowerComparison(
+  runs: readonly { seed: number; points: RoundPoint[] }[],
+  context: FlowerContext,
+): void {
+  const { flwrVersion, seeds, clients, budgetSeconds } = context;
   const reach = (points: RoundPoint[], target: number) => {
     const p = points.find((x) => x.accuracy >= target);
     return p
@@ -209,7 +242,7 @@ export async function runFlowerComparison(): Promise<void> {
     x === null || x === undefined ? 'not reached' : x.toFixed(1);
   const rows: (string | number)[][] = [
     [
-      `Flower ${flwrVersion} FedAvg (4 of ${CLIENTS} per round)`,
+      `Flower ${flwrVersion} FedAvg (${PER_ROUND} of ${clients} per round)`,
       fmt(flower.to085),
       fmt(flower.to090),
       fmt(flower.to090FromStart),
@@ -231,7 +264,7 @@ export async function runFlowerComparison(): Promise<void> {
   const md = [
     '# Flower side by side',
     '',
-    `Machine: ${JSON.stringify(machine())}. Seeds ${SEEDS.join(', ')}; ${CLIENTS} clients, ${PER_ROUND} training at once; ${BUDGET_SECONDS} s budget each; medians over seeds.`,
+    `Machine: ${JSON.stringify(context.machine)}. Seeds ${seeds.join(', ')}; ${clients} clients, ${PER_ROUND} training at once; ${budgetSeconds} s budget each; medians over seeds.`,
     '',
     "Fair by construction: the same MNIST split and Dirichlet(0.5) shards (exported from Tributary's code), the same initial weights, the same MLP, the same local training (1 epoch, batch 32, SGD 0.1), the same client delay model, the same machine and budget. Differences: Flower clients train with numpy, Tributary workers with TF.js; Flower talks gRPC, Tributary Kafka.",
     '',
@@ -245,7 +278,7 @@ export async function runFlowerComparison(): Promise<void> {
         's to 0.90 from start',
         'start-up s',
         'median s between versions',
-        `final accuracy (${BUDGET_SECONDS} s)`,
+        `final accuracy (${budgetSeconds} s)`,
       ],
       rows,
     ),
@@ -267,20 +300,23 @@ export async function runFlowerComparison(): Promise<void> {
     'Chart: `bench/results/flower.png` (and `flower.html`).',
     '',
   ].join('\n');
+  // One colour per system and strategy, one line per seed.
   const series: Series[] = runs.map((r) => ({
-    label: `Flower FedAvg seed ${r.seed}`,
+    label: `Flower ${flwrVersion} FedAvg`,
+    colour: '#2ca02c',
     points: r.points.map((p) => ({ x: Math.max(0, p.seconds - trainingStart(r.points)), y: p.accuracy })),
   }));
   for (const r of tta?.runs ?? [])
     series.push({
-      label: `Tributary ${r.strategy} seed ${r.seed}`,
+      label: r.strategy === 'fedbuff' ? 'Tributary FedBuff' : 'Tributary FedAvg',
+      colour: r.strategy === 'fedbuff' ? '#1f77b4' : '#d62728',
       points: trainingCurve(r.report),
     });
   writeLineChart(join(RESULTS_DIR, 'flower'), {
     title: 'Test accuracy against wall time: Flower FedAvg and Tributary',
     xLabel: 'seconds since the first task (round) was handed out',
     yLabel: 'test accuracy',
-    yMin: 0,
+    yMin: 0.6,
     yMax: 1,
     series,
     horizontalLines: TARGETS.map((t) => ({ y: t, label: String(t) })),
@@ -289,9 +325,9 @@ export async function runFlowerComparison(): Promise<void> {
     'flower',
     {
       bench: 'flower',
-      machine: machine(),
+      machine: context.machine,
       flwr: flwrVersion,
-      parameters: { seeds: SEEDS, clients: CLIENTS, perRound: PER_ROUND, budgetSeconds: BUDGET_SECONDS },
+      parameters: { seeds, clients, perRound: PER_ROUND, budgetSeconds },
       flower,
       perRun,
       runs,

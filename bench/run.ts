@@ -1,9 +1,15 @@
 /**
- * `npm run bench -- <name>`: fold | pipeline | tta | flower | backends | all. Each writes bench/results/<name>.json and
- * a markdown summary (and a chart where a curve tells more). Benchmarks print figures; they never
- * assert on time.
+ * `npm run bench -- <name>`: fold | pipeline | tta | flower | backends | all. Each writes
+ * bench/results/<name>.json and a markdown summary (and a chart where a curve tells more).
+ * Benchmarks print figures; they never assert on time. `tta --render` and `flower --render` redraw
+ * the summary and chart from the saved JSON without running anything.
  */
 const name = process.argv[2] ?? 'all';
+const renderOnly = process.argv.includes('--render');
+const renderers: Record<string, () => Promise<void>> = {
+  tta: async () => (await import('./tta.js')).renderTimeToAccuracy(),
+  flower: async () => (await import('./flower.js')).renderFlowerComparison(),
+};
 const benches: Record<string, () => Promise<void>> = {
   fold: async () => (await import('./fold.js')).runFold(),
   pipeline: async () => (await import('./pipeline.js')).runPipeline(),
@@ -15,9 +21,12 @@ const benches: Record<string, () => Promise<void>> = {
 async function main(): Promise<void> {
   const selected = name === 'all' ? Object.keys(benches) : [name];
   for (const bench of selected) {
-    const run = benches[bench];
+    const run = renderOnly ? renderers[bench] : benches[bench];
     if (!run) {
-      console.error(`unknown benchmark "${bench}"; choose one of: ${Object.keys(benches).join(', ')}, all`);
+      const choices = renderOnly ? Object.keys(renderers) : [...Object.keys(benches), 'all'];
+      console.error(
+        `unknown benchmark "${bench}"${renderOnly ? ' to render' : ''}; choose one of: ${choices.join(', ')}`,
+      );
       process.exit(2);
     }
     await run();

@@ -5,6 +5,7 @@
  * Each run gets the same wall-clock budget; times and updates to 0.85 and 0.90 come from the
  * accuracy curve, timed from the first task leased. Goal: FedBuff reaches the target ≥ 2× sooner, final accuracy within 1 point.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStack } from '../infra/stack/index.js';
 import { writeLineChart } from '../lib/chart.js';
@@ -27,6 +28,10 @@ const STRATEGIES = {
   fedavg: { TRIBUTARY_STRATEGY: 'fedavg', TRIBUTARY_CONCURRENCY: String(CONCURRENCY) },
 } as const;
 type Strategy = keyof typeof STRATEGIES;
+const STRATEGY_LABELS: Record<Strategy, string> = {
+  fedbuff: 'FedBuff (K = 2)',
+  fedavg: `FedAvg (K = cohort = ${CONCURRENCY})`,
+};
 
 interface Reach {
   /** Seconds since the first task was leased: the time to accuracy the goal is about. */
@@ -109,7 +114,40 @@ export async function runTimeToAccuracy(): Promise<void> {
   } finally {
     await stack.stop();
   }
+  writeTimeToAccuracy(runs, {
+    machine: machine(),
+    stackMode: stack.mode,
+    seeds: SEEDS,
+    workers: WORKERS,
+    budgetSeconds: BUDGET_SECONDS,
+  });
+}
 
+interface RunContext {
+  readonly machine: ReturnType<typeof machine>;
+  readonly stackMode: string;
+  readonly seeds: readonly number[];
+  readonly workers: number;
+  readonly budgetSeconds: number;
+}
+
+/** `npm run bench -- tta --render`: the summary and chart again from bench/results/tta.json. */
+export function renderTimeToAccuracy(): void {
+  const saved = JSON.parse(readFileSync(join(RESULTS_DIR, 'tta.json'), 'utf8')) as {
+    machine: RunContext['machine'];
+    stackMode: string;
+    parameters: { seeds: number[]; workers: number; budgetSeconds: number };
+    runs: Run[];
+  };
+  writeTimeToAccuracy(saved.runs, {
+    ...saved.parameters,
+    machine: saved.machine,
+    stackMode: saved.stackMode,
+  });
+}
+
+function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
+  const { seeds, workers, budgetSeconds } = context;
   const summary = (Object.keys(STRATEGIES) as Strategy[]).map((strategy) => {
     const mine = runs.filter((r) => r.strategy === strategy);
     const stat = (target: number, field: keyof Reach) => {
@@ -156,9 +194,9 @@ export async function runTimeToAccuracy(): Promise<void> {
   const md = [
     '# Time to accuracy: FedBuff vs synchronous FedAvg',
     '',
-    `Machine: ${JSON.stringify(machine())}; stack: ${stack.mode}.`,
+    `Machine: ${JSON.stringify(context.machine)}; stack: ${context.stackMode}.`,
     '',
-    `${WORKERS} workers, Dirichlet(0.5) split of MNIST, seeds ${SEEDS.join(', ')}; client delays log-normal (σ 0.6) with one worker in ten 10× slower; ${CONCURRENCY} tasks in flight for both; FedBuff K = 2, polynomial staleness (a = 0.5); FedAvg K = cohort = ${CONCURRENCY}, maximum staleness 0; server SGD, learning rate 1; local: 1 epoch, batch 32, learning rate 0.1; each run has ${BUDGET_SECONDS} s of coordinator wall time. Medians over seeds.`,
+    `${workers} workers, Dirichlet(0.5) split of MNIST, seeds ${seeds.join(', ')}; client delays log-normal (σ 0.6) with one worker in ten 10× slower; ${CONCURRENCY} tasks in flight for both; FedBuff K = 2, polynomial staleness (a = 0.5); FedAvg K = cohort = ${CONCURRENCY}, maximum staleness 0; server SGD, learning rate 1; local: 1 epoch, batch 32, learning rate 0.1; each run has ${budgetSeconds} s of coordinator wall time. Medians over seeds.`,
     '',
     "Clock: seconds count from the first task the coordinator leases (training starts there). Before it is start-up that does not depend on the strategy (loading TF.js, joining Kafka groups, publishing version 0); the 'from start' columns include it.",
     '',
@@ -172,7 +210,7 @@ export async function runTimeToAccuracy(): Promise<void> {
         's to 0.90 from start',
         'start-up s',
         'median s between versions',
-        `final accuracy (${BUDGET_SECONDS} s)`,
+        `final accuracy (${budgetSeconds} s)`,
       ],
       summary.map((s) => [
         s.strategy,
@@ -223,22 +261,22 @@ export async function runTimeToAccuracy(): Promise<void> {
     title: 'Test accuracy against wall time: FedBuff vs synchronous FedAvg',
     xLabel: 'seconds since the first task was leased',
     yLabel: 'test accuracy',
-    yMin: 0,
+    yMin: 0.6,
     yMax: 1,
-    series: runs.map((r) => ({ label: `${r.strategy} seed ${r.seed}`, points: trainingCurve(r.report) })),
+    series: runs.map((r) => ({ label: STRATEGY_LABELS[r.strategy], points: trainingCurve(r.report) })),
     horizontalLines: TARGETS.map((t) => ({ y: t, label: String(t) })),
-    notes: [speedupLine],
+    notes: [`One line per seed (${seeds.join(', ')}). ${speedupLine}`],
   });
   const files = writeResult(
     'tta',
     {
       bench: 'tta',
-      machine: machine(),
-      stackMode: stack.mode,
+      machine: context.machine,
+      stackMode: context.stackMode,
       parameters: {
-        seeds: SEEDS,
-        workers: WORKERS,
-        budgetSeconds: BUDGET_SECONDS,
+        seeds,
+        workers,
+        budgetSeconds,
         concurrency: CONCURRENCY,
         strategies: STRATEGIES,
         targets: TARGETS,

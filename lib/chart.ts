@@ -7,13 +7,12 @@ import { writeFileSync } from 'node:fs';
 import { Resvg } from '@resvg/resvg-js';
 
 export interface Series {
+  /** Series that share a label share one legend entry (e.g. one strategy over several seeds). */
   readonly label: string;
   readonly points: readonly { x: number; y: number }[];
+  /** Defaults to one colour per distinct label. */
+  readonly colour?: string;
 }
-
-const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
-const escape = (s: string) =>
-  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
 
 export interface LineChart {
   readonly title: string;
@@ -23,86 +22,128 @@ export interface LineChart {
   readonly yMin?: number;
   readonly yMax?: number;
   readonly horizontalLines?: readonly { y: number; label: string }[];
-  /** Lines of text under the chart (figures worth reading next to the curve). */
+  /** Lines of text under the chart (figures worth reading next to the curve), wrapped to fit. */
   readonly notes?: readonly string[];
 }
 
+const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
 const FONT = 'DejaVu Sans, Liberation Sans, Arial, sans-serif';
+const WIDTH = 860;
+const PLOT_HEIGHT = 480;
+const MARGIN = { left: 70, right: 30, top: 50, bottom: 60 };
 const NOTE_LINE_HEIGHT = 18;
+/** About what fits across the picture at 12 px. */
+const NOTE_CHARACTERS = 118;
+
+const escape = (s: string) =>
+  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
+
+/** A round step (1, 2 or 5 × 10ᵏ) giving at most `count` intervals over `span`. */
+export function niceStep(span: number, count: number): number {
+  const raw = span / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw * (1 - 1e-9));
+  return step ?? 10 * power;
+}
+
+export function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
 
 export function lineChartSvg(options: LineChart): string {
-  const width = 860;
-  const plotHeight = 480;
-  const notes = options.notes ?? [];
-  const height = plotHeight + (notes.length > 0 ? notes.length * NOTE_LINE_HEIGHT + 12 : 0);
-  const m = { left: 70, right: 30, top: 50, bottom: 60 };
+  const m = MARGIN;
+  const notes = (options.notes ?? []).flatMap((n) => wrapText(n, NOTE_CHARACTERS));
+  const height = PLOT_HEIGHT + (notes.length > 0 ? notes.length * NOTE_LINE_HEIGHT + 12 : 0);
   const xs = options.series.flatMap((s) => s.points.map((p) => p.x));
   const ys = options.series.flatMap((s) => s.points.map((p) => p.y));
-  const xMax = Math.max(1e-9, ...xs);
+  const xStep = niceStep(Math.max(1e-9, ...xs), 8);
+  const xMax = Math.ceil(Math.max(1e-9, ...xs) / xStep - 1e-9) * xStep;
   const yMin = options.yMin ?? Math.min(0, ...ys);
   const yMax = options.yMax ?? Math.max(1, ...ys);
-  const sx = (x: number) => m.left + (x / xMax) * (width - m.left - m.right);
-  const sy = (y: number) =>
-    plotHeight - m.bottom - ((y - yMin) / (yMax - yMin || 1)) * (plotHeight - m.top - m.bottom);
-  const ticks = (lo: number, hi: number, n: number) =>
-    Array.from({ length: n + 1 }, (_, i) => lo + ((hi - lo) * i) / n);
+  const bottom = PLOT_HEIGHT - m.bottom;
+  const right = WIDTH - m.right;
+  const sx = (x: number) => m.left + (x / xMax) * (right - m.left);
+  const sy = (y: number) => bottom - ((y - yMin) / (yMax - yMin || 1)) * (bottom - m.top);
+  const decimals = (step: number) => Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
   const parts: string[] = [];
-  for (const t of ticks(0, xMax, 8)) {
+
+  for (let x = 0; x <= xMax + xStep / 2; x += xStep) {
+    parts.push(`<line x1="${sx(x)}" y1="${bottom}" x2="${sx(x)}" y2="${m.top}" stroke="#eee"/>`);
     parts.push(
-      `<line x1="${sx(t)}" y1="${plotHeight - m.bottom}" x2="${sx(t)}" y2="${m.top}" stroke="#eee"/>`,
-    );
-    parts.push(
-      `<text x="${sx(t)}" y="${plotHeight - m.bottom + 18}" text-anchor="middle" font-size="12">${t.toFixed(xMax < 10 ? 1 : 0)}</text>`,
+      `<text x="${sx(x)}" y="${bottom + 18}" text-anchor="middle" font-size="12">${x.toFixed(decimals(xStep))}</text>`,
     );
   }
-  for (const t of ticks(yMin, yMax, 10)) {
-    parts.push(`<line x1="${m.left}" y1="${sy(t)}" x2="${width - m.right}" y2="${sy(t)}" stroke="#eee"/>`);
+  const yStep = niceStep(yMax - yMin || 1, 10);
+  for (let y = Math.ceil(yMin / yStep - 1e-9) * yStep; y <= yMax + yStep / 2; y += yStep) {
+    parts.push(`<line x1="${m.left}" y1="${sy(y)}" x2="${right}" y2="${sy(y)}" stroke="#eee"/>`);
     parts.push(
-      `<text x="${m.left - 8}" y="${sy(t) + 4}" text-anchor="end" font-size="12">${t.toFixed(2)}</text>`,
+      `<text x="${m.left - 8}" y="${sy(y) + 4}" text-anchor="end" font-size="12">${y.toFixed(Math.max(2, decimals(yStep)))}</text>`,
     );
   }
   for (const line of options.horizontalLines ?? []) {
     parts.push(
-      `<line x1="${m.left}" y1="${sy(line.y)}" x2="${width - m.right}" y2="${sy(line.y)}" stroke="#999" stroke-dasharray="6 4"/>`,
+      `<line x1="${m.left}" y1="${sy(line.y)}" x2="${right}" y2="${sy(line.y)}" stroke="#999" stroke-dasharray="6 4"/>`,
     );
     parts.push(
-      `<text x="${width - m.right - 4}" y="${sy(line.y) - 6}" text-anchor="end" font-size="12" fill="#666">${escape(line.label)}</text>`,
+      `<text x="${right - 4}" y="${sy(line.y) - 6}" text-anchor="end" font-size="12" fill="#666">${escape(line.label)}</text>`,
     );
   }
-  options.series.forEach((s, i) => {
-    const colour = COLOURS[i % COLOURS.length] as string;
+
+  const labels = [...new Set(options.series.map((s) => s.label))];
+  const colourOf = (s: Series) => s.colour ?? (COLOURS[labels.indexOf(s.label) % COLOURS.length] as string);
+  // Curves are clipped to the plot, so a y range narrower than the data stays readable.
+  parts.push(
+    `<clipPath id="plot"><rect x="${m.left}" y="${m.top}" width="${right - m.left}" height="${bottom - m.top}"/></clipPath>`,
+  );
+  for (const s of options.series) {
     const path = s.points
       .map((p, j) => `${j === 0 ? 'M' : 'L'}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`)
       .join(' ');
-    parts.push(`<path d="${path}" fill="none" stroke="${colour}" stroke-width="2"/>`);
     parts.push(
-      `<rect x="${m.left + 10}" y="${m.top + 8 + i * 18}" width="12" height="12" fill="${colour}"/>`,
+      `<path d="${path}" fill="none" stroke="${colourOf(s)}" stroke-width="1.5" stroke-opacity="0.85" clip-path="url(#plot)"/>`,
     );
+  }
+  // The legend sits bottom right, where accuracy curves (rising to the top) leave room.
+  const legendWidth = 12 + 8 + 7 * Math.max(...labels.map((l) => l.length), 0) + 16;
+  const legendTop = bottom - 12 - labels.length * 18;
+  if (labels.length > 0)
     parts.push(
-      `<text x="${m.left + 28}" y="${m.top + 18 + i * 18}" font-size="12">${escape(s.label)}</text>`,
+      `<rect x="${right - legendWidth - 10}" y="${legendTop - 6}" width="${legendWidth}" height="${labels.length * 18 + 8}" fill="#fff" fill-opacity="0.9" stroke="#ccc"/>`,
     );
+  labels.forEach((label, i) => {
+    const colour = colourOf(options.series.find((s) => s.label === label) as Series);
+    const x = right - legendWidth;
+    parts.push(`<rect x="${x}" y="${legendTop + i * 18}" width="12" height="12" fill="${colour}"/>`);
+    parts.push(`<text x="${x + 20}" y="${legendTop + 10 + i * 18}" font-size="12">${escape(label)}</text>`);
   });
+
+  parts.push(`<line x1="${m.left}" y1="${bottom}" x2="${right}" y2="${bottom}" stroke="#333"/>`);
+  parts.push(`<line x1="${m.left}" y1="${bottom}" x2="${m.left}" y2="${m.top}" stroke="#333"/>`);
   parts.push(
-    `<line x1="${m.left}" y1="${plotHeight - m.bottom}" x2="${width - m.right}" y2="${plotHeight - m.bottom}" stroke="#333"/>`,
+    `<text x="${(m.left + right) / 2}" y="${PLOT_HEIGHT - 15}" text-anchor="middle" font-size="13">${escape(options.xLabel)}</text>`,
+  );
+  const middle = (m.top + bottom) / 2;
+  parts.push(
+    `<text x="18" y="${middle}" text-anchor="middle" font-size="13" transform="rotate(-90 18 ${middle})">${escape(options.yLabel)}</text>`,
   );
   parts.push(
-    `<line x1="${m.left}" y1="${plotHeight - m.bottom}" x2="${m.left}" y2="${m.top}" stroke="#333"/>`,
-  );
-  parts.push(
-    `<text x="${(m.left + width - m.right) / 2}" y="${plotHeight - 15}" text-anchor="middle" font-size="13">${escape(options.xLabel)}</text>`,
-  );
-  parts.push(
-    `<text x="18" y="${(m.top + plotHeight - m.bottom) / 2}" text-anchor="middle" font-size="13" transform="rotate(-90 18 ${(m.top + plotHeight - m.bottom) / 2})">${escape(options.yLabel)}</text>`,
-  );
-  parts.push(
-    `<text x="${width / 2}" y="28" text-anchor="middle" font-size="16" font-weight="bold">${escape(options.title)}</text>`,
+    `<text x="${WIDTH / 2}" y="28" text-anchor="middle" font-size="16" font-weight="bold">${escape(options.title)}</text>`,
   );
   notes.forEach((note, i) => {
     parts.push(
-      `<text x="${m.left}" y="${plotHeight + 6 + (i + 1) * NOTE_LINE_HEIGHT}" font-size="12" fill="#333">${escape(note)}</text>`,
+      `<text x="${m.left}" y="${PLOT_HEIGHT + 6 + (i + 1) * NOTE_LINE_HEIGHT}" font-size="12" fill="#333">${escape(note)}</text>`,
     );
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT}"><rect width="${width}" height="${height}" fill="#fff"/>${parts.join('')}</svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="${FONT}"><rect width="${WIDTH}" height="${height}" fill="#fff"/>${parts.join('')}</svg>`;
 }
 
 export function lineChartHtml(options: LineChart): string {

@@ -33,6 +33,8 @@ interface FoldKernelExports {
 }
 
 const WASM_PAGE_BYTES = 65_536;
+/** A 32-bit WebAssembly memory ends at 4 GiB; past half of it, models fold in JS instead. */
+const MAX_WASM_ARENA_BYTES = 2 * 2 ** 30;
 const FOLD_KERNELS_BYTES = Buffer.from(FOLD_KERNELS_WASM_BASE64, 'base64');
 let compiled: WebAssembly.Module | null | undefined;
 
@@ -49,14 +51,16 @@ export function wasmSimdAvailable(): boolean {
 
 /**
  * An arena for a model of `size` parameters. `bufferSize` is the buffer sum's length: `size` for
- * the mean reduction, 0 for the robust ones (they keep each delta apart).
+ * the mean reduction, 0 for the robust ones (they keep each delta apart). WebAssembly SIMD unless
+ * asked for JS, missing, or the model is too large for a 32-bit memory (over 256 M parameters).
  */
 export function createFoldArena(
   size: number,
   bufferSize: number,
   kind: FoldKernelKind = wasmSimdAvailable() ? 'wasm-simd' : 'js',
 ): FoldArena {
-  if (kind === 'js' || !wasmSimdAvailable()) return jsFoldArena(size, bufferSize);
+  const tooLarge = (size + bufferSize) * 4 > MAX_WASM_ARENA_BYTES;
+  if (kind === 'js' || tooLarge || !wasmSimdAvailable()) return jsFoldArena(size, bufferSize);
   return wasmFoldArena(size, bufferSize, foldKernelsModule() as WebAssembly.Module);
 }
 
