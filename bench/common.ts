@@ -1,6 +1,6 @@
 /** Shared by the benchmarks: machine facts, timing, and writing results (JSON + markdown). */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +55,20 @@ export function writeResult(name: string, result: unknown, markdown: string): { 
   writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(md, markdown);
   return { json, md };
+}
+
+/** bench/results/<name>.json as writeResult wrote it, or null when that benchmark has not run. */
+export function readResult<T>(name: string): T | null {
+  const file = join(RESULTS_DIR, `${name}.json`);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : null;
+}
+
+/** The same, for redrawing a summary: a missing file says which benchmark to run first. */
+export function requireResult<T>(name: string): T {
+  const saved = readResult<T>(name);
+  if (saved === null)
+    throw new Error(`bench/results/${name}.json is missing: run \`npm run bench -- ${name}\` first`);
+  return saved;
 }
 
 export function table(headers: string[], rows: (string | number)[][]): string {

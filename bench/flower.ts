@@ -17,7 +17,16 @@ import { mnistSplit, workerShard, type LabelledImages } from '../lib/ml/mnist.js
 import { heInitialWeights } from '../lib/ml/train.js';
 import { freePort } from '../infra/stack/ports.js';
 import { trainingCurve } from './tta.js';
-import { BENCH_DIR, machine, median, RESULTS_DIR, table, writeResult } from './common.js';
+import {
+  BENCH_DIR,
+  machine,
+  median,
+  readResult,
+  requireResult,
+  RESULTS_DIR,
+  table,
+  writeResult,
+} from './common.js';
 
 const SEEDS = (process.env.BENCH_TTA_SEEDS ?? '1,2,3').split(',').map(Number);
 const CLIENTS = Number(process.env.BENCH_TTA_WORKERS ?? 10);
@@ -171,12 +180,12 @@ interface FlowerContext {
 
 /** `npm run bench -- flower --render`: the summary and chart again from bench/results/flower.json. */
 export function renderFlowerComparison(): void {
-  const saved = JSON.parse(readFileSync(join(RESULTS_DIR, 'flower.json'), 'utf8')) as {
+  const saved = requireResult<{
     machine: FlowerContext['machine'];
     flwr: string;
     parameters: { seeds: number[]; clients: number; budgetSeconds: number };
     runs: { seed: number; points: RoundPoint[] }[];
-  };
+  }>('flower');
   writeFlowerComparison(saved.runs, { ...saved.parameters, machine: saved.machine, flwrVersion: saved.flwr });
 }
 
@@ -220,24 +229,21 @@ function writeFlowerComparison(
     medianRoundOverheadSeconds: median(overheads),
   };
   // Tributary's runs of the same task, if bench tta has been run.
-  const ttaFile = join(RESULTS_DIR, 'tta.json');
-  const tta = existsSync(ttaFile)
-    ? (JSON.parse(readFileSync(ttaFile, 'utf8')) as {
-        summary: {
-          strategy: string;
-          to085: { seconds: { median: number | null } };
-          to090: { seconds: { median: number | null }; secondsFromStart: { median: number | null } };
-          startUpSeconds: number;
-          medianRoundSeconds: number;
-          finalAccuracy: number;
-        }[];
-        runs: {
-          strategy: string;
-          seed: number;
-          report: { accuracyCurve: { trainingSeconds: number | null; accuracy: number }[] };
-        }[];
-      })
-    : null;
+  const tta = readResult<{
+    summary: {
+      strategy: string;
+      to085: { seconds: { median: number | null } };
+      to090: { seconds: { median: number | null }; secondsFromStart: { median: number | null } };
+      startUpSeconds: number;
+      medianRoundSeconds: number;
+      finalAccuracy: number;
+    }[];
+    runs: {
+      strategy: string;
+      seed: number;
+      report: { accuracyCurve: { trainingSeconds: number | null; accuracy: number }[] };
+    }[];
+  }>('tta');
   const fmt = (x: number | null | undefined) =>
     x === null || x === undefined ? 'not reached' : x.toFixed(1);
   const rows: (string | number)[][] = [

@@ -5,13 +5,12 @@
  * Each run gets the same wall-clock budget; times and updates to 0.85 and 0.90 come from the
  * accuracy curve, timed from the first task leased. Goal: FedBuff reaches the target ≥ 2× sooner, final accuracy within 1 point.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStack } from '../infra/stack/index.js';
 import { writeLineChart } from '../lib/chart.js';
 import { Federation, heterogeneousSpeed } from '../scripts/federation.js';
 import type { RunReport } from '../services/coordinator/report.js';
-import { machine, median, RESULTS_DIR, table, writeResult } from './common.js';
+import { machine, median, requireResult, RESULTS_DIR, table, writeResult } from './common.js';
 
 const SEEDS = (process.env.BENCH_TTA_SEEDS ?? '1,2,3').split(',').map(Number);
 const WORKERS = Number(process.env.BENCH_TTA_WORKERS ?? 10);
@@ -133,12 +132,12 @@ interface RunContext {
 
 /** `npm run bench -- tta --render`: the summary and chart again from bench/results/tta.json. */
 export function renderTimeToAccuracy(): void {
-  const saved = JSON.parse(readFileSync(join(RESULTS_DIR, 'tta.json'), 'utf8')) as {
+  const saved = requireResult<{
     machine: RunContext['machine'];
     stackMode: string;
     parameters: { seeds: number[]; workers: number; budgetSeconds: number };
     runs: Run[];
-  };
+  }>('tta');
   writeTimeToAccuracy(saved.runs, {
     ...saved.parameters,
     machine: saved.machine,
