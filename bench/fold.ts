@@ -68,6 +68,7 @@ function folder(variant: Variant, x: Float32Array): () => void {
     {
       ...DEFAULT_FEDBUFF,
       jobId: 'bench',
+      guard: null,
       bufferSize: 1_000_000,
       maxStaleness: 1_000_000,
       maxDeltaNorm: null,

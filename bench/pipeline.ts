@@ -74,7 +74,7 @@ async function tributaryPath(
   await createTopic(kafka, topic);
   const schemaId = await serde.register('ModelUpdate', topic);
   const aggregator = FedBuffAggregator.create(
-    { ...DEFAULT_FEDBUFF, jobId: 'bench', bufferSize: 1_000_000, maxDeltaNorm: null },
+    { ...DEFAULT_FEDBUFF, jobId: 'bench', bufferSize: 1_000_000, maxDeltaNorm: null, guard: null },
     layout,
     new Float32Array(layout.size),
   );

@@ -123,6 +123,60 @@ describe('ChunkAssembler', () => {
 
   it('refuses payloads beyond its memory budget', () => {
     const chunks = splitIntoChunks(randomBytes(300), 100);
-    expect(codeOf(() => new ChunkAssembler(200).add('u', chunks[0] as Chunk))).toBe('TRIB_CHUNK_CORRUPT');
+    expect(codeOf(() => new ChunkAssembler({ maxPendingBytes: 200 }).add('u', chunks[0] as Chunk))).toBe(
+      'TRIB_REASSEMBLY_BUDGET',
+    );
+  });
+
+  it('refuses a payload larger than the largest allowed before allocating it', () => {
+    const chunks = splitIntoChunks(randomBytes(300), 100);
+    const assembler = new ChunkAssembler({ maxPayloadBytes: 299 });
+    expect(codeOf(() => assembler.add('u', chunks[0] as Chunk))).toBe('TRIB_CHUNK_CORRUPT');
+    expect(assembler.heldBytes).toBe(0);
+  });
+
+  it('refuses first chunks whose count, offset or size cannot be true', () => {
+    const [first] = splitIntoChunks(randomBytes(300), 100);
+    const info = (first as Chunk).info;
+    const data = (first as Chunk).data;
+    const lies: Partial<Chunk['info']>[] = [
+      { count: 2 ** 31 - 1 }, // more chunks than bytes
+      { totalBytes: 2 ** 60 }, // not exact
+      { offset: 5 },
+      { count: 1.5 },
+      { sha256: new Uint8Array(3) },
+    ];
+    for (const lie of lies) {
+      const assembler = new ChunkAssembler();
+      expect(codeOf(() => assembler.add('u', { info: { ...info, ...lie }, data }))).toBe(
+        'TRIB_CHUNK_CORRUPT',
+      );
+      expect(assembler.pendingKeys).toEqual([]);
+    }
+    expect(codeOf(() => new ChunkAssembler().add('u', { info, data: new Uint8Array(0) }))).toBe(
+      'TRIB_CHUNK_CORRUPT',
+    );
+  });
+
+  it('holds at most maxPending payloads, and maxPendingPerOwner per owner, and frees budget on drop', () => {
+    const payloads = Array.from({ length: 4 }, () => splitIntoChunks(randomBytes(30), 10));
+    const first = (i: number) => (payloads[i] as Chunk[])[0] as Chunk;
+    const perOwner = new ChunkAssembler({ maxPending: 10, maxPendingPerOwner: 2 });
+    perOwner.add('a', first(0), 'mallory');
+    perOwner.add('b', first(1), 'mallory');
+    expect(codeOf(() => perOwner.add('c', first(2), 'mallory'))).toBe('TRIB_REASSEMBLY_BUDGET');
+    perOwner.add('c', first(2), 'alice'); // another owner still has room
+    expect(perOwner.drop('a')).toBe(true);
+    perOwner.add('d', first(3), 'mallory'); // dropping gave the owner's slot back
+    expect(perOwner.pendingKeys.sort()).toEqual(['b', 'c', 'd']);
+    expect(perOwner.heldBytes).toBe(90);
+
+    const total = new ChunkAssembler({ maxPending: 2 });
+    total.add('a', first(0), 'x');
+    total.add('b', first(1), 'y');
+    expect(codeOf(() => total.add('c', first(2), 'z'))).toBe('TRIB_REASSEMBLY_BUDGET');
+    // completing one frees its slot
+    for (const chunk of (payloads[0] as Chunk[]).slice(1)) total.add('a', chunk, 'x');
+    expect(total.add('c', first(2), 'z')).toEqual({ complete: false });
   });
 });

@@ -40,6 +40,7 @@ export function splitIntoChunks(data: Uint8Array, maxChunkBytes: number): Chunk[
 }
 
 interface Pending {
+  readonly owner: string;
   readonly count: number;
   readonly totalBytes: number;
   readonly sha256: Uint8Array;
@@ -56,28 +57,68 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
+ * What incomplete payloads may hold at once. Every field of a chunk can lie, so the first chunk's
+ * claims are checked against these before its buffer is allocated; past a budget the new payload is
+ * refused (TRIB_REASSEMBLY_BUDGET) and nothing is held for it.
+ */
+export interface ReassemblyBudget {
+  /** Bytes of all incomplete payloads together. */
+  readonly maxPendingBytes: number;
+  /** Incomplete payloads at once. */
+  readonly maxPending: number;
+  /** Incomplete payloads at once with the same owner (the worker a chunk names). */
+  readonly maxPendingPerOwner: number;
+  /** The largest whole payload (for model updates: the model in FLOAT32). */
+  readonly maxPayloadBytes: number;
+}
+
+export const DEFAULT_REASSEMBLY_BUDGET: ReassemblyBudget = Object.freeze({
+  maxPendingBytes: 512 * 1024 * 1024,
+  maxPending: 64,
+  maxPendingPerOwner: 64,
+  maxPayloadBytes: 2 ** 31 - 1,
+});
+
+/**
  * Reassembles interleaved payloads by key. Chunks of one key must arrive in index order (they share
  * a partition); a gap means a chunk went missing, a repeat means a duplicate. On any error the
  * pending payload for that key is dropped whole, so nothing partial is ever returned.
  */
 export class ChunkAssembler {
   private readonly pending = new Map<string, Pending>();
+  private readonly perOwner = new Map<string, number>();
   private pendingBytes = 0;
+  private readonly budget: ReassemblyBudget;
 
-  constructor(private readonly maxPendingBytes = 512 * 1024 * 1024) {}
+  constructor(budget: Partial<ReassemblyBudget> = {}) {
+    this.budget = { ...DEFAULT_REASSEMBLY_BUDGET, ...budget };
+  }
 
   get pendingKeys(): string[] {
     return [...this.pending.keys()];
   }
 
-  add(key: string, chunk: Chunk): ChunkResult {
+  /** Bytes held by incomplete payloads. */
+  get heldBytes(): number {
+    return this.pendingBytes;
+  }
+
+  has(key: string): boolean {
+    return this.pending.has(key);
+  }
+
+  add(key: string, chunk: Chunk, owner = ''): ChunkResult {
     const { info, data } = chunk;
     if (
-      !Number.isInteger(info.count) ||
+      !Number.isSafeInteger(info.count) ||
+      !Number.isSafeInteger(info.index) ||
+      !Number.isSafeInteger(info.offset) ||
+      !Number.isSafeInteger(info.totalBytes) ||
       info.count < 1 ||
       info.index < 0 ||
       info.index >= info.count ||
-      info.totalBytes < 0
+      info.totalBytes < 0 ||
+      info.sha256.length !== 32
     ) {
       this.drop(key);
       throw new WireError(
@@ -110,13 +151,9 @@ export class ChunkAssembler {
           },
         );
       }
-      if (this.pendingBytes + info.totalBytes > this.maxPendingBytes) {
-        throw new WireError(
-          'TRIB_CHUNK_CORRUPT',
-          `${key}: ${info.totalBytes} bytes would exceed the reassembly budget`,
-        );
-      }
+      this.admit(key, info, data, owner);
       entry = {
+        owner,
         count: info.count,
         totalBytes: info.totalBytes,
         sha256: info.sha256,
@@ -126,6 +163,7 @@ export class ChunkAssembler {
       };
       this.pending.set(key, entry);
       this.pendingBytes += info.totalBytes;
+      this.perOwner.set(owner, (this.perOwner.get(owner) ?? 0) + 1);
     } else if (
       info.count !== entry.count ||
       info.totalBytes !== entry.totalBytes ||
@@ -171,12 +209,51 @@ export class ChunkAssembler {
     return { complete: true, data: entry.buffer };
   }
 
-  /** Drops an incomplete payload (for example when its producer is known to have died). */
+  /** Checks a first chunk's claims and the budgets before anything is allocated for it. */
+  private admit(key: string, info: ChunkInfo, data: Uint8Array, owner: string): void {
+    const { budget } = this;
+    if (info.totalBytes > budget.maxPayloadBytes)
+      throw new WireError(
+        'TRIB_CHUNK_CORRUPT',
+        `${key}: claims ${info.totalBytes} bytes, more than the largest payload (${budget.maxPayloadBytes})`,
+      );
+    // Every chunk of a split payload carries at least one byte, and the first starts at 0.
+    if (
+      info.count > info.totalBytes ||
+      info.offset !== 0 ||
+      data.length === 0 ||
+      data.length > info.totalBytes
+    )
+      throw new WireError(
+        'TRIB_CHUNK_CORRUPT',
+        `${key}: ${info.count} chunks of ${info.totalBytes} bytes with a first chunk of ${data.length} is impossible`,
+      );
+    if (this.pending.size >= budget.maxPending)
+      throw new WireError(
+        'TRIB_REASSEMBLY_BUDGET',
+        `${key}: ${this.pending.size} payloads are already incomplete (limit ${budget.maxPending})`,
+      );
+    if ((this.perOwner.get(owner) ?? 0) >= budget.maxPendingPerOwner)
+      throw new WireError(
+        'TRIB_REASSEMBLY_BUDGET',
+        `${key}: ${owner || 'this owner'} already has ${budget.maxPendingPerOwner} incomplete payloads`,
+      );
+    if (this.pendingBytes + info.totalBytes > budget.maxPendingBytes)
+      throw new WireError(
+        'TRIB_REASSEMBLY_BUDGET',
+        `${key}: ${info.totalBytes} more bytes would exceed the reassembly budget of ${budget.maxPendingBytes}`,
+      );
+  }
+
+  /** Drops an incomplete payload (its producer died, or it outlived its span), freeing its memory. */
   drop(key: string): boolean {
     const entry = this.pending.get(key);
     if (!entry) return false;
     this.pending.delete(key);
     this.pendingBytes -= entry.totalBytes;
+    const owned = (this.perOwner.get(entry.owner) ?? 1) - 1;
+    if (owned > 0) this.perOwner.set(entry.owner, owned);
+    else this.perOwner.delete(entry.owner);
     return true;
   }
 }

@@ -30,6 +30,24 @@ export const ERROR_CODES = {
   TRIB_CHUNK_MISSING: { retriable: false, summary: 'a chunk of a split payload never arrived' },
   TRIB_CHUNK_DUPLICATE: { retriable: false, summary: 'a chunk of a split payload arrived twice' },
   TRIB_CHUNK_CORRUPT: { retriable: false, summary: 'a reassembled payload failed its content hash' },
+  TRIB_SCHEMA_MISMATCH: {
+    retriable: false,
+    summary:
+      'the schema id names a schema of another kind, or one that cannot be read as the expected message',
+  },
+  TRIB_CHUNK_EXPIRED: {
+    retriable: false,
+    summary: 'a chunked payload did not complete within its record span or age',
+  },
+  TRIB_REASSEMBLY_BUDGET: {
+    retriable: false,
+    summary: 'no room for another incomplete chunked payload (total, per worker, or bytes)',
+  },
+  TRIB_INVALID_KEY: { retriable: false, summary: 'the record key is missing or longer than allowed' },
+  TRIB_RECORD_TIMEOUT: {
+    retriable: false,
+    summary: 'handling one record took longer than its watchdog allows',
+  },
 
   // Aggregation: update validation before anything is folded.
   TRIB_NON_FINITE: { retriable: false, summary: 'the update holds NaN or infinite values' },
@@ -41,6 +59,10 @@ export const ERROR_CODES = {
   TRIB_WRONG_JOB: { retriable: false, summary: 'the update belongs to another job' },
   TRIB_STATE_CORRUPT: { retriable: false, summary: 'a serialised aggregator state could not be restored' },
   TRIB_INVALID_UPDATE: { retriable: false, summary: 'the update metadata is malformed (ids, example count)' },
+  TRIB_EXAMPLES_EXCEEDED: {
+    retriable: false,
+    summary: 'the example count is above the hard limit, or far above what recent honest updates claim',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -3,7 +3,7 @@
  * (split when larger than the chunk limit, every chunk a complete, valid Avro record repeating the
  * metadata), and back. Pure; Kafka and the registry live in the services.
  */
-import { ChunkAssembler, splitIntoChunks } from '../core/chunking.js';
+import { ChunkAssembler, splitIntoChunks, type ReassemblyBudget } from '../core/chunking.js';
 import { decodeTensors, encodeTensors, type NamedTensor, type TensorEncoding } from '../core/tensors.js';
 import type { UpdateForFold } from '../core/fedbuff/aggregator.js';
 import type { ModelUpdate, WireChunkInfo, WireTensorDescriptor } from './schemas.js';
@@ -49,18 +49,25 @@ export function toRecords<T extends TensorRecord>(
 export class RecordAssembler<T extends TensorRecord> {
   private readonly assembler: ChunkAssembler;
 
-  constructor(maxPendingBytes?: number) {
-    this.assembler = new ChunkAssembler(maxPendingBytes);
+  constructor(budget: Partial<ReassemblyBudget> = {}) {
+    this.assembler = new ChunkAssembler(budget);
   }
 
   get pendingKeys(): string[] {
     return this.assembler.pendingKeys;
   }
 
-  /** The whole record once complete (with chunk = null), else null; throws WireError on a bad chunk. */
-  accept(key: string, record: T): T | null {
+  get heldBytes(): number {
+    return this.assembler.heldBytes;
+  }
+
+  /**
+   * The whole record once complete (with chunk = null), else null; throws WireError on a bad chunk.
+   * `owner` is whom the record names as its producer, for the per-owner budget.
+   */
+  accept(key: string, record: T, owner = ''): T | null {
     if (record.chunk === null) return record;
-    const result = this.assembler.add(key, { info: record.chunk, data: record.data });
+    const result = this.assembler.add(key, { info: record.chunk, data: record.data }, owner);
     if (!result.complete) return null;
     return {
       ...record,

@@ -7,23 +7,30 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { TributaryError, WireError } from '../core/errors.js';
+import { checkAvroBounds, DEFAULT_AVRO_BOUNDS, type AvroBounds } from './avro-bounds.js';
 import { frame, unframe } from './confluent.js';
+import { BoundedCache, SchemaLookup } from './schema-lookup.js';
 import { messageType, schemaText, type MessageName, type MessageTypes } from './schemas.js';
 
 export const valueSubject = (topic: string) => `${topic}-value`;
 
 interface Decoder {
+  readonly writer: avro.Type;
   readonly reader: avro.Type;
   readonly resolver: avro.Resolver;
 }
 
 export class AvroSerde {
-  private readonly decoders = new Map<string, Decoder>();
+  private readonly decoders = new BoundedCache<string, Decoder>(256);
+  private readonly lookup: SchemaLookup;
 
   constructor(
     readonly registry: SchemaRegistry,
     private readonly registryUrl: string,
-  ) {}
+    private readonly bounds: AvroBounds = DEFAULT_AVRO_BOUNDS,
+  ) {
+    this.lookup = new SchemaLookup(registryUrl);
+  }
 
   static forUrl(registryUrl: string): AvroSerde {
     return new AvroSerde(
@@ -85,6 +92,12 @@ export class AvroSerde {
     return frame(schemaId, messageType(name).toBuffer(message));
   }
 
+  /**
+   * Decodes one framed record as `name`. Bytes are bounds-checked against the writer's schema before
+   * avsc allocates anything (./avro-bounds.ts), so decode time and memory are bounded by the record's
+   * size whatever it claims. A schema id of the wrong kind or message is a WireError at once; only a
+   * registry that does not answer is TRIB_REGISTRY_UNAVAILABLE (retriable).
+   */
   async decode<N extends MessageName>(
     name: N,
     bytes: Uint8Array | null | undefined,
@@ -93,50 +106,39 @@ export class AvroSerde {
     const { schemaId, payload } = unframe(bytes);
     const decoder = await this.decoderFor(name, schemaId);
     try {
+      checkAvroBounds(decoder.writer, payload, this.bounds);
       return decoder.reader.fromBuffer(payload, decoder.resolver) as MessageTypes[N];
     } catch (cause) {
+      if (cause instanceof WireError) throw cause;
       throw new WireError(
         'TRIB_DECODE_FAILED',
         `bytes are not a valid ${name} under schema ${schemaId}: ${String(cause)}`,
-        {
-          cause,
-          details: { schemaId },
-        },
+        { cause, details: { schemaId } },
       );
     }
+  }
+
+  /** Whether the registry answers for a schema id known to exist (telling an outage from a bad id). */
+  registryAnswers(knownSchemaId: number): Promise<boolean> {
+    return this.lookup.answers(knownSchemaId);
   }
 
   private async decoderFor(name: MessageName, schemaId: number): Promise<Decoder> {
     const key = `${name}:${schemaId}`;
     const cached = this.decoders.get(key);
     if (cached) return cached;
-    let writer: avro.Type;
-    try {
-      writer = (await this.registry.getSchema(schemaId)) as unknown as avro.Type;
-    } catch (cause) {
-      const status = (cause as { status?: number }).status;
-      if (status === 404)
-        throw new WireError('TRIB_UNKNOWN_SCHEMA', `schema id ${schemaId} is unknown to the registry`, {
-          cause,
-          details: { schemaId },
-        });
-      throw new TributaryError(
-        'TRIB_REGISTRY_UNAVAILABLE',
-        `could not fetch schema ${schemaId}: ${String(cause)}`,
-        { cause },
-      );
-    }
+    const writer = await this.lookup.get(schemaId);
     const reader = messageType(name);
     let resolver: avro.Resolver;
     try {
       resolver = reader.createResolver(writer);
     } catch (cause) {
-      throw new WireError('TRIB_DECODE_FAILED', `schema ${schemaId} cannot be read as ${name}`, {
+      throw new WireError('TRIB_SCHEMA_MISMATCH', `schema ${schemaId} cannot be read as ${name}`, {
         cause,
         details: { schemaId },
       });
     }
-    const decoder = { reader, resolver };
+    const decoder = { writer, reader, resolver };
     this.decoders.set(key, decoder);
     return decoder;
   }

@@ -8,6 +8,7 @@ import { EnvReader } from '../../lib/config.js';
 import { validateFedBuffConfig, type FedBuffConfig } from '../../lib/core/fedbuff/config.js';
 import type { ServerOptimizerConfig } from '../../lib/core/fedbuff/server-optimizer.js';
 import type { StalenessPolicy } from '../../lib/core/fedbuff/staleness.js';
+import { DEFAULT_INFLUENCE_GUARD } from '../../lib/core/fedbuff/guard.js';
 import { ConfigError } from '../../lib/core/errors.js';
 import { DEFAULT_CHUNK_BYTES } from '../../lib/core/limits.js';
 import { TENSOR_ENCODINGS, type TensorEncoding } from '../../lib/core/tensors.js';
@@ -121,6 +122,7 @@ export function loadCoordinatorConfig(env: NodeJS.ProcessEnv = process.env): Rea
   const reduction = r.oneOf('TRIBUTARY_REDUCTION', ['mean', 'median', 'trimmed-mean'] as const, 'mean');
   const clipNorm = r.number('TRIBUTARY_CLIP_NORM', 0, { min: 0 });
   const maxDeltaNorm = r.number('TRIBUTARY_MAX_DELTA_NORM', 1e4, { min: 0 });
+  const maxExamples = r.number('TRIBUTARY_MAX_EXAMPLES', 1e9, { integer: true, min: 0 });
   const targetAccuracy = r.number('TRIBUTARY_TARGET_ACCURACY', 0, { min: 0, max: 1 });
   const maxVersions = r.number('TRIBUTARY_MAX_VERSIONS', 0, { integer: true, min: 0 });
   const maxWallSeconds = r.number('TRIBUTARY_MAX_WALL_SECONDS', 0, { min: 0 });
@@ -153,6 +155,38 @@ export function loadCoordinatorConfig(env: NodeJS.ProcessEnv = process.env): Rea
         : { kind: reduction },
     clipNorm: clipNorm > 0 ? clipNorm : null,
     maxDeltaNorm: maxDeltaNorm > 0 ? maxDeltaNorm : null,
+    maxExamples: maxExamples > 0 ? maxExamples : null,
+    guard:
+      r.oneOf('TRIBUTARY_GUARD', ['on', 'off'] as const, 'on') === 'off'
+        ? null
+        : {
+            window: r.number('TRIBUTARY_GUARD_WINDOW', DEFAULT_INFLUENCE_GUARD.window, {
+              integer: true,
+              min: 1,
+            }),
+            minSamples: r.number('TRIBUTARY_GUARD_MIN_SAMPLES', DEFAULT_INFLUENCE_GUARD.minSamples, {
+              integer: true,
+              min: 1,
+            }),
+            clipFactor: r.number('TRIBUTARY_GUARD_CLIP_FACTOR', DEFAULT_INFLUENCE_GUARD.clipFactor, {
+              min: 1,
+            }),
+            rejectFactor: r.number('TRIBUTARY_GUARD_REJECT_FACTOR', DEFAULT_INFLUENCE_GUARD.rejectFactor, {
+              min: 1,
+            }),
+            examplesFactor: r.number(
+              'TRIBUTARY_GUARD_EXAMPLES_FACTOR',
+              DEFAULT_INFLUENCE_GUARD.examplesFactor,
+              {
+                min: 1,
+              },
+            ),
+            bootstrapFactor: r.number(
+              'TRIBUTARY_GUARD_BOOTSTRAP_FACTOR',
+              DEFAULT_INFLUENCE_GUARD.bootstrapFactor,
+              { min: 0 },
+            ),
+          },
   };
   let aggregation = aggregationInput;
   try {

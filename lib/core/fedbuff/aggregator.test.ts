@@ -12,7 +12,7 @@ const layout = modelLayout('toy', [
 ]);
 
 function config(overrides: Partial<FedBuffConfig> = {}): FedBuffConfig {
-  return { ...DEFAULT_FEDBUFF, jobId: 'job', maxDeltaNorm: null, ...overrides };
+  return { ...DEFAULT_FEDBUFF, jobId: 'job', maxDeltaNorm: null, guard: null, ...overrides };
 }
 
 let counter = 0;
@@ -309,7 +309,7 @@ describe('properties', () => {
       fc.property(clients, vector(3), (cohort, start) => {
         const model = Float32Array.from(start);
         const agg = FedBuffAggregator.create(
-          fedAvgConfig('job', cohort.length, { maxDeltaNorm: null }),
+          fedAvgConfig('job', cohort.length, { maxDeltaNorm: null, guard: null }),
           layout,
           model,
         );

@@ -29,6 +29,7 @@ import {
 } from './robust.js';
 import { applyServerStep, initialMoments, type OptimizerMoments } from './server-optimizer.js';
 import { stalenessWeight } from './staleness.js';
+import { emptyGuardWindow, judge, remember, type GuardWindow } from './guard.js';
 
 export type GlobalModelVersion = number;
 
@@ -80,12 +81,16 @@ export interface AggregatorState {
   readonly buffered: FoldedUpdate[];
   /** Every update id ever accepted, buffered or flushed: an update is folded at most once. */
   readonly foldedIds: Set<string>;
+  /** Recent accepted norms and example counts, the influence guard's reference (./guard.ts). */
+  readonly guardWindow: GuardWindow;
   readonly moments: OptimizerMoments;
 }
 
 interface CheckedUpdate {
   readonly folded: FoldedUpdate;
   readonly weight: number;
+  /** The example count the guard let stand (the claim, or its cap). */
+  readonly examples: number;
   readonly scale: number;
   readonly update: UpdateForFold;
   /** The update's tensors in layout order, staged where the fold kernels read them. */
@@ -108,6 +113,9 @@ function reject(
 }
 
 export class FedBuffAggregator {
+  /** ‖model‖ for the version it was computed at (the guard's reference before it has a median). */
+  private modelNormCache = { version: -1, norm: 0 };
+
   private constructor(
     private readonly state: AggregatorState,
     private readonly arena: FoldArena,
@@ -136,6 +144,7 @@ export class FedBuffAggregator {
         bufferDeltas: [],
         buffered: [],
         foldedIds: new Set(),
+        guardWindow: emptyGuardWindow(),
         moments: initialMoments(valid.serverOptimizer, layout.size),
       },
       arena,
@@ -187,6 +196,15 @@ export class FedBuffAggregator {
     return this.state;
   }
 
+  private modelNorm(): number {
+    if (this.modelNormCache.version !== this.state.version)
+      this.modelNormCache = {
+        version: this.state.version,
+        norm: Math.sqrt(squaredNormIfFinite(this.state.model)),
+      };
+    return this.modelNormCache.norm;
+  }
+
   /** Validates without changing anything; throws UpdateRejectedError with a stable code. */
   check(update: UpdateForFold): CheckedUpdate {
     const { config, layout, version } = this.state;
@@ -215,6 +233,12 @@ export class FedBuffAggregator {
       reject(
         'TRIB_INVALID_UPDATE',
         `numExamples must be a whole number >= 1, got ${update.numExamples}`,
+        update,
+      );
+    if (config.maxExamples !== null && update.numExamples > config.maxExamples)
+      reject(
+        'TRIB_EXAMPLES_EXCEEDED',
+        `numExamples ${update.numExamples} exceeds the hard limit ${config.maxExamples}`,
         update,
       );
 
@@ -262,13 +286,21 @@ export class FedBuffAggregator {
         update,
       );
     }
+    let examples = update.numExamples;
+    let clip = clipFactor(norm, config.clipNorm);
+    if (config.guard) {
+      const verdict = judge(config.guard, this.state.guardWindow, norm, examples, this.modelNorm());
+      if (!verdict.accept) reject('TRIB_NORM_EXCEEDED', verdict.reason, update);
+      clip = Math.min(clip, clipFactor(norm, verdict.clipNorm));
+      examples = verdict.examples;
+    }
     const sWeight = stalenessWeight(staleness, config.staleness);
-    const clip = clipFactor(norm, config.clipNorm);
-    const weight = config.averaging === 'examples' ? update.numExamples : 1;
+    const weight = config.averaging === 'examples' ? examples : 1;
     return {
       update,
       staged,
       weight,
+      examples,
       scale: sWeight * clip,
       folded: {
         updateId: update.updateId,
@@ -303,6 +335,8 @@ export class FedBuffAggregator {
     state.bufferWeight += checked.weight;
     state.buffered.push(checked.folded);
     state.foldedIds.add(update.updateId);
+    if (state.config.guard)
+      remember(state.config.guard, state.guardWindow, checked.folded.norm, checked.examples);
     const flush = state.buffered.length >= state.config.bufferSize ? this.flush() : null;
     return { update: checked.folded, bufferCount: state.buffered.length, flush };
   }

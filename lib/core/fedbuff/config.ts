@@ -2,6 +2,7 @@
 import { ConfigError } from '../errors.js';
 import { DEFAULT_STALENESS, type StalenessPolicy } from './staleness.js';
 import type { ServerOptimizerConfig } from './server-optimizer.js';
+import { DEFAULT_INFLUENCE_GUARD, validateGuardConfig, type InfluenceGuardConfig } from './guard.js';
 
 export type RobustReduction =
   | { readonly kind: 'mean' }
@@ -23,6 +24,10 @@ export interface FedBuffConfig {
   readonly clipNorm: number | null;
   /** Hard limit: a delta with a larger L2 norm is rejected. */
   readonly maxDeltaNorm: number | null;
+  /** Hard limit: an update claiming more examples is rejected. */
+  readonly maxExamples: number | null;
+  /** Limits relative to recent honest updates (./guard.ts); null turns them off. */
+  readonly guard: InfluenceGuardConfig | null;
 }
 
 export const DEFAULT_FEDBUFF: Omit<FedBuffConfig, 'jobId'> = {
@@ -34,6 +39,8 @@ export const DEFAULT_FEDBUFF: Omit<FedBuffConfig, 'jobId'> = {
   reduction: { kind: 'mean' },
   clipNorm: null,
   maxDeltaNorm: 1e4,
+  maxExamples: 1e9,
+  guard: DEFAULT_INFLUENCE_GUARD,
 };
 
 /** Synchronous FedAvg as a FedBuff setting: K = cohort, nothing stale accepted, plain average. */
@@ -95,6 +102,9 @@ export function validateFedBuffConfig(config: FedBuffConfig): FedBuffConfig {
     problems.push(`clipNorm: must be > 0 or null, got ${config.clipNorm}`);
   if (config.maxDeltaNorm !== null && !positive(config.maxDeltaNorm))
     problems.push(`maxDeltaNorm: must be > 0 or null, got ${config.maxDeltaNorm}`);
+  if (config.maxExamples !== null && !(Number.isSafeInteger(config.maxExamples) && config.maxExamples >= 1))
+    problems.push(`maxExamples: must be a whole number >= 1 or null, got ${config.maxExamples}`);
+  if (config.guard !== null) problems.push(...validateGuardConfig(config.guard));
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ ...config });
+  return Object.freeze({ ...config, guard: config.guard && Object.freeze({ ...config.guard }) });
 }

@@ -160,6 +160,7 @@ describe('fold kernels inside the aggregator', () => {
     maxDeltaNorm: null,
     clipNorm: 2,
     averaging: 'examples',
+    guard: null,
   };
   const updates = (seed: number): UpdateForFold[] =>
     Array.from({ length: 10 }, (_, k) => ({

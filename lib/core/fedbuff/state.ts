@@ -6,7 +6,8 @@
  */
 import { TributaryError } from '../errors.js';
 import { FedBuffAggregator, type AggregatorState } from './aggregator.js';
-import { validateFedBuffConfig } from './config.js';
+import { DEFAULT_FEDBUFF, validateFedBuffConfig } from './config.js';
+import { emptyGuardWindow } from './guard.js';
 import { modelLayout, type ModelLayout } from './layout.js';
 
 const MAGIC = 'TRIBAGG1';
@@ -19,6 +20,8 @@ interface Header {
   readonly bufferWeight: number;
   readonly buffered: AggregatorState['buffered'];
   readonly foldedIds: string[];
+  /** Absent in checkpoints written before the influence guard existed. */
+  readonly guardWindow?: AggregatorState['guardWindow'];
   readonly arrays: { name: string; length: number }[];
 }
 
@@ -42,6 +45,7 @@ export function serializeAggregator(aggregator: FedBuffAggregator): Uint8Array {
     bufferWeight: s.bufferWeight,
     buffered: s.buffered,
     foldedIds: [...s.foldedIds],
+    guardWindow: s.guardWindow,
     arrays: arrays.map((a) => ({ name: a.name, length: a.values.length })),
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -76,7 +80,8 @@ export function restoreAggregator(bytes: Uint8Array): FedBuffAggregator {
     corrupt('checkpoint header is not valid JSON', cause);
   }
   if (header.format !== 1) corrupt(`unknown checkpoint format ${String(header.format)}`);
-  const config = validateFedBuffConfig(header.config);
+  // Checkpoints from before maxExamples and the guard existed take today's defaults for them.
+  const config = validateFedBuffConfig({ ...DEFAULT_FEDBUFF, ...header.config });
   const layout: ModelLayout = modelLayout(header.layout.architectureId, header.layout.tensors);
   let offset = Math.ceil((12 + headerLength) / 4) * 4;
   const arrays = new Map<string, Float32Array>();
@@ -104,6 +109,7 @@ export function restoreAggregator(bytes: Uint8Array): FedBuffAggregator {
     bufferDeltas,
     buffered: [...header.buffered],
     foldedIds: new Set(header.foldedIds),
+    guardWindow: header.guardWindow ?? emptyGuardWindow(),
     moments: { m: arrays.get('m') ?? null, v: arrays.get('v') ?? null },
   });
 }
