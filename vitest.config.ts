@@ -8,7 +8,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['lib/**/*.test.ts', 'services/**/*.test.ts', 'infra/**/*.test.ts'],
+          include: [
+            'lib/**/*.test.ts',
+            'services/**/*.test.ts',
+            'infra/**/*.test.ts',
+            'test/fuzz/**/*.test.ts',
+          ],
           environment: 'node',
         },
       },

@@ -18,6 +18,7 @@ import { RecordAssembler, toFoldInput, toRecords } from '../lib/wire/records.js'
 import type { ModelUpdate } from '../lib/wire/schemas.js';
 import { AvroSerde } from '../lib/wire/serde.js';
 import { machine, seconds, table, writeResult } from './common.js';
+import { TRANSACTION_TIMEOUT_MS } from '../lib/core/limits.js';
 
 const UPDATES = Number(process.env.BENCH_PIPELINE_UPDATES ?? 40);
 const ENCODINGS: TensorEncoding[] = ['FLOAT32', 'FLOAT16', 'INT8_AFFINE'];
@@ -84,6 +85,7 @@ async function tributaryPath(
   // Published exactly as a worker publishes (lib/kafka/publish.ts).
   const producer = kafka.producer({
     transactionalId: unique('bench-tx'),
+    transactionTimeout: TRANSACTION_TIMEOUT_MS,
     idempotent: true,
     maxInFlightRequests: 1,
   });

@@ -14,7 +14,7 @@ import { messageType, schemaText, type MessageName, type MessageTypes } from './
 
 export const valueSubject = (topic: string) => `${topic}-value`;
 
-interface Decoder {
+export interface Decoder {
   readonly writer: avro.Type;
   readonly reader: avro.Type;
   readonly resolver: avro.Resolver;
@@ -104,18 +104,7 @@ export class AvroSerde {
   ): Promise<MessageTypes[N]> {
     if (!bytes) throw new WireError('TRIB_DECODE_FAILED', `empty record where a ${name} was expected`);
     const { schemaId, payload } = unframe(bytes);
-    const decoder = await this.decoderFor(name, schemaId);
-    try {
-      checkAvroBounds(decoder.writer, payload, this.bounds);
-      return decoder.reader.fromBuffer(payload, decoder.resolver) as MessageTypes[N];
-    } catch (cause) {
-      if (cause instanceof WireError) throw cause;
-      throw new WireError(
-        'TRIB_DECODE_FAILED',
-        `bytes are not a valid ${name} under schema ${schemaId}: ${String(cause)}`,
-        { cause, details: { schemaId } },
-      );
-    }
+    return decodePayload(name, await this.decoderFor(name, schemaId), schemaId, payload, this.bounds);
   }
 
   /** Whether the registry answers for a schema id known to exist (telling an outage from a bad id). */
@@ -128,18 +117,48 @@ export class AvroSerde {
     const cached = this.decoders.get(key);
     if (cached) return cached;
     const writer = await this.lookup.get(schemaId);
-    const reader = messageType(name);
-    let resolver: avro.Resolver;
-    try {
-      resolver = reader.createResolver(writer);
-    } catch (cause) {
-      throw new WireError('TRIB_SCHEMA_MISMATCH', `schema ${schemaId} cannot be read as ${name}`, {
-        cause,
-        details: { schemaId },
-      });
-    }
-    const decoder = { writer, reader, resolver };
+    const decoder = decoderOf(name, schemaId, writer);
     this.decoders.set(key, decoder);
     return decoder;
+  }
+}
+
+/** How to read `name` from bytes written with `writer` (schema id `schemaId`). */
+export function decoderOf(name: MessageName, schemaId: number, writer: avro.Type): Decoder {
+  const reader = messageType(name);
+  try {
+    return { writer, reader, resolver: reader.createResolver(writer) };
+  } catch (cause) {
+    throw new WireError('TRIB_SCHEMA_MISMATCH', `schema ${schemaId} cannot be read as ${name}`, {
+      cause,
+      details: { schemaId },
+    });
+  }
+}
+
+/** The Avro payload of one record (frame removed), bounds-checked, then decoded. Pure. */
+export function decodePayload<N extends MessageName>(
+  name: N,
+  decoder: Decoder,
+  schemaId: number,
+  payload: Uint8Array,
+  bounds: AvroBounds = DEFAULT_AVRO_BOUNDS,
+): MessageTypes[N] {
+  try {
+    checkAvroBounds(decoder.writer, payload, bounds);
+    return decoder.reader.fromBuffer(
+      Buffer.from(payload.buffer, payload.byteOffset, payload.length),
+      decoder.resolver,
+    ) as MessageTypes[N];
+  } catch (cause) {
+    if (cause instanceof WireError) throw cause;
+    throw new WireError(
+      'TRIB_DECODE_FAILED',
+      `bytes are not a valid ${name} under schema ${schemaId}: ${String(cause)}`,
+      {
+        cause,
+        details: { schemaId },
+      },
+    );
   }
 }

@@ -10,9 +10,11 @@ import type { ServerOptimizerConfig } from '../../lib/core/fedbuff/server-optimi
 import type { StalenessPolicy } from '../../lib/core/fedbuff/staleness.js';
 import { DEFAULT_INFLUENCE_GUARD } from '../../lib/core/fedbuff/guard.js';
 import { ConfigError } from '../../lib/core/errors.js';
-import { DEFAULT_CHUNK_BYTES } from '../../lib/core/limits.js';
+import { DEFAULT_CHUNK_BYTES, TRANSACTION_TIMEOUT_MS } from '../../lib/core/limits.js';
 import { TENSOR_ENCODINGS, type TensorEncoding } from '../../lib/core/tensors.js';
 import { ARCHITECTURES } from '../../lib/ml/architectures.js';
+import { DEFAULT_REASSEMBLY_LIMITS, type ReassemblyLimits } from './reassembly.js';
+import { DEFAULT_REJECTION_LIMITS, type RejectionLimits } from './rejections.js';
 
 export interface CoordinatorConfig {
   readonly brokers: string[];
@@ -42,6 +44,14 @@ export interface CoordinatorConfig {
   readonly httpPort: number;
   readonly tickMs: number;
   readonly sessionTimeoutMs: number;
+  /** Incomplete chunked updates: budgets, span and age (./reassembly.ts); maxPayloadBytes comes from the model. */
+  readonly reassembly: Omit<ReassemblyLimits, 'maxPayloadBytes'>;
+  /** Rejections waiting for a commit (./rejections.ts). */
+  readonly rejections: RejectionLimits;
+  /** Watchdog on one record's decode (registry lookups included); past it the record is rejected. */
+  readonly recordTimeoutMs: number;
+  /** The coordinator's Kafka transactions; at most the broker's transaction.max.timeout.ms. */
+  readonly transactionTimeoutMs: number;
 }
 
 export function loadCoordinatorConfig(env: NodeJS.ProcessEnv = process.env): Readonly<CoordinatorConfig> {
@@ -228,6 +238,49 @@ export function loadCoordinatorConfig(env: NodeJS.ProcessEnv = process.env): Rea
       integer: true,
       min: 6000,
       max: 300_000,
+    }),
+    reassembly: {
+      maxPending: r.number('TRIBUTARY_REASSEMBLY_MAX_PENDING', DEFAULT_REASSEMBLY_LIMITS.maxPending, {
+        integer: true,
+        min: 1,
+      }),
+      maxPendingPerOwner: r.number(
+        'TRIBUTARY_REASSEMBLY_MAX_PER_WORKER',
+        DEFAULT_REASSEMBLY_LIMITS.maxPendingPerOwner,
+        { integer: true, min: 1 },
+      ),
+      maxPendingBytes: r.number('TRIBUTARY_REASSEMBLY_MAX_BYTES', DEFAULT_REASSEMBLY_LIMITS.maxPendingBytes, {
+        integer: true,
+        min: 1024,
+      }),
+      maxSpanRecords: r.number(
+        'TRIBUTARY_REASSEMBLY_SPAN_RECORDS',
+        DEFAULT_REASSEMBLY_LIMITS.maxSpanRecords,
+        {
+          integer: true,
+          min: 1,
+        },
+      ),
+      maxAgeMs: r.number('TRIBUTARY_REASSEMBLY_MAX_AGE_MS', DEFAULT_REASSEMBLY_LIMITS.maxAgeMs, {
+        integer: true,
+        min: 100,
+      }),
+    },
+    rejections: {
+      ...DEFAULT_REJECTION_LIMITS,
+      maxBatchCount: r.number('TRIBUTARY_REJECTION_BATCH_COUNT', DEFAULT_REJECTION_LIMITS.maxBatchCount, {
+        integer: true,
+        min: 1,
+      }),
+      maxBatchBytes: r.number('TRIBUTARY_REJECTION_BATCH_BYTES', DEFAULT_REJECTION_LIMITS.maxBatchBytes, {
+        integer: true,
+        min: 64 * 1024,
+      }),
+    },
+    recordTimeoutMs: r.number('TRIBUTARY_RECORD_TIMEOUT_MS', 30_000, { integer: true, min: 100 }),
+    transactionTimeoutMs: r.number('TRIBUTARY_TRANSACTION_TIMEOUT_MS', TRANSACTION_TIMEOUT_MS, {
+      integer: true,
+      min: 1000,
     }),
   });
 }

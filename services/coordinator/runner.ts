@@ -7,35 +7,49 @@
  * step, and the consumer offsets of every update record read so far. A restarted coordinator
  * restores the last checkpoint and re-reads from the committed offsets, so each accepted update
  * is folded exactly once and versions rise by one. Offsets never pass the first chunk of an update
- * still being reassembled.
+ * still being reassembled; the checkpoint's cursor (how far each partition was handled, and which
+ * chunked updates were still open) lets a restarted coordinator skip what it already recorded.
+ *
+ * Hostile input (docs/security-hostile-input.md): every record is bounded before it is believed
+ * (lib/wire/avro-bounds.ts, lib/wire/update-checks.ts), chunked updates are held within a budget
+ * (./reassembly.ts), rejections are committed in bounded batches (./rejections.ts), and whatever
+ * goes wrong with one record ends in its rejection, never a crash, stall or crash loop.
  */
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { isTributaryError, TributaryError } from '../../lib/core/errors.js';
+import { isTributaryError, TributaryError, WireError } from '../../lib/core/errors.js';
 import { failpoint } from '../../lib/failpoints.js';
 import { FedBuffAggregator, type FlushOutcome } from '../../lib/core/fedbuff/aggregator.js';
 import { splitFlat } from '../../lib/core/fedbuff/layout.js';
 import { restoreAggregator, serializeAggregator } from '../../lib/core/fedbuff/state.js';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
+import { checkEnvelope, checkKey } from '../../lib/wire/update-checks.js';
 import { ensureTopics, topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
-import { RecordAssembler, toFoldInput, toRecords } from '../../lib/wire/records.js';
+import { toFoldInput, toRecords } from '../../lib/wire/records.js';
 import type { CoordinatorEvent, GlobalModel, ModelUpdate, RejectedUpdate } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import type { CoordinatorConfig } from './config.js';
 import { LeaseBook } from './leases.js';
 import { RunMetrics } from './metrics.js';
 import type { Evaluator } from './evaluator.js';
+import { UpdateReassembly } from './reassembly.js';
+import { boundedKey, boundedMessage, RejectionBatch } from './rejections.js';
+import { decodeCursor, encodeCursor, CURSOR_HEADER, type ReplayCursor } from './cursor.js';
 
 export type StopReason = 'target-accuracy' | 'max-versions' | 'max-wall-time' | 'stopped';
 
-const ORIGINAL_BYTES_KEPT = 64 * 1024;
+/** How many times a schema lookup may fail while the registry answers for our own schema. */
+const LOOKUP_FAILURES_BEFORE_BLAME = 3;
 
 export class CoordinatorRunner {
   readonly metrics: RunMetrics;
   private aggregator!: FedBuffAggregator;
   private readonly leases: LeaseBook;
-  private readonly assembler = new RecordAssembler<ModelUpdate>();
+  private readonly reassembly: UpdateReassembly;
+  private readonly rejections: RejectionBatch;
+  /** From the restored checkpoint: records below these offsets were already handled. */
+  private replay: ReplayCursor = { partitions: new Map(), heldKeys: new Set() };
   private readonly schemaIds = { task: 0, model: 0, event: 0, rejected: 0 };
   private admin!: Admin;
   private producer!: Producer;
@@ -43,10 +57,8 @@ export class CoordinatorRunner {
   private updatesConsumer!: Consumer;
   private checkinsConsumer!: Consumer;
   private ticker: NodeJS.Timeout | undefined;
-  /** Next offset to commit per updates partition; `firstPending` holds the first offset of unfinished chunked updates. */
+  /** Next offset to read per updates partition (committed, unless a chunked update is still held). */
   private readonly consumed = new Map<number, number>();
-  private readonly firstPending = new Map<string, { partition: number; offset: number }>();
-  private pendingRejections: RejectedUpdate[] = [];
   private stopReason: StopReason | null = null;
   private resolveFinished!: (reason: StopReason) => void;
   readonly finished: Promise<StopReason>;
@@ -70,6 +82,11 @@ export class CoordinatorRunner {
       taskDeadlineMs: config.taskDeadlineMs,
       idleGraceMs: 3000,
     });
+    this.reassembly = new UpdateReassembly({
+      ...config.reassembly,
+      maxPayloadBytes: evaluator.layout.size * 4, // FLOAT32, the widest encoding
+    });
+    this.rejections = new RejectionBatch(config.rejections);
     this.startedAtMs = now();
     this.metrics = new RunMetrics(config, this.startedAtMs);
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
@@ -111,6 +128,7 @@ export class CoordinatorRunner {
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     this.txProducer = this.kafka.producer({
       transactionalId: `tributary.${this.jobId}.coordinator`,
+      transactionTimeout: this.config.transactionTimeoutMs,
       idempotent: true,
       maxInFlightRequests: 1,
     });
@@ -163,7 +181,8 @@ export class CoordinatorRunner {
   private async recover(): Promise<void> {
     const checkpoint = await this.readLatestCheckpoint();
     if (checkpoint) {
-      this.aggregator = restoreAggregator(checkpoint);
+      this.aggregator = restoreAggregator(checkpoint.value);
+      this.replay = decodeCursor(checkpoint.cursor);
       this.log.info('recovered', {
         version: this.aggregator.version,
         foldedIds: this.aggregator.snapshot().foldedIds.size,
@@ -179,11 +198,15 @@ export class CoordinatorRunner {
     );
     const evaluation = this.evaluator.evaluate(this.aggregator.model);
     this.metrics.evaluated(0, evaluation, this.now());
-    await this.commitStep(true, { testAccuracy: evaluation.accuracy, testLoss: evaluation.loss });
+    await this.commitStep({
+      publishModel: true,
+      checkpoint: true,
+      modelMetrics: { testAccuracy: evaluation.accuracy, testLoss: evaluation.loss },
+    });
     this.log.info('initial-model-published', { version: 0, accuracy: evaluation.accuracy });
   }
 
-  private async readLatestCheckpoint(): Promise<Uint8Array | null> {
+  private async readLatestCheckpoint(): Promise<{ value: Uint8Array; cursor: Buffer | undefined } | null> {
     const topic = this.topic('checkpoints');
     const offsets = await this.admin.fetchTopicOffsets(topic);
     if (offsets.every((o) => o.high === o.low)) return null;
@@ -192,14 +215,16 @@ export class CoordinatorRunner {
       readUncommitted: false,
       ...LARGE_RECORD_CONSUMER,
     });
-    let latest: Uint8Array | null = null;
+    let latest: { value: Uint8Array; cursor: Buffer | undefined } | null = null;
     let lastSeen = this.now();
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ message }) => {
-        if (message.value) latest = message.value;
+        const cursor = message.headers?.[CURSOR_HEADER];
+        if (message.value)
+          latest = { value: message.value, cursor: Buffer.isBuffer(cursor) ? cursor : undefined };
         lastSeen = this.now();
       },
     });
@@ -242,54 +267,76 @@ export class CoordinatorRunner {
     const seen = this.consumed.get(partition);
     if (seen !== undefined && offset < seen) return; // re-delivery of a record this process already handled
     this.consumed.set(partition, offset + 1);
-    const key = message.key?.toString() ?? `${partition}:${offset}`;
+    const startedAt = this.now();
+    let key: string | undefined;
     let record: ModelUpdate | undefined;
     try {
-      record = await this.decodeWithRetry(message);
-      const whole = this.assembler.accept(key, record);
-      if (!whole) {
-        if (!this.firstPending.has(key)) this.firstPending.set(key, { partition, offset });
-        return;
-      }
-      this.firstPending.delete(key);
-      const lease = this.leases.complete(whole.taskId);
-      const outcome = this.aggregator.fold(toFoldInput(whole, this.aggregator.stagingArea));
-      const late = lease === undefined;
-      this.metrics.folded(outcome.update, late, this.now());
-      await this.emit({
-        type: 'update-folded',
-        workerId: whole.workerId,
-        updateId: whole.updateId,
-        numbers: {
-          staleness: outcome.update.staleness,
-          stalenessWeight: outcome.update.stalenessWeight,
-          norm: outcome.update.norm,
-          bufferCount: outcome.bufferCount,
-          late: late ? 1 : 0,
-          numExamples: whole.numExamples,
-        },
-      });
-      if (outcome.flush) await this.onFlush(outcome.flush);
-      else failpoint('fold.after');
-      // A slot just freed (and maybe a new version exists): lease now rather than at the next tick.
-      this.tickSoon();
+      key = checkKey(message.key);
+      if (this.alreadyHandled(partition, offset, key)) return;
+      for (const expired of this.reassembly.expire(startedAt, { partition, offset }))
+        await this.reject(expired.partition, expired.offset, null, undefined, expired.error, expired.key);
+      record = await this.decodeUpdate(message.value);
+      checkEnvelope(key, record, this.evaluator.layout);
+      const whole = this.reassembly.accept(partition, offset, key, record, startedAt);
+      if (whole) await this.foldWhole(whole);
     } catch (error) {
-      if (record?.chunk) {
-        this.assembler.drop(key);
-        this.firstPending.delete(key);
-      }
-      await this.reject(partition, offset, message, record, error);
+      await this.reject(partition, offset, message, record, error, key);
+    } finally {
+      const ms = this.now() - startedAt;
+      if (ms > 1000) this.log.warn('slow-record', { partition, offset, ms });
     }
   }
 
-  private async decodeWithRetry(message: KafkaMessage): Promise<ModelUpdate> {
-    for (let attempt = 0; ; attempt++) {
+  /** A record a restored checkpoint already reflects (folded, rejected, or part of a finished update). */
+  private alreadyHandled(partition: number, offset: number, key: string): boolean {
+    const handledUpTo = this.replay.partitions.get(partition);
+    return handledUpTo !== undefined && offset < handledUpTo && !this.replay.heldKeys.has(key);
+  }
+
+  private async foldWhole(whole: ModelUpdate): Promise<void> {
+    const lease = this.leases.complete(whole.taskId);
+    const outcome = this.aggregator.fold(toFoldInput(whole, this.aggregator.stagingArea));
+    const late = lease === undefined;
+    this.metrics.folded(outcome.update, late, this.now());
+    await this.emit({
+      type: 'update-folded',
+      workerId: whole.workerId,
+      updateId: whole.updateId,
+      numbers: {
+        staleness: outcome.update.staleness,
+        stalenessWeight: outcome.update.stalenessWeight,
+        norm: outcome.update.norm,
+        clipFactor: outcome.update.clipFactor,
+        bufferCount: outcome.bufferCount,
+        late: late ? 1 : 0,
+        numExamples: whole.numExamples,
+      },
+    });
+    if (outcome.flush) await this.onFlush(outcome.flush);
+    else failpoint('fold.after');
+    // A slot just freed (and maybe a new version exists): lease now rather than at the next tick.
+    this.tickSoon();
+  }
+
+  /**
+   * Decodes one update under a watchdog. A registry that does not answer is waited for (it is not
+   * the record's fault); a lookup that keeps failing while the registry answers for our own schema
+   * is the record's fault.
+   */
+  private async decodeUpdate(value: Buffer | null): Promise<ModelUpdate> {
+    for (let attempt = 1; ; attempt++) {
       try {
-        return await this.serde.decode('ModelUpdate', message.value);
+        return await withWatchdog(this.serde.decode('ModelUpdate', value), this.config.recordTimeoutMs);
       } catch (error) {
-        // A registry outage is not the update's fault: wait for it rather than reject good data.
-        if (!isTributaryError(error, 'TRIB_REGISTRY_UNAVAILABLE') || attempt >= 30) throw error;
-        this.log.warn('registry-unavailable-retrying', { attempt });
+        if (!isTributaryError(error, 'TRIB_REGISTRY_UNAVAILABLE')) throw error;
+        const registryUp = await this.serde.registryAnswers(this.schemaIds.rejected);
+        if (registryUp && attempt >= LOOKUP_FAILURES_BEFORE_BLAME)
+          throw new WireError(
+            'TRIB_UNKNOWN_SCHEMA',
+            `the registry answers, but not for this record's schema: ${error.message}`,
+            { cause: error },
+          );
+        this.log.warn('registry-unavailable-retrying', { attempt, registryUp });
         await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
       }
     }
@@ -298,42 +345,52 @@ export class CoordinatorRunner {
   private async reject(
     partition: number,
     offset: number,
-    message: KafkaMessage,
+    message: KafkaMessage | null,
     record: ModelUpdate | undefined,
     error: unknown,
+    key: string | undefined,
   ): Promise<void> {
+    if (record?.chunk && key !== undefined) this.reassembly.drop(key);
+    const limits = this.config.rejections;
     const coded = isTributaryError(error)
       ? error
       : new TributaryError('TRIB_DECODE_FAILED', `unexpected failure: ${String(error)}`, { cause: error });
-    const value = message.value ?? Buffer.alloc(0);
+    const value = message?.value ?? Buffer.alloc(0);
+    const rawKey = message?.key ? message.key.subarray(0, limits.maxKeyBytes * 4).toString('utf8') : key;
+    const id = boundedKey(record?.updateId ?? rawKey ?? `${partition}:${offset}`, limits.maxKeyBytes);
     const rejection: RejectedUpdate = {
       jobId: this.jobId,
       code: coded.code,
-      message: coded.message,
-      updateId: record?.updateId ?? message.key?.toString() ?? null,
-      workerId: record?.workerId ?? null,
+      message: boundedMessage(coded.message, limits.maxMessageChars),
+      updateId: id,
+      workerId: record ? boundedKey(record.workerId, limits.maxKeyBytes) : null,
       source: { topic: this.topic('updates'), partition, offset },
-      originalBytes: value.subarray(0, ORIGINAL_BYTES_KEPT),
+      originalBytes: value.subarray(0, limits.originalBytesKept),
       originalSize: value.length,
       rejectedAtMs: this.now(),
     };
-    this.pendingRejections.push(rejection);
+    this.rejections.add({
+      key: id,
+      value: this.serde.encode('RejectedUpdate', this.schemaIds.rejected, rejection),
+    });
     this.metrics.rejected(coded.code);
     this.log.warn('update-rejected', {
       code: coded.code,
-      message: coded.message,
-      updateId: rejection.updateId,
+      message: rejection.message,
+      updateId: id,
       partition,
       offset,
     });
     await this.emit({
       type: 'update-rejected',
-      updateId: rejection.updateId,
+      updateId: id,
       workerId: rejection.workerId,
       labels: { code: coded.code },
     });
-    // With nothing buffered, the rejection and the offsets past it can be committed right away.
-    if (this.aggregator.bufferCount === 0 && this.firstPending.size === 0) await this.commitStep(false, {});
+    const quiet = this.aggregator.bufferCount === 0 && this.reassembly.size === 0;
+    // With nothing buffered or held, the rejection and the offsets past it can be committed right
+    // away; a full batch is committed whatever is buffered, with a checkpoint of the buffer.
+    if (quiet || this.rejections.full) await this.commitStep({ publishModel: false, checkpoint: !quiet });
   }
 
   private async onFlush(flush: FlushOutcome): Promise<void> {
@@ -346,11 +403,12 @@ export class CoordinatorRunner {
       numbers.testLoss = evaluation.loss;
       this.metrics.evaluated(flush.version, evaluation, this.now());
     }
-    await this.commitStep(
-      true,
-      numbers,
-      flush.folded.map((f) => f.updateId),
-    );
+    await this.commitStep({
+      publishModel: true,
+      checkpoint: true,
+      modelMetrics: numbers,
+      foldedUpdateIds: flush.folded.map((f) => f.updateId),
+    });
     this.metrics.flushed(flush);
     await this.emit({
       type: 'model-published',
@@ -365,14 +423,13 @@ export class CoordinatorRunner {
     this.checkStop(numbers.testAccuracy);
   }
 
-  /** One transaction: rejections, the new model and checkpoint (when a step happened), and offsets. */
-  private async commitStep(
-    publishModel: boolean,
-    modelMetrics: Record<string, number>,
-    foldedUpdateIds: string[] = [],
-  ): Promise<void> {
+  /**
+   * One transaction: the waiting rejections, the new model (after a server step), the checkpoint
+   * with its replay cursor, and the offsets of everything handled.
+   */
+  private async commitStep(step: CommitStep): Promise<void> {
     try {
-      await this.commitTransaction(publishModel, modelMetrics, foldedUpdateIds);
+      await this.commitTransaction(step);
     } catch (error) {
       // In-memory state is now ahead of Kafka. Crash-only: the next coordinator restores the last
       // committed checkpoint and re-reads from the committed offsets, so nothing is lost or doubled.
@@ -382,23 +439,12 @@ export class CoordinatorRunner {
     }
   }
 
-  private async commitTransaction(
-    publishModel: boolean,
-    modelMetrics: Record<string, number>,
-    foldedUpdateIds: string[],
-  ): Promise<void> {
+  private async commitTransaction(step: CommitStep): Promise<void> {
     const tx = await this.txProducer.transaction();
     try {
-      if (this.pendingRejections.length > 0) {
-        await tx.send({
-          topic: this.topic('rejected'),
-          messages: this.pendingRejections.map((r) => ({
-            key: r.updateId,
-            value: this.serde.encode('RejectedUpdate', this.schemaIds.rejected, r),
-          })),
-        });
-      }
-      if (publishModel) {
+      for (const group of this.rejections.groups())
+        await tx.send({ topic: this.topic('rejected'), messages: group });
+      if (step.publishModel) {
         const records = toRecords<GlobalModel>(
           {
             jobId: this.jobId,
@@ -409,8 +455,8 @@ export class CoordinatorRunner {
               shapes: this.evaluator.layout.tensors.map((t) => [...t.shape]),
               dtypes: this.evaluator.layout.tensors.map(() => 'FLOAT32' as const),
             },
-            metrics: modelMetrics,
-            foldedUpdateIds,
+            metrics: step.modelMetrics ?? {},
+            foldedUpdateIds: step.foldedUpdateIds ?? [],
             publishedAtMs: this.now(),
           },
           splitFlat(this.evaluator.layout, this.aggregator.model),
@@ -424,27 +470,37 @@ export class CoordinatorRunner {
             value: this.serde.encode('GlobalModel', this.schemaIds.model, r),
           })),
         });
+      }
+      if (step.checkpoint) {
+        const cursor = encodeCursor({
+          partitions: new Map(this.consumed),
+          heldKeys: new Set(this.reassembly.heldKeys),
+        });
         await tx.send({
           topic: this.topic('checkpoints'),
-          messages: [{ key: this.jobId, value: Buffer.from(serializeAggregator(this.aggregator)) }],
+          messages: [
+            {
+              key: this.jobId,
+              value: Buffer.from(serializeAggregator(this.aggregator)),
+              headers: { [CURSOR_HEADER]: cursor },
+            },
+          ],
         });
       }
-      const partitions = [...this.consumed.entries()].map(([partition, next]) => {
-        let offset = next;
-        for (const pending of this.firstPending.values())
-          if (pending.partition === partition) offset = Math.min(offset, pending.offset);
-        return { partition, offset: String(offset) };
-      });
+      const partitions = [...this.consumed.entries()].map(([partition, next]) => ({
+        partition,
+        offset: String(Math.min(next, this.reassembly.firstHeldOffset(partition) ?? next)),
+      }));
       if (partitions.length > 0) {
         await tx.sendOffsets({
           consumerGroupId: `tributary.${this.jobId}.coordinator`,
           topics: [{ topic: this.topic('updates'), partitions }],
         });
       }
-      failpoint(publishModel ? 'flush.before-commit' : 'reject.before-commit');
+      failpoint(step.publishModel ? 'flush.before-commit' : 'reject.before-commit');
       await tx.commit();
-      failpoint(publishModel ? 'flush.after-commit' : 'reject.after-commit');
-      this.pendingRejections = [];
+      failpoint(step.publishModel ? 'flush.after-commit' : 'reject.after-commit');
+      this.rejections.clear();
     } catch (error) {
       await tx.abort().catch(() => undefined);
       throw error;
@@ -459,6 +515,8 @@ export class CoordinatorRunner {
   private async tick(): Promise<void> {
     if (this.stopReason) return;
     const now = this.now();
+    for (const expired of this.reassembly.expire(now))
+      await this.reject(expired.partition, expired.offset, null, undefined, expired.error, expired.key);
     for (const lease of this.leases.expire(now)) {
       this.metrics.leaseExpired();
       this.log.info('lease-expired', { taskId: lease.taskId, workerId: lease.workerId });
@@ -549,4 +607,25 @@ export class CoordinatorRunner {
       this.admin?.disconnect(),
     ]);
   }
+}
+
+interface CommitStep {
+  readonly publishModel: boolean;
+  /** Write the aggregator checkpoint (always after a step; after a rejection batch while updates are buffered or held). */
+  readonly checkpoint: boolean;
+  readonly modelMetrics?: Record<string, number>;
+  readonly foldedUpdateIds?: string[];
+}
+
+/** `work`, or TRIB_RECORD_TIMEOUT once `ms` pass (the work is abandoned; it has no side effects). */
+function withWatchdog<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new TributaryError('TRIB_RECORD_TIMEOUT', `decoding one record took longer than ${ms} ms`)),
+      ms,
+    );
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

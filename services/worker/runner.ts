@@ -24,6 +24,7 @@ import { splitFlat } from '../../lib/core/fedbuff/layout.js';
 import type { WorkerConfig } from './config.js';
 import { delayMultiplier } from './delay.js';
 import { ModelCache } from './model-cache.js';
+import { TRANSACTION_TIMEOUT_MS } from '../../lib/core/limits.js';
 
 export interface Trainer {
   readonly layout: ModelLayout;
@@ -93,6 +94,7 @@ export class WorkerRunner {
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     this.txProducer = this.kafka.producer({
       transactionalId: `tributary.${jobId}.worker.${workerId}`,
+      transactionTimeout: TRANSACTION_TIMEOUT_MS,
       idempotent: true,
       maxInFlightRequests: 1,
     });

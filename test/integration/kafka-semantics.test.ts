@@ -7,6 +7,7 @@ import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka, LARGE_RECORD_CONSUMER, LARGE_RECORD_TOPIC_CONFIG } from '../../lib/kafka/client.js';
 import { uniqueName, waitFor } from './helpers.js';
+import { TRANSACTION_TIMEOUT_MS } from '../../lib/core/limits.js';
 
 let kafka: Kafka;
 const admin = () => kafka.admin();
@@ -50,6 +51,7 @@ describe('kafkajs transactions against Kafka 4', () => {
   const transactionalProducer = async () => {
     const producer = kafka.producer({
       transactionalId: uniqueName('txid'),
+      transactionTimeout: TRANSACTION_TIMEOUT_MS,
       idempotent: true,
       maxInFlightRequests: 1,
     });
