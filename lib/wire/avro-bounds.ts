@@ -10,8 +10,8 @@
  *   - every array/map block count fits too, item by item (a count of items that each take at least
  *     m bytes must satisfy count · m <= remaining), and all items of the record together are at
  *     most `maxItems` (which also bounds zero-byte items such as `null`);
- *   - ints fit in 32 bits, longs are exact in a JavaScript number (|x| <= 2^53 - 1), varints are
- *     at most 5 / 10 bytes, booleans are 0 or 1;
+ *   - ints fit in 32 bits, longs within [−2^52, 2^52) (so that avsc decodes them exactly: beyond that it
+ *     can turn a negative long positive), varints are at most 5 / 10 bytes, booleans are 0 or 1;
  *   - nesting is at most `maxDepth` (recursive schemas), and no byte is left over.
  * The scan itself visits each byte and each item once, so its time is O(bytes + maxItems).
  */
@@ -60,22 +60,25 @@ class Scan {
     return this.bytes.length - this.pos;
   }
 
-  /** A zig-zag varint as an exact JavaScript number; at most `maxBytes` bytes, |value| <= 2^53 - 1. */
+  /**
+   * A zig-zag varint of at most `maxBytes` bytes, as an exact JavaScript number. Its zig-zag form
+   * must stay below 2^53 (so −2^52 <= value < 2^52): avsc decodes larger ones in floating point, where
+   * an odd zig-zag value can round to an even one and a negative long comes out positive.
+   */
   varint(maxBytes: number, what: string): number {
-    let magnitude = 0; // the unsigned zig-zag value, exact while below 2^53
+    let zigzag = 0;
     let scale = 1;
     for (let i = 0; ; i++) {
       if (i >= maxBytes) this.fail(`${what} varint is longer than ${maxBytes} bytes`);
       if (this.pos >= this.bytes.length) this.fail(`${what} varint runs past the end`);
       const byte = this.bytes[this.pos++] as number;
-      magnitude += (byte & 0x7f) * scale;
+      // Exact while the partial sum stays below 2^53; past that it is refused below anyway.
+      zigzag += (byte & 0x7f) * scale;
       scale *= 128;
       if ((byte & 0x80) === 0) break;
     }
-    // zig-zag: even → n / 2, odd → -(n + 1) / 2. Beyond 2^54 the unsigned value is not exact, and
-    // nothing beyond ±(2^53 - 1) is wanted anyway.
-    if (magnitude > 2 * MAX_SAFE + 1) this.fail(`${what} is outside ±(2^53 - 1)`);
-    return magnitude % 2 === 0 ? magnitude / 2 : -(magnitude + 1) / 2;
+    if (zigzag > MAX_SAFE) this.fail(`${what} is outside ±2^52`);
+    return zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2;
   }
 
   int(what: string): number {

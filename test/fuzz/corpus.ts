@@ -70,7 +70,7 @@ function wireLieIsImpossible(site: Site, magnitude: number): boolean {
     case 'int':
       return magnitude > 2 ** 31;
     default:
-      return magnitude > 2 ** 53 - 1;
+      return magnitude > 2 ** 52;
   }
 }
 

@@ -3,7 +3,7 @@
  * conditions, and always kill what was started (afterEach), even when a test fails.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../infra/stack/artifacts.js';
@@ -46,6 +46,9 @@ export function spawnService(name: string, script: string, env: Record<string, s
 /** Kills every service still running (SIGKILL: tests want no lingering processes). */
 export async function killAll(): Promise<void> {
   const all = [...running];
+  // TRIBUTARY_IT_LOG_DIR keeps each service's output for a look after the run.
+  const dir = process.env.TRIBUTARY_IT_LOG_DIR;
+  if (dir) for (const s of all) writeFileSync(join(dir, `${s.name}-${s.child.pid}.log`), s.output);
   for (const s of all) s.child.kill('SIGKILL');
   await Promise.all(all.map((s) => s.exited));
 }
