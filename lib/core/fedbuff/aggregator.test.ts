@@ -418,3 +418,40 @@ describe('properties', () => {
     }
   });
 });
+
+describe('folded ids over a long job (issue #11)', () => {
+  const codeOf = (fn: () => unknown): string => {
+    try {
+      fn();
+      return 'folded';
+    } catch (error) {
+      return isTributaryError(error) ? error.code : String(error);
+    }
+  };
+
+  it('keeps at most K × (maxStaleness + 2) ids over 500 versions, and still rejects every replay', () => {
+    const aggregator = FedBuffAggregator.create(
+      config({ bufferSize: 2, maxStaleness: 3 }),
+      layout,
+      new Float32Array(layout.size),
+    );
+    const sent: UpdateForFold[] = [];
+    let largest = 0;
+    for (let i = 0; i < 1000; i++) {
+      // bases spread over the staleness window, as an asynchronous fleet's are
+      const u = update(Math.max(0, aggregator.version - (i % 4)), [0.01, -0.01], 0.001);
+      aggregator.fold(u);
+      sent.push(u);
+      largest = Math.max(largest, aggregator.snapshot().foldedIds.size);
+    }
+    expect(aggregator.version).toBe(500);
+    expect(largest).toBeLessThanOrEqual(2 * (3 + 2));
+    // still fresh enough to fold again: only its id can stop it
+    const recent = sent.filter((u) => u.baseVersion >= aggregator.version - 3).at(-1) as UpdateForFold;
+    expect(codeOf(() => aggregator.fold(recent))).toBe('TRIB_DUPLICATE_UPDATE');
+    expect(codeOf(() => aggregator.fold(sent[0] as UpdateForFold))).toBe('TRIB_STALE_UPDATE');
+    const restored = restoreAggregator(serializeAggregator(aggregator));
+    expect(restored.snapshot().foldedIds).toEqual(aggregator.snapshot().foldedIds);
+    expect(codeOf(() => restored.fold(recent))).toBe('TRIB_DUPLICATE_UPDATE');
+  });
+});

@@ -79,8 +79,14 @@ export interface AggregatorState {
   /** sᵢ·cᵢ·Δᵢ per buffered update, for the median and trimmed-mean reductions only. */
   readonly bufferDeltas: Float32Array[];
   readonly buffered: FoldedUpdate[];
-  /** Every update id ever accepted, buffered or flushed: an update is folded at most once. */
-  readonly foldedIds: Set<string>;
+  /**
+   * Ids of accepted updates (buffered or flushed) with their base versions, kept while a replay of
+   * them could still be fresh enough to fold: an id whose base version is older than
+   * version − maxStaleness is dropped, because its replay is rejected as stale anyway. So an update
+   * is folded at most once, and the set holds at most about K × (maxStaleness + 2) ids however long
+   * the job runs.
+   */
+  readonly foldedIds: Map<string, GlobalModelVersion>;
   /** Recent accepted norms and example counts, the influence guard's reference (./guard.ts). */
   readonly guardWindow: GuardWindow;
   readonly moments: OptimizerMoments;
@@ -143,7 +149,7 @@ export class FedBuffAggregator {
         bufferWeight: 0,
         bufferDeltas: [],
         buffered: [],
-        foldedIds: new Set(),
+        foldedIds: new Map(),
         guardWindow: emptyGuardWindow(),
         moments: initialMoments(valid.serverOptimizer, layout.size),
       },
@@ -334,7 +340,7 @@ export class FedBuffAggregator {
     }
     state.bufferWeight += checked.weight;
     state.buffered.push(checked.folded);
-    state.foldedIds.add(update.updateId);
+    state.foldedIds.set(update.updateId, update.baseVersion);
     if (state.config.guard)
       remember(state.config.guard, state.guardWindow, checked.folded.norm, checked.examples);
     const flush = state.buffered.length >= state.config.bufferSize ? this.flush() : null;
@@ -362,6 +368,8 @@ export class FedBuffAggregator {
     }
     applyServerStep(state.config.serverOptimizer, state.model, average, state.moments);
     state.version += 1;
+    const oldestFresh = state.version - state.config.maxStaleness;
+    for (const [id, base] of state.foldedIds) if (base < oldestFresh) state.foldedIds.delete(id);
     const folded = state.buffered.splice(0, state.buffered.length);
     state.bufferDeltas.length = 0;
     state.bufferWeight = 0;

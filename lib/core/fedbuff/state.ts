@@ -19,7 +19,9 @@ interface Header {
   readonly version: number;
   readonly bufferWeight: number;
   readonly buffered: AggregatorState['buffered'];
+  /** Ids folded and still fresh enough to matter, and (format 1 with `foldedBase`) their base versions. */
   readonly foldedIds: string[];
+  readonly foldedBase?: number[];
   /** Absent in checkpoints written before the influence guard existed. */
   readonly guardWindow?: AggregatorState['guardWindow'];
   readonly arrays: { name: string; length: number }[];
@@ -29,7 +31,8 @@ export function serializeAggregator(aggregator: FedBuffAggregator): Uint8Array {
   const s = aggregator.snapshot();
   const arrays: { name: string; values: Float32Array }[] = [
     { name: 'model', values: s.model },
-    { name: 'bufferSum', values: s.bufferSum },
+    // An empty buffer's sum is all zeros: not worth a model's worth of checkpoint bytes.
+    { name: 'bufferSum', values: s.buffered.length === 0 ? new Float32Array(0) : s.bufferSum },
     ...s.bufferDeltas.map((values, i) => ({ name: `bufferDelta${i}`, values })),
   ];
   if (s.moments.m) arrays.push({ name: 'm', values: s.moments.m });
@@ -44,7 +47,8 @@ export function serializeAggregator(aggregator: FedBuffAggregator): Uint8Array {
     version: s.version,
     bufferWeight: s.bufferWeight,
     buffered: s.buffered,
-    foldedIds: [...s.foldedIds],
+    foldedIds: [...s.foldedIds.keys()],
+    foldedBase: [...s.foldedIds.values()],
     guardWindow: s.guardWindow,
     arrays: arrays.map((a) => ({ name: a.name, length: a.values.length })),
   };
@@ -104,12 +108,24 @@ export function restoreAggregator(bytes: Uint8Array): FedBuffAggregator {
     layout,
     version: header.version,
     model,
-    bufferSum: arrays.get('bufferSum') ?? new Float32Array(0),
+    bufferSum: restoredBufferSum(arrays.get('bufferSum'), config, layout),
     bufferWeight: header.bufferWeight,
     bufferDeltas,
     buffered: [...header.buffered],
-    foldedIds: new Set(header.foldedIds),
+    // Checkpoints from before base versions were kept: treat each id as folded from the current
+    // version, so it is remembered for maxStaleness more versions.
+    foldedIds: new Map(header.foldedIds.map((id, i) => [id, header.foldedBase?.[i] ?? header.version])),
     guardWindow: header.guardWindow ?? emptyGuardWindow(),
     moments: { m: arrays.get('m') ?? null, v: arrays.get('v') ?? null },
   });
+}
+
+/** The saved buffer sum, or zeros where an empty buffer was saved without one (mean reduction only). */
+function restoredBufferSum(
+  saved: Float32Array | undefined,
+  config: AggregatorState['config'],
+  layout: ModelLayout,
+): Float32Array {
+  if (saved && saved.length > 0) return saved;
+  return new Float32Array(config.reduction.kind === 'mean' ? layout.size : 0);
 }
