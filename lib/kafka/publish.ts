@@ -6,6 +6,34 @@
  */
 import type { Message, Producer } from 'kafkajs';
 
+/**
+ * Bytes per send: one send becomes one record batch per partition, and the broker refuses a batch
+ * over `message.max.bytes` (16 MiB on Tributary's topics), so large messages go in several sends.
+ */
+export const MAX_SEND_BYTES = 12 * 1024 * 1024;
+
+/** `items` in order, in groups of at most `maxBytes` by `size` (an item larger than that goes alone). */
+export function groupBySize<T>(items: readonly T[], size: (item: T) => number, maxBytes: number): T[][] {
+  const groups: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const n = size(item);
+    if (current.length > 0 && bytes + n > maxBytes) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += n;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+export const messageBytes = (m: Message): number =>
+  (m.value ? Buffer.byteLength(m.value as Buffer) : 0) + (m.key ? Buffer.byteLength(m.key as Buffer) : 0);
+
 export interface AtomicPublisher {
   /** Idempotent producer for single records. */
   readonly plain: Producer;
@@ -24,7 +52,8 @@ export async function publishAtomically(
   }
   const tx = await publisher.transactional.transaction();
   try {
-    await tx.send({ topic, messages });
+    for (const group of groupBySize(messages, messageBytes, MAX_SEND_BYTES))
+      await tx.send({ topic, messages: group });
     await tx.commit();
   } catch (error) {
     await tx.abort().catch(() => undefined);

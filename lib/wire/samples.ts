@@ -64,6 +64,12 @@ export const SAMPLE_MESSAGES: MessageTypes = {
     state: 'IDLE',
     currentTaskId: null,
     sentAtMs: 1_790_000_000_500,
+    problem: {
+      code: 'TRIB_CHUNK_MISSING',
+      message: 'model version 6 ended before its last chunk arrived',
+      version: 6,
+      atMs: 1_790_000_000_400,
+    },
   },
   CoordinatorEvent: {
     jobId: 'mnist',

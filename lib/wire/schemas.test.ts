@@ -84,3 +84,18 @@ describe('Confluent wire format', () => {
     expect(() => unframe(bytes)).toThrow(/TRIB_DECODE_FAILED/);
   });
 });
+
+describe('published versions stay readable by the current reader', () => {
+  it('WorkerCheckIn v1 golden bytes read as v2 with no problem', () => {
+    const file = join(SCHEMA_DIR, 'fixtures', 'worker-check-in.v1.hex');
+    const v1Bytes = Buffer.from(readFileSync(file, 'utf8').replace(/\s+/g, ''), 'hex');
+    const v1 = avro.Type.forSchema(
+      JSON.parse(readFileSync(join(SCHEMA_DIR, 'worker-check-in.v1.avsc'), 'utf8')) as avro.Schema,
+    );
+    const reader = messageType('WorkerCheckIn');
+    expect(reader.fromBuffer(v1Bytes, reader.createResolver(v1))).toEqual({
+      ...SAMPLE_MESSAGES.WorkerCheckIn,
+      problem: null,
+    });
+  });
+});

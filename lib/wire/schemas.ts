@@ -12,7 +12,7 @@ export const MESSAGE_SCHEMAS = {
   TrainTask: 'train-task.v1.avsc',
   ModelUpdate: 'model-update.v1.avsc',
   GlobalModel: 'global-model.v1.avsc',
-  WorkerCheckIn: 'worker-check-in.v1.avsc',
+  WorkerCheckIn: 'worker-check-in.v2.avsc',
   CoordinatorEvent: 'coordinator-event.v1.avsc',
   RejectedUpdate: 'rejected-update.v1.avsc',
 } as const;
@@ -101,6 +101,14 @@ export interface WorkerCheckIn {
   state: 'IDLE' | 'TRAINING' | 'LEAVING';
   currentTaskId: string | null;
   sentAtMs: number;
+  problem: WorkerProblem | null;
+}
+
+export interface WorkerProblem {
+  code: string;
+  message: string;
+  version: number | null;
+  atMs: number;
 }
 
 export interface CoordinatorEvent {

@@ -14,6 +14,8 @@ export interface WorkerRecord {
   lastLeasedMs: number;
   /** An expired lease marks a worker unresponsive until it checks in again after the expiry. */
   unresponsiveSinceMs: number | null;
+  /** The latest problem the worker reported (a model it could not read, ...), or null. */
+  problem: { code: string; message: string; version: number | null; atMs: number } | null;
 }
 
 export interface Lease {
@@ -52,6 +54,7 @@ export class LeaseBook {
       backend: string;
       state: WorkerRecord['state'];
       sentAtMs: number;
+      problem?: WorkerRecord['problem'];
     },
     nowMs: number,
   ): Lease | undefined {
@@ -65,6 +68,7 @@ export class LeaseBook {
       lastSeenMs: nowMs,
       lastLeasedMs: 0,
       unresponsiveSinceMs: null,
+      problem: null,
     };
     Object.assign(record, {
       silo: c.silo,
@@ -72,6 +76,7 @@ export class LeaseBook {
       backend: c.backend,
       state: c.state,
       lastSeenMs: nowMs,
+      problem: c.problem ?? null,
     });
     if (record.unresponsiveSinceMs !== null && c.sentAtMs > record.unresponsiveSinceMs)
       record.unresponsiveSinceMs = null;

@@ -1,4 +1,5 @@
 /** What the coordinator knows about a run, as /status JSON, /metrics Prometheus text and the report. */
+import { ERROR_CODES } from '../../lib/core/errors.js';
 import type { FlushOutcome, FoldedUpdate } from '../../lib/core/fedbuff/aggregator.js';
 import type { CoordinatorConfig } from './config.js';
 
@@ -18,6 +19,7 @@ export class RunMetrics {
   updatesAccepted = 0;
   updatesLate = 0;
   updatesRejected = 0;
+  readonly workerProblems: Record<string, number> = {};
   readonly rejectionsByCode: Record<string, number> = {};
   leasesIssued = 0;
   leasesExpired = 0;
@@ -74,6 +76,12 @@ export class RunMetrics {
     this.versions = flush.version;
   }
 
+  /** A worker reported a problem; codes outside ERROR_CODES count as OTHER (workers are not trusted). */
+  workerProblem(code: string): void {
+    const known = Object.hasOwn(ERROR_CODES, code) ? code : 'OTHER';
+    this.workerProblems[known] = (this.workerProblems[known] ?? 0) + 1;
+  }
+
   rejected(code: string): void {
     this.updatesRejected += 1;
     this.rejectionsByCode[code] = (this.rejectionsByCode[code] ?? 0) + 1;
@@ -121,6 +129,7 @@ export class RunMetrics {
       updatesLate: this.updatesLate,
       updatesRejected: this.updatesRejected,
       rejectionsByCode: this.rejectionsByCode,
+      workerProblemsByCode: this.workerProblems,
       updatesPerSecond: this.updatesPerSecond(nowMs),
       meanStaleness: this.meanStaleness(),
       stalenessCounts: this.stalenessCounts,
@@ -176,6 +185,12 @@ export class RunMetrics {
     );
     for (const [code, n] of Object.entries(this.rejectionsByCode))
       out.push(`tributary_rejections_total{job="${job}",code="${code}"} ${n}`);
+    out.push(
+      '# HELP tributary_worker_problems_total Problems workers reported (e.g. a model they could not read) by code',
+      '# TYPE tributary_worker_problems_total counter',
+    );
+    for (const [code, n] of Object.entries(this.workerProblems))
+      out.push(`tributary_worker_problems_total{job="${job}",code="${code}"} ${n}`);
     return `${out.join('\n')}\n`;
   }
 }

@@ -6,6 +6,7 @@
  * (`message.max.bytes`, 16 MiB on the topics Tributary creates). Pure: sizes are of encoded bytes.
  */
 import { createHash } from 'node:crypto';
+import { groupBySize } from '../../lib/kafka/publish.js';
 
 export interface RejectionLimits {
   /** Bytes of the rejected record kept for inspection. */
@@ -65,21 +66,11 @@ export class RejectionBatch {
 
   /** The waiting rejections in groups of at most maxSendBytes (a record larger than that goes alone). */
   groups(): EncodedRejection[][] {
-    const groups: EncodedRejection[][] = [];
-    let current: EncodedRejection[] = [];
-    let size = 0;
-    for (const r of this.records) {
-      const n = r.value.length + Buffer.byteLength(r.key);
-      if (current.length > 0 && size + n > this.limits.maxSendBytes) {
-        groups.push(current);
-        current = [];
-        size = 0;
-      }
-      current.push(r);
-      size += n;
-    }
-    if (current.length > 0) groups.push(current);
-    return groups;
+    return groupBySize(
+      this.records,
+      (r) => r.value.length + Buffer.byteLength(r.key),
+      this.limits.maxSendBytes,
+    );
   }
 
   /** After a commit: the batch is recorded. */

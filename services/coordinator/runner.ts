@@ -23,6 +23,7 @@ import { FedBuffAggregator, type FlushOutcome } from '../../lib/core/fedbuff/agg
 import { splitFlat } from '../../lib/core/fedbuff/layout.js';
 import { restoreAggregator, serializeAggregator } from '../../lib/core/fedbuff/state.js';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
+import { groupBySize, MAX_SEND_BYTES, messageBytes } from '../../lib/kafka/publish.js';
 import { checkEnvelope, checkKey } from '../../lib/wire/update-checks.js';
 import { ensureTopics, topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
@@ -35,7 +36,8 @@ import { RunMetrics } from './metrics.js';
 import type { Evaluator } from './evaluator.js';
 import { UpdateReassembly } from './reassembly.js';
 import { boundedKey, boundedMessage, RejectionBatch } from './rejections.js';
-import { decodeCursor, encodeCursor, CURSOR_HEADER, type ReplayCursor } from './cursor.js';
+import { readLatestCheckpoint, writeCheckpoint } from './checkpoints.js';
+import { decodeCursor, encodeCursor, type ReplayCursor } from './cursor.js';
 
 export type StopReason = 'target-accuracy' | 'max-versions' | 'max-wall-time' | 'stopped';
 
@@ -179,13 +181,18 @@ export class CoordinatorRunner {
 
   /** Restores the last checkpoint, or publishes version 0. */
   private async recover(): Promise<void> {
-    const checkpoint = await this.readLatestCheckpoint();
+    const checkpoint = await readLatestCheckpoint(this.kafka, this.topic('checkpoints'), this.jobId, {
+      now: this.now,
+    });
     if (checkpoint) {
-      this.aggregator = restoreAggregator(checkpoint.value);
+      this.aggregator = restoreAggregator(checkpoint.bytes);
       this.replay = decodeCursor(checkpoint.cursor);
       this.log.info('recovered', {
         version: this.aggregator.version,
         foldedIds: this.aggregator.snapshot().foldedIds.size,
+        checkpointBytes: checkpoint.bytes.length,
+        checkpointChunks: checkpoint.chunks,
+        readSeconds: checkpoint.seconds,
       });
       this.metrics.recovered(this.aggregator.version);
       return;
@@ -206,40 +213,11 @@ export class CoordinatorRunner {
     this.log.info('initial-model-published', { version: 0, accuracy: evaluation.accuracy });
   }
 
-  private async readLatestCheckpoint(): Promise<{ value: Uint8Array; cursor: Buffer | undefined } | null> {
-    const topic = this.topic('checkpoints');
-    const offsets = await this.admin.fetchTopicOffsets(topic);
-    if (offsets.every((o) => o.high === o.low)) return null;
-    const consumer = this.kafka.consumer({
-      groupId: `tributary.${this.jobId}.coordinator.recovery.${randomUUID()}`,
-      readUncommitted: false,
-      ...LARGE_RECORD_CONSUMER,
-    });
-    let latest: { value: Uint8Array; cursor: Buffer | undefined } | null = null;
-    let lastSeen = this.now();
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ message }) => {
-        const cursor = message.headers?.[CURSOR_HEADER];
-        if (message.value)
-          latest = { value: message.value, cursor: Buffer.isBuffer(cursor) ? cursor : undefined };
-        lastSeen = this.now();
-      },
-    });
-    // Transaction markers occupy offsets, so "caught up" is judged by quiet, not by the high watermark.
-    const deadline = this.now() + 60_000;
-    while (this.now() < deadline && (latest === null || this.now() - lastSeen < 1500))
-      await new Promise((r) => setTimeout(r, 100));
-    await consumer.disconnect();
-    return latest;
-  }
-
   private async onCheckIn(message: KafkaMessage): Promise<void> {
     try {
       const checkIn = await this.serde.decode('WorkerCheckIn', message.value);
       if (checkIn.jobId !== this.jobId) return;
+      const reported = this.leases.workers.get(checkIn.workerId)?.problem;
       const cancelled = this.leases.checkIn(
         {
           workerId: checkIn.workerId,
@@ -248,9 +226,19 @@ export class CoordinatorRunner {
           backend: checkIn.capabilities.backend,
           state: checkIn.state,
           sentAtMs: checkIn.sentAtMs,
+          problem: checkIn.problem,
         },
         this.now(),
       );
+      if (checkIn.problem && checkIn.problem.atMs !== reported?.atMs) {
+        this.metrics.workerProblem(checkIn.problem.code);
+        await this.emit({
+          type: 'worker-problem',
+          workerId: checkIn.workerId,
+          version: checkIn.problem.version ?? this.version,
+          labels: { code: checkIn.problem.code, message: checkIn.problem.message.slice(0, 512) },
+        });
+      }
       if (cancelled)
         await this.emit({
           type: 'lease-cancelled',
@@ -463,29 +451,23 @@ export class CoordinatorRunner {
           this.config.modelEncoding,
           this.config.maxChunkBytes,
         );
-        await tx.send({
-          topic: this.topic('models'),
-          messages: records.map((r, i) => ({
-            key: records.length === 1 ? this.jobId : `${this.jobId}#${i}`,
-            value: this.serde.encode('GlobalModel', this.schemaIds.model, r),
-          })),
-        });
+        // Chunk i of every version under `<job>#i` (docs/topics.md): compaction keeps the newest.
+        const messages = records.map((r, i) => ({
+          key: records.length === 1 ? this.jobId : `${this.jobId}#${i}`,
+          value: this.serde.encode('GlobalModel', this.schemaIds.model, r),
+        }));
+        for (const group of groupBySize(messages, messageBytes, MAX_SEND_BYTES))
+          await tx.send({ topic: this.topic('models'), messages: group });
       }
       if (step.checkpoint) {
-        const cursor = encodeCursor({
-          partitions: new Map(this.consumed),
-          heldKeys: new Set(this.reassembly.heldKeys),
-        });
-        await tx.send({
-          topic: this.topic('checkpoints'),
-          messages: [
-            {
-              key: this.jobId,
-              value: Buffer.from(serializeAggregator(this.aggregator)),
-              headers: { [CURSOR_HEADER]: cursor },
-            },
-          ],
-        });
+        await writeCheckpoint(
+          tx,
+          this.topic('checkpoints'),
+          this.jobId,
+          serializeAggregator(this.aggregator),
+          encodeCursor({ partitions: new Map(this.consumed), heldKeys: new Set(this.reassembly.heldKeys) }),
+          this.config.maxChunkBytes,
+        );
       }
       const partitions = [...this.consumed.entries()].map(([partition, next]) => ({
         partition,

@@ -20,6 +20,8 @@ export interface WorkerConfig {
   readonly architectureId: string;
   readonly encoding: TensorEncoding;
   readonly maxChunkBytes: number;
+  /** Bytes of recent global models kept (at least two versions whatever the model's size). */
+  readonly modelCacheBytes: number;
   readonly backend: BackendName | null;
   readonly delay: DelayModel;
   readonly dropoutProbability: number;
@@ -79,6 +81,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     architectureId: r.string('TRIBUTARY_ARCHITECTURE', 'mnist-mlp-v1'),
     encoding: r.oneOf('TRIBUTARY_ENCODING', TENSOR_ENCODINGS, 'FLOAT32'),
     maxChunkBytes: r.number('TRIBUTARY_MAX_CHUNK_BYTES', DEFAULT_CHUNK_BYTES, { integer: true, min: 1024 }),
+    modelCacheBytes: r.number('TRIBUTARY_MODEL_CACHE_BYTES', 64 * 1024 * 1024, { integer: true, min: 0 }),
     backend: backend as BackendName | null,
     delay,
     dropoutProbability: r.number('TRIBUTARY_DROPOUT', 0, { min: 0, max: 1 }),

@@ -17,8 +17,9 @@ import { topicName, waitForTopics } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
 import { seededRandom } from '../../lib/core/random.js';
 import { joinFlat, type ModelLayout } from '../../lib/core/fedbuff/layout.js';
-import { RecordAssembler, tensorsOf, toRecords } from '../../lib/wire/records.js';
-import type { GlobalModel, ModelUpdate, TrainTask, WorkerCheckIn } from '../../lib/wire/schemas.js';
+import { tensorsOf, toRecords } from '../../lib/wire/records.js';
+import { ModelAssembler, type ModelAssembly } from '../../lib/wire/model-assembly.js';
+import type { ModelUpdate, TrainTask, WorkerCheckIn, WorkerProblem } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import { splitFlat } from '../../lib/core/fedbuff/layout.js';
 import type { WorkerConfig } from './config.js';
@@ -56,6 +57,8 @@ export class WorkerRunner {
   private readonly models: ModelCache;
   private state: WorkerCheckIn['state'] = 'IDLE';
   private currentTaskId: string | null = null;
+  /** The latest problem that kept this worker from training, sent with every check-in. */
+  private problem: WorkerProblem | null = null;
   private checkInSchema = 0;
   private updateSchema = 0;
   private producer!: Producer;
@@ -65,7 +68,7 @@ export class WorkerRunner {
   private checkInTimer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
   private readonly random: () => number;
-  readonly stats = { tasksDone: 0, tasksDropped: 0, tasksAbandoned: 0 };
+  readonly stats = { tasksDone: 0, tasksDropped: 0, tasksAbandoned: 0, modelProblems: 0 };
 
   constructor(
     private readonly config: WorkerConfig,
@@ -74,7 +77,7 @@ export class WorkerRunner {
     private readonly trainer: Trainer,
     private readonly log: Logger,
   ) {
-    this.models = new ModelCache(32);
+    this.models = new ModelCache(config.modelCacheBytes);
     this.random = seededRandom(config.seed);
   }
 
@@ -105,7 +108,7 @@ export class WorkerRunner {
       readUncommitted: false,
       ...LARGE_RECORD_CONSUMER,
     });
-    const modelAssembler = new RecordAssembler<GlobalModel>();
+    const modelAssembler = new ModelAssembler(this.trainer.layout.size * 4);
     await this.modelsConsumer.connect();
     await this.modelsConsumer.subscribe({ topic: topicName(jobId, 'models'), fromBeginning: true });
     await this.modelsConsumer.run({
@@ -113,8 +116,9 @@ export class WorkerRunner {
       eachMessage: async ({ message }) => {
         try {
           const record = await this.serde.decode('GlobalModel', message.value);
-          const whole = modelAssembler.accept(message.key?.toString() ?? record.jobId, record);
-          if (whole) this.models.put(whole.version, joinFlat(this.trainer.layout, tensorsOf(whole)));
+          const { outcome, ended } = modelAssembler.accept(record);
+          if (ended) this.onModel(ended);
+          this.onModel(outcome);
         } catch (error) {
           this.log.warn('model-record-unreadable', { error, offset: message.offset });
         }
@@ -156,6 +160,30 @@ export class WorkerRunner {
     this.loop = this.runLoop();
   }
 
+  private onModel(assembly: ModelAssembly): void {
+    if (assembly.kind === 'whole') {
+      try {
+        this.models.put(assembly.model.version, joinFlat(this.trainer.layout, tensorsOf(assembly.model)));
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? 'TRIB_PAYLOAD_CORRUPT';
+        this.reportModelProblem(assembly.model.version, code, String((error as Error).message ?? error));
+      }
+    } else if (assembly.kind === 'broken') {
+      this.reportModelProblem(assembly.version, assembly.error.code, assembly.error.message);
+    } else if (assembly.kind === 'skipped') {
+      this.log.debug('model-tail-skipped', { version: assembly.version });
+    }
+  }
+
+  /** A global model version this worker cannot use: logged, remembered, and sent with check-ins. */
+  private reportModelProblem(version: number, code: string, message: string): void {
+    this.problem = { code, message, version, atMs: Date.now() };
+    this.stats.modelProblems += 1;
+    this.models.fail(version, { code, message });
+    this.log.error('model-unreadable', { version, code, message });
+    void this.checkIn().catch(() => undefined);
+  }
+
   private async checkIn(): Promise<void> {
     const message: WorkerCheckIn = {
       workerId: this.config.workerId,
@@ -166,6 +194,7 @@ export class WorkerRunner {
       state: this.state,
       currentTaskId: this.currentTaskId,
       sentAtMs: Date.now(),
+      problem: this.problem,
     };
     await this.producer.send({
       topic: topicName(this.config.jobId, 'checkins'),
@@ -217,7 +246,12 @@ export class WorkerRunner {
     }
     const model = await this.models.waitFor(task.baseVersion, 60_000, this.stopping.signal);
     if (!model) {
-      this.log.warn('model-version-unavailable', { taskId: task.taskId, baseVersion: task.baseVersion });
+      const failure = this.models.failure(task.baseVersion);
+      this.log.warn('model-version-unavailable', {
+        taskId: task.taskId,
+        baseVersion: task.baseVersion,
+        ...(failure ? { code: failure.code } : {}),
+      });
       return;
     }
     const startedAtMs = Date.now();

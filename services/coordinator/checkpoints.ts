@@ -1,0 +1,177 @@
+/**
+ * Aggregator checkpoints of any size on the compacted `checkpoints` topic, inside the step
+ * transaction. A checkpoint is
+ *   chunk records   key `<job>#<i>`, value = slice i of the serialised aggregator (≤ chunk limit)
+ *   one manifest    key `<job>`,     value = JSON {format, offsets of the chunks, totalBytes,
+ *                                    sha256, cursor}, written last
+ * Compaction keeps the newest record per key, so the newest manifest and the chunks it names
+ * survive (a later checkpoint with fewer chunks leaves stale higher chunks, which no manifest
+ * names). Recovery reads backwards from the end for the newest committed manifest, then reads
+ * just the chunks it names and checks their hash: its time is bounded by the checkpoint's size
+ * (plus a short tail), not by the topic's history. A record under `<job>` that is itself a whole
+ * serialised aggregator (before checkpoints were chunked) is still restored.
+ */
+import { createHash } from 'node:crypto';
+import type { Kafka, Transaction } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import { splitIntoChunks } from '../../lib/core/chunking.js';
+import { TributaryError } from '../../lib/core/errors.js';
+import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
+
+const FORMAT = 'tributary-checkpoint-manifest-1';
+const LEGACY_MAGIC = 'TRIBAGG1';
+
+export interface CheckpointManifest {
+  readonly format: typeof FORMAT;
+  readonly offsets: number[];
+  readonly totalBytes: number;
+  readonly sha256: string;
+  readonly cursor: unknown;
+}
+
+export interface RestoredCheckpoint {
+  readonly bytes: Uint8Array;
+  readonly cursor: unknown;
+  readonly chunks: number;
+  readonly seconds: number;
+}
+
+const hex = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+/** Writes one checkpoint into `tx` (each chunk its own send, so each record batch stays small). */
+export async function writeCheckpoint(
+  tx: Transaction,
+  topic: string,
+  jobId: string,
+  bytes: Uint8Array,
+  cursor: unknown,
+  maxChunkBytes: number,
+): Promise<CheckpointManifest> {
+  const offsets: number[] = [];
+  const chunks = splitIntoChunks(bytes, maxChunkBytes);
+  for (const [i, chunk] of chunks.entries()) {
+    const [meta] = await tx.send({
+      topic,
+      messages: [
+        {
+          key: `${jobId}#${i}`,
+          value: Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.length),
+        },
+      ],
+    });
+    offsets.push(Number(meta?.baseOffset));
+  }
+  const manifest: CheckpointManifest = {
+    format: FORMAT,
+    offsets,
+    totalBytes: bytes.length,
+    sha256: hex(bytes),
+    cursor,
+  };
+  await tx.send({ topic, messages: [{ key: jobId, value: Buffer.from(JSON.stringify(manifest)) }] });
+  return manifest;
+}
+
+function parseManifest(value: Buffer): CheckpointManifest | 'legacy' | null {
+  if (value.subarray(0, 8).toString('latin1') === LEGACY_MAGIC) return 'legacy';
+  try {
+    const m = JSON.parse(value.toString('utf8')) as CheckpointManifest;
+    return m.format === FORMAT && Array.isArray(m.offsets) ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The newest committed checkpoint, or null when the topic has none. Reads the last `window`
+ * offsets for a manifest (a window 4× larger each time none is there), then the chunks it names.
+ */
+export async function readLatestCheckpoint(
+  kafka: Kafka,
+  topic: string,
+  jobId: string,
+  options: { now?: () => number; quietMs?: number } = {},
+): Promise<RestoredCheckpoint | null> {
+  const now = options.now ?? Date.now;
+  const quietMs = options.quietMs ?? 1000;
+  const startedAt = now();
+  const admin = kafka.admin();
+  await admin.connect();
+  const [partition] = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  const low = Number(partition?.low ?? 0);
+  const high = Number(partition?.high ?? 0);
+  if (high <= low) return null;
+
+  const consumer = kafka.consumer({
+    groupId: `tributary.${jobId}.coordinator.recovery.${randomUUID()}`,
+    readUncommitted: false,
+    ...LARGE_RECORD_CONSUMER,
+  });
+  let phase: 'find' | 'collect' = 'find';
+  let windowStart = Math.max(low, high - 64);
+  // Set from the consumer's callback: a holder, so the loop below reads what it wrote.
+  const found: { manifest: CheckpointManifest | null; legacy: Buffer | null } = {
+    manifest: null,
+    legacy: null,
+  };
+  const wanted = new Map<number, Buffer | null>();
+  let lastSeen = now();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ message }) => {
+        lastSeen = now();
+        const offset = Number(message.offset);
+        if (phase === 'find') {
+          if (offset < windowStart || message.key?.toString() !== jobId || !message.value) return;
+          const parsed = parseManifest(message.value);
+          if (parsed === 'legacy') {
+            found.legacy = message.value;
+            found.manifest = null;
+          } else if (parsed) {
+            found.manifest = parsed;
+            found.legacy = null;
+          }
+        } else if (wanted.has(offset) && message.value) wanted.set(offset, message.value);
+      },
+    });
+    consumer.seek({ topic, partition: 0, offset: String(windowStart) });
+    const deadline = startedAt + 10 * 60_000;
+    for (;;) {
+      if (now() > deadline)
+        throw new TributaryError('TRIB_STATE_CORRUPT', `no complete checkpoint could be read from ${topic}`);
+      await new Promise((r) => setTimeout(r, 50));
+      if (phase === 'find') {
+        if (now() - lastSeen < quietMs) continue;
+        const { legacy, manifest } = found;
+        if (legacy)
+          return { bytes: legacy, cursor: undefined, chunks: 1, seconds: (now() - startedAt) / 1000 };
+        if (manifest) {
+          phase = 'collect';
+          for (const o of manifest.offsets) wanted.set(o, null);
+          if (manifest.offsets.length === 0) break;
+          lastSeen = now();
+          consumer.seek({ topic, partition: 0, offset: String(Math.min(...manifest.offsets)) });
+          continue;
+        }
+        if (windowStart <= low) return null;
+        windowStart = Math.max(low, high - 4 * (high - windowStart));
+        lastSeen = now();
+        consumer.seek({ topic, partition: 0, offset: String(windowStart) });
+      } else if ([...wanted.values()].every((v) => v !== null)) break;
+    }
+  } finally {
+    await consumer.disconnect();
+  }
+  const m = found.manifest;
+  if (!m) return null;
+  const bytes = Buffer.concat(m.offsets.map((o) => wanted.get(o) as Buffer));
+  if (bytes.length !== m.totalBytes || hex(bytes) !== m.sha256)
+    throw new TributaryError(
+      'TRIB_STATE_CORRUPT',
+      `checkpoint chunks on ${topic} do not match their manifest`,
+    );
+  return { bytes, cursor: m.cursor, chunks: m.offsets.length, seconds: (now() - startedAt) / 1000 };
+}
