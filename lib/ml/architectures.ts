@@ -74,7 +74,41 @@ const cnn: Architecture = {
     }),
 };
 
-export const ARCHITECTURES: Readonly<Record<string, Architecture>> = { [mlp.id]: mlp, [cnn.id]: cnn };
+/** 11,626,506 parameters (46.5 MB in FLOAT32): the large-model case, far above one record. */
+const wideMlp: Architecture = {
+  id: 'mnist-mlp-wide-v1',
+  inputShape: [784],
+  classes: 10,
+  needsConvGradients: false,
+  tensors: [
+    { name: 'hidden1/kernel', shape: [784, 4096] },
+    { name: 'hidden1/bias', shape: [4096] },
+    { name: 'hidden2/kernel', shape: [4096, 2048] },
+    { name: 'hidden2/bias', shape: [2048] },
+    { name: 'output/kernel', shape: [2048, 10] },
+    { name: 'output/bias', shape: [10] },
+  ],
+  build: (tf) =>
+    tf.sequential({
+      layers: [
+        tf.layers.dense({
+          inputShape: [784],
+          units: 4096,
+          activation: 'relu',
+          name: 'hidden1',
+          kernelInitializer: 'heNormal',
+        }),
+        tf.layers.dense({ units: 2048, activation: 'relu', name: 'hidden2', kernelInitializer: 'heNormal' }),
+        tf.layers.dense({ units: 10, activation: 'softmax', name: 'output' }),
+      ],
+    }),
+};
+
+export const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
+  [mlp.id]: mlp,
+  [cnn.id]: cnn,
+  [wideMlp.id]: wideMlp,
+};
 
 export function architecture(id: string): Architecture {
   const found = ARCHITECTURES[id];

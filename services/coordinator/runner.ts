@@ -20,15 +20,13 @@ import type { Admin, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { isTributaryError, TributaryError, WireError } from '../../lib/core/errors.js';
 import { failpoint } from '../../lib/failpoints.js';
 import { FedBuffAggregator, type FlushOutcome } from '../../lib/core/fedbuff/aggregator.js';
-import { splitFlat } from '../../lib/core/fedbuff/layout.js';
-import { restoreAggregator, serializeAggregator } from '../../lib/core/fedbuff/state.js';
+import { restoreAggregator } from '../../lib/core/fedbuff/state.js';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
-import { groupBySize, MAX_SEND_BYTES, messageBytes } from '../../lib/kafka/publish.js';
 import { checkEnvelope, checkKey } from '../../lib/wire/update-checks.js';
 import { ensureTopics, topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
-import { toFoldInput, toRecords } from '../../lib/wire/records.js';
-import type { CoordinatorEvent, GlobalModel, ModelUpdate, RejectedUpdate } from '../../lib/wire/schemas.js';
+import { toFoldInput } from '../../lib/wire/records.js';
+import type { CoordinatorEvent, ModelUpdate, RejectedUpdate } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import type { CoordinatorConfig } from './config.js';
 import { LeaseBook } from './leases.js';
@@ -36,8 +34,9 @@ import { RunMetrics } from './metrics.js';
 import type { Evaluator } from './evaluator.js';
 import { UpdateReassembly } from './reassembly.js';
 import { boundedKey, boundedMessage, RejectionBatch } from './rejections.js';
-import { readLatestCheckpoint, writeCheckpoint } from './checkpoints.js';
-import { decodeCursor, encodeCursor, type ReplayCursor } from './cursor.js';
+import { readLatestCheckpoint } from './checkpoints.js';
+import { decodeCursor, type ReplayCursor } from './cursor.js';
+import { writeStep, type CommitStep } from './step.js';
 
 export type StopReason = 'target-accuracy' | 'max-versions' | 'max-wall-time' | 'stopped';
 
@@ -417,74 +416,23 @@ export class CoordinatorRunner {
    */
   private async commitStep(step: CommitStep): Promise<void> {
     try {
-      await this.commitTransaction(step);
+      await writeStep(this.txProducer, step, {
+        jobId: this.jobId,
+        config: this.config,
+        serde: this.serde,
+        schemaIds: this.schemaIds,
+        layout: this.evaluator.layout,
+        aggregator: this.aggregator,
+        rejections: this.rejections,
+        consumed: this.consumed,
+        reassembly: this.reassembly,
+        now: this.now,
+      });
     } catch (error) {
       // In-memory state is now ahead of Kafka. Crash-only: the next coordinator restores the last
       // committed checkpoint and re-reads from the committed offsets, so nothing is lost or doubled.
       this.log.error('commit-failed-exiting', { error });
       this.onFatal(error);
-      throw error;
-    }
-  }
-
-  private async commitTransaction(step: CommitStep): Promise<void> {
-    const tx = await this.txProducer.transaction();
-    try {
-      for (const group of this.rejections.groups())
-        await tx.send({ topic: this.topic('rejected'), messages: group });
-      if (step.publishModel) {
-        const records = toRecords<GlobalModel>(
-          {
-            jobId: this.jobId,
-            version: this.aggregator.version,
-            manifest: {
-              architectureId: this.evaluator.layout.architectureId,
-              tensorNames: this.evaluator.layout.tensors.map((t) => t.name),
-              shapes: this.evaluator.layout.tensors.map((t) => [...t.shape]),
-              dtypes: this.evaluator.layout.tensors.map(() => 'FLOAT32' as const),
-            },
-            metrics: step.modelMetrics ?? {},
-            foldedUpdateIds: step.foldedUpdateIds ?? [],
-            publishedAtMs: this.now(),
-          },
-          splitFlat(this.evaluator.layout, this.aggregator.model),
-          this.config.modelEncoding,
-          this.config.maxChunkBytes,
-        );
-        // Chunk i of every version under `<job>#i` (docs/topics.md): compaction keeps the newest.
-        const messages = records.map((r, i) => ({
-          key: records.length === 1 ? this.jobId : `${this.jobId}#${i}`,
-          value: this.serde.encode('GlobalModel', this.schemaIds.model, r),
-        }));
-        for (const group of groupBySize(messages, messageBytes, MAX_SEND_BYTES))
-          await tx.send({ topic: this.topic('models'), messages: group });
-      }
-      if (step.checkpoint) {
-        await writeCheckpoint(
-          tx,
-          this.topic('checkpoints'),
-          this.jobId,
-          serializeAggregator(this.aggregator),
-          encodeCursor({ partitions: new Map(this.consumed), heldKeys: new Set(this.reassembly.heldKeys) }),
-          this.config.maxChunkBytes,
-        );
-      }
-      const partitions = [...this.consumed.entries()].map(([partition, next]) => ({
-        partition,
-        offset: String(Math.min(next, this.reassembly.firstHeldOffset(partition) ?? next)),
-      }));
-      if (partitions.length > 0) {
-        await tx.sendOffsets({
-          consumerGroupId: `tributary.${this.jobId}.coordinator`,
-          topics: [{ topic: this.topic('updates'), partitions }],
-        });
-      }
-      failpoint(step.publishModel ? 'flush.before-commit' : 'reject.before-commit');
-      await tx.commit();
-      failpoint(step.publishModel ? 'flush.after-commit' : 'reject.after-commit');
-      this.rejections.clear();
-    } catch (error) {
-      await tx.abort().catch(() => undefined);
       throw error;
     }
   }
@@ -589,14 +537,6 @@ export class CoordinatorRunner {
       this.admin?.disconnect(),
     ]);
   }
-}
-
-interface CommitStep {
-  readonly publishModel: boolean;
-  /** Write the aggregator checkpoint (always after a step; after a rejection batch while updates are buffered or held). */
-  readonly checkpoint: boolean;
-  readonly modelMetrics?: Record<string, number>;
-  readonly foldedUpdateIds?: string[];
 }
 
 /** `work`, or TRIB_RECORD_TIMEOUT once `ms` pass (the work is abandoned; it has no side effects). */

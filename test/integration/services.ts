@@ -68,17 +68,20 @@ export function jobEnv(brokers: string[], registryUrl: string): JobEnv {
   };
 }
 
+/** Workers w<first> … w<first + count − 1>, each holding shard i of `shards` (default: count). */
 export function startWorkers(
   job: JobEnv,
   count: number,
   extra: (index: number) => Record<string, string> = () => ({}),
+  options: { first?: number; shards?: number } = {},
 ): Service[] {
-  return Array.from({ length: count }, (_, i) =>
+  const first = options.first ?? 0;
+  return Array.from({ length: count }, (_, n) => first + n).map((i) =>
     spawnService(`worker-${i}`, 'services/worker/main.ts', {
       ...job.base,
       TRIBUTARY_WORKER_ID: `w${i}`,
       TRIBUTARY_SHARD_INDEX: String(i),
-      TRIBUTARY_SHARD_COUNT: String(count),
+      TRIBUTARY_SHARD_COUNT: String(options.shards ?? count),
       TRIBUTARY_PARTITION: 'iid',
       TRIBUTARY_CHECKIN_INTERVAL_MS: '1000',
       ...extra(i),
