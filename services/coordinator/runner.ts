@@ -17,40 +17,33 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { isTributaryError, TributaryError, WireError } from '../../lib/core/errors.js';
 import { failpoint } from '../../lib/failpoints.js';
 import { FedBuffAggregator, type FlushOutcome } from '../../lib/core/fedbuff/aggregator.js';
 import { restoreAggregator } from '../../lib/core/fedbuff/state.js';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
-import { checkEnvelope, checkKey } from '../../lib/wire/update-checks.js';
 import { ensureTopics, topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
 import { toFoldInput } from '../../lib/wire/records.js';
-import type { CoordinatorEvent, ModelUpdate, RejectedUpdate } from '../../lib/wire/schemas.js';
+import type { CoordinatorEvent, ModelUpdate } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import type { CoordinatorConfig } from './config.js';
 import { LeaseBook } from './leases.js';
 import { RunMetrics } from './metrics.js';
 import type { Evaluator } from './evaluator.js';
-import { UpdateReassembly } from './reassembly.js';
-import { boundedKey, boundedMessage, RejectionBatch } from './rejections.js';
+import { RejectionBatch } from './rejections.js';
 import { readLatestCheckpoint } from './checkpoints.js';
-import { decodeCursor, type ReplayCursor } from './cursor.js';
+import { decodeCursor } from './cursor.js';
+import { rejectionOf, UpdateIntake, type RecordFailure } from './intake.js';
 import { writeStep, type CommitStep } from './step.js';
 
 export type StopReason = 'target-accuracy' | 'max-versions' | 'max-wall-time' | 'stopped';
-
-/** How many times a schema lookup may fail while the registry answers for our own schema. */
-const LOOKUP_FAILURES_BEFORE_BLAME = 3;
 
 export class CoordinatorRunner {
   readonly metrics: RunMetrics;
   private aggregator!: FedBuffAggregator;
   private readonly leases: LeaseBook;
-  private readonly reassembly: UpdateReassembly;
+  private readonly intake: UpdateIntake;
   private readonly rejections: RejectionBatch;
-  /** From the restored checkpoint: records below these offsets were already handled. */
-  private replay: ReplayCursor = { partitions: new Map(), heldKeys: new Set() };
   private readonly schemaIds = { task: 0, model: 0, event: 0, rejected: 0 };
   private admin!: Admin;
   private producer!: Producer;
@@ -58,8 +51,6 @@ export class CoordinatorRunner {
   private updatesConsumer!: Consumer;
   private checkinsConsumer!: Consumer;
   private ticker: NodeJS.Timeout | undefined;
-  /** Next offset to read per updates partition (committed, unless a chunked update is still held). */
-  private readonly consumed = new Map<number, number>();
   private stopReason: StopReason | null = null;
   private resolveFinished!: (reason: StopReason) => void;
   readonly finished: Promise<StopReason>;
@@ -83,9 +74,13 @@ export class CoordinatorRunner {
       taskDeadlineMs: config.taskDeadlineMs,
       idleGraceMs: 3000,
     });
-    this.reassembly = new UpdateReassembly({
-      ...config.reassembly,
-      maxPayloadBytes: evaluator.layout.size * 4, // FLOAT32, the widest encoding
+    this.intake = new UpdateIntake({
+      serde,
+      layout: evaluator.layout,
+      config,
+      log,
+      now,
+      knownSchemaId: () => this.schemaIds.rejected,
     });
     this.rejections = new RejectionBatch(config.rejections);
     this.startedAtMs = now();
@@ -185,7 +180,7 @@ export class CoordinatorRunner {
     });
     if (checkpoint) {
       this.aggregator = restoreAggregator(checkpoint.bytes);
-      this.replay = decodeCursor(checkpoint.cursor);
+      this.intake.replay = decodeCursor(checkpoint.cursor);
       this.log.info('recovered', {
         version: this.aggregator.version,
         foldedIds: this.aggregator.snapshot().foldedIds.size,
@@ -250,34 +245,20 @@ export class CoordinatorRunner {
   }
 
   private async onUpdateRecord(partition: number, message: KafkaMessage): Promise<void> {
-    const offset = Number(message.offset);
-    const seen = this.consumed.get(partition);
-    if (seen !== undefined && offset < seen) return; // re-delivery of a record this process already handled
-    this.consumed.set(partition, offset + 1);
     const startedAt = this.now();
-    let key: string | undefined;
-    let record: ModelUpdate | undefined;
-    try {
-      key = checkKey(message.key);
-      if (this.alreadyHandled(partition, offset, key)) return;
-      for (const expired of this.reassembly.expire(startedAt, { partition, offset }))
-        await this.reject(expired.partition, expired.offset, null, undefined, expired.error, expired.key);
-      record = await this.decodeUpdate(message.value);
-      checkEnvelope(key, record, this.evaluator.layout);
-      const whole = this.reassembly.accept(partition, offset, key, record, startedAt);
-      if (whole) await this.foldWhole(whole);
-    } catch (error) {
-      await this.reject(partition, offset, message, record, error, key);
-    } finally {
-      const ms = this.now() - startedAt;
-      if (ms > 1000) this.log.warn('slow-record', { partition, offset, ms });
+    const { outcome, expired } = await this.intake.read(partition, message);
+    for (const failure of expired) await this.reject(failure);
+    if (outcome.kind === 'failed') await this.reject(outcome.failure);
+    if (outcome.kind === 'whole') {
+      try {
+        await this.foldWhole(outcome.update);
+      } catch (error) {
+        const offset = Number(message.offset);
+        await this.reject({ partition, offset, message, record: outcome.update, key: outcome.key, error });
+      }
     }
-  }
-
-  /** A record a restored checkpoint already reflects (folded, rejected, or part of a finished update). */
-  private alreadyHandled(partition: number, offset: number, key: string): boolean {
-    const handledUpTo = this.replay.partitions.get(partition);
-    return handledUpTo !== undefined && offset < handledUpTo && !this.replay.heldKeys.has(key);
+    const ms = this.now() - startedAt;
+    if (ms > 1000) this.log.warn('slow-record', { partition, offset: message.offset, ms });
   }
 
   private async foldWhole(whole: ModelUpdate): Promise<void> {
@@ -305,76 +286,32 @@ export class CoordinatorRunner {
     this.tickSoon();
   }
 
-  /**
-   * Decodes one update under a watchdog. A registry that does not answer is waited for (it is not
-   * the record's fault); a lookup that keeps failing while the registry answers for our own schema
-   * is the record's fault.
-   */
-  private async decodeUpdate(value: Buffer | null): Promise<ModelUpdate> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await withWatchdog(this.serde.decode('ModelUpdate', value), this.config.recordTimeoutMs);
-      } catch (error) {
-        if (!isTributaryError(error, 'TRIB_REGISTRY_UNAVAILABLE')) throw error;
-        const registryUp = await this.serde.registryAnswers(this.schemaIds.rejected);
-        if (registryUp && attempt >= LOOKUP_FAILURES_BEFORE_BLAME)
-          throw new WireError(
-            'TRIB_UNKNOWN_SCHEMA',
-            `the registry answers, but not for this record's schema: ${error.message}`,
-            { cause: error },
-          );
-        this.log.warn('registry-unavailable-retrying', { attempt, registryUp });
-        await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
-      }
-    }
-  }
-
-  private async reject(
-    partition: number,
-    offset: number,
-    message: KafkaMessage | null,
-    record: ModelUpdate | undefined,
-    error: unknown,
-    key: string | undefined,
-  ): Promise<void> {
-    if (record?.chunk && key !== undefined) this.reassembly.drop(key);
-    const limits = this.config.rejections;
-    const coded = isTributaryError(error)
-      ? error
-      : new TributaryError('TRIB_DECODE_FAILED', `unexpected failure: ${String(error)}`, { cause: error });
-    const value = message?.value ?? Buffer.alloc(0);
-    const rawKey = message?.key ? message.key.subarray(0, limits.maxKeyBytes * 4).toString('utf8') : key;
-    const id = boundedKey(record?.updateId ?? rawKey ?? `${partition}:${offset}`, limits.maxKeyBytes);
-    const rejection: RejectedUpdate = {
+  private async reject(failure: RecordFailure): Promise<void> {
+    const rejection = rejectionOf(failure, {
       jobId: this.jobId,
-      code: coded.code,
-      message: boundedMessage(coded.message, limits.maxMessageChars),
-      updateId: id,
-      workerId: record ? boundedKey(record.workerId, limits.maxKeyBytes) : null,
-      source: { topic: this.topic('updates'), partition, offset },
-      originalBytes: value.subarray(0, limits.originalBytesKept),
-      originalSize: value.length,
-      rejectedAtMs: this.now(),
-    };
+      topic: this.topic('updates'),
+      limits: this.config.rejections,
+      nowMs: this.now(),
+    });
     this.rejections.add({
-      key: id,
+      key: rejection.updateId ?? '',
       value: this.serde.encode('RejectedUpdate', this.schemaIds.rejected, rejection),
     });
-    this.metrics.rejected(coded.code);
+    this.metrics.rejected(rejection.code);
     this.log.warn('update-rejected', {
-      code: coded.code,
+      code: rejection.code,
       message: rejection.message,
-      updateId: id,
-      partition,
-      offset,
+      updateId: rejection.updateId,
+      partition: failure.partition,
+      offset: failure.offset,
     });
     await this.emit({
       type: 'update-rejected',
-      updateId: id,
+      updateId: rejection.updateId,
       workerId: rejection.workerId,
-      labels: { code: coded.code },
+      labels: { code: rejection.code },
     });
-    const quiet = this.aggregator.bufferCount === 0 && this.reassembly.size === 0;
+    const quiet = this.aggregator.bufferCount === 0 && this.intake.reassembly.size === 0;
     // With nothing buffered or held, the rejection and the offsets past it can be committed right
     // away; a full batch is committed whatever is buffered, with a checkpoint of the buffer.
     if (quiet || this.rejections.full) await this.commitStep({ publishModel: false, checkpoint: !quiet });
@@ -424,8 +361,8 @@ export class CoordinatorRunner {
         layout: this.evaluator.layout,
         aggregator: this.aggregator,
         rejections: this.rejections,
-        consumed: this.consumed,
-        reassembly: this.reassembly,
+        consumed: this.intake.consumed,
+        reassembly: this.intake.reassembly,
         now: this.now,
       });
     } catch (error) {
@@ -445,8 +382,7 @@ export class CoordinatorRunner {
   private async tick(): Promise<void> {
     if (this.stopReason) return;
     const now = this.now();
-    for (const expired of this.reassembly.expire(now))
-      await this.reject(expired.partition, expired.offset, null, undefined, expired.error, expired.key);
+    for (const failure of this.intake.expire(now)) await this.reject(failure);
     for (const lease of this.leases.expire(now)) {
       this.metrics.leaseExpired();
       this.log.info('lease-expired', { taskId: lease.taskId, workerId: lease.workerId });
@@ -537,17 +473,4 @@ export class CoordinatorRunner {
       this.admin?.disconnect(),
     ]);
   }
-}
-
-/** `work`, or TRIB_RECORD_TIMEOUT once `ms` pass (the work is abandoned; it has no side effects). */
-function withWatchdog<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(new TributaryError('TRIB_RECORD_TIMEOUT', `decoding one record took longer than ${ms} ms`)),
-      ms,
-    );
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
