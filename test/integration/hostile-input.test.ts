@@ -13,7 +13,9 @@ import { ensureTopics, topicName } from '../../lib/kafka/topics.js';
 import { architecture } from '../../lib/ml/architectures.js';
 import { frame } from '../../lib/wire/confluent.js';
 import { messageType, type RejectedUpdate } from '../../lib/wire/schemas.js';
+import { SchemaLookup } from '../../lib/wire/schema-lookup.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
+import { freePort } from '../../infra/stack/ports.js';
 import { encodeTraced, varint } from '../fuzz/avro-trace.js';
 import { honestUpdate, hostileCorpus, type CorpusOptions } from '../fuzz/corpus.js';
 import { uniqueName, waitFor } from './helpers.js';
@@ -115,6 +117,29 @@ async function produce(job: JobEnv, messages: Message[], groupBytes = 8 * 1024 *
   }
   return offsets;
 }
+
+describe("schema ids: the record's fault or the registry's", () => {
+  it("classifies the registry's answers: Avro, unknown, another kind, and no answer at all", async () => {
+    const serde = AvroSerde.forUrl(registryUrl());
+    const avroId = await serde.register('ModelUpdate', uniqueName('lookup'));
+    const [jsonId, protobufId] = await wrongKindSchemaIds();
+    const lookup = new SchemaLookup(registryUrl());
+    expect((await lookup.get(avroId)).toJSON()).toMatchObject({ name: 'dev.tributary.ModelUpdate' });
+    const codeOf = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: { code?: string }) => e.code,
+      );
+    expect(await codeOf(lookup.get(2_000_000_000))).toBe('TRIB_UNKNOWN_SCHEMA');
+    expect(await codeOf(lookup.get(jsonId ?? -1))).toBe('TRIB_SCHEMA_MISMATCH');
+    expect(await codeOf(lookup.get(protobufId ?? -1))).toBe('TRIB_SCHEMA_MISMATCH');
+    expect(await lookup.answers(avroId)).toBe(true);
+    // Nothing listens on this port: an outage, retriable, never the record's fault.
+    const down = new SchemaLookup(`http://127.0.0.1:${await freePort()}`, 2000);
+    expect(await codeOf(down.get(avroId))).toBe('TRIB_REGISTRY_UNAVAILABLE');
+    expect(await down.answers(avroId)).toBe(false);
+  });
+});
 
 describe('hostile input against a live coordinator', () => {
   it('survives hostile first records, a rejection burst past the batch limit and a never-completing chunk, across a restart, recording each once', async () => {
