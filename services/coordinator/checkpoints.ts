@@ -83,8 +83,8 @@ function parseManifest(value: Buffer): CheckpointManifest | 'legacy' | null {
 }
 
 /**
- * The newest committed checkpoint, or null when the topic has none. Reads the last `window`
- * offsets for a manifest (a window 4× larger each time none is there), then the chunks it names.
+ * The newest committed checkpoint, or null when the topic has none. Reads the last 8 offsets for
+ * a manifest (a window 4× larger each time none is there), then only the chunks it names.
  */
 export async function readLatestCheckpoint(
   kafka: Kafka,
@@ -108,7 +108,8 @@ export async function readLatestCheckpoint(
     ...LARGE_RECORD_CONSUMER,
   });
   let phase: 'find' | 'collect' = 'find';
-  let windowStart = Math.max(low, high - 64);
+  // The newest manifest is normally the last record before a commit marker: start with a short tail.
+  let windowStart = Math.max(low, high - 8);
   // Set from the consumer's callback: a holder, so the loop below reads what it wrote.
   const found: { manifest: CheckpointManifest | null; legacy: Buffer | null } = {
     manifest: null,
