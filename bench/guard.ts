@@ -16,7 +16,7 @@ import { architecture } from '../lib/ml/architectures.js';
 import { toRecords } from '../lib/wire/records.js';
 import type { CoordinatorEvent, ModelUpdate } from '../lib/wire/schemas.js';
 import { AvroSerde } from '../lib/wire/serde.js';
-import { Federation, heterogeneousSpeed } from '../scripts/federation.js';
+import { benchmarkFleet, benchmarkRun, Federation } from '../scripts/federation.js';
 import type { RunReport } from '../services/coordinator/report.js';
 import { machine, median, RESULTS_DIR, table, writeResult } from './common.js';
 
@@ -94,18 +94,9 @@ export async function runGuard(): Promise<void> {
             TRIBUTARY_CONCURRENCY: '4',
             TRIBUTARY_BUFFER_K: '2',
             TRIBUTARY_GUARD: variant.guard,
-            TRIBUTARY_MAX_WALL_SECONDS: String(BUDGET_SECONDS),
-            TRIBUTARY_DATA_SEED: String(seed),
-            TRIBUTARY_MODEL_SEED: String(seed),
-            TRIBUTARY_TASK_DEADLINE_MS: '120000',
+            ...benchmarkRun(seed, BUDGET_SECONDS),
           },
-          workerEnv: (i) => ({
-            TRIBUTARY_PARTITION: 'dirichlet',
-            TRIBUTARY_DIRICHLET_ALPHA: '0.5',
-            TRIBUTARY_DATA_SEED: String(seed),
-            TRIBUTARY_SEED: String(seed * 1000 + i),
-            ...heterogeneousSpeed(i, 10),
-          }),
+          workerEnv: benchmarkFleet(seed),
           onStatus: (s) => (currentVersion = s.version ?? currentVersion),
         });
         const producer = createKafka({ brokers: stack.brokers, clientId: 'attacker' }).producer();

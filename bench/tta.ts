@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { startStack } from '../infra/stack/index.js';
 import { writeLineChart } from '../lib/chart.js';
-import { Federation, heterogeneousSpeed } from '../scripts/federation.js';
+import { benchmarkFleet, benchmarkRun, Federation } from '../scripts/federation.js';
 import type { RunReport } from '../services/coordinator/report.js';
 import { machine, median, requireResult, RESULTS_DIR, table, writeResult } from './common.js';
 
@@ -80,18 +80,9 @@ export async function runTimeToAccuracy(): Promise<void> {
           workers: WORKERS,
           coordinatorEnv: {
             ...STRATEGIES[strategy],
-            TRIBUTARY_MAX_WALL_SECONDS: String(BUDGET_SECONDS),
-            TRIBUTARY_DATA_SEED: String(seed),
-            TRIBUTARY_MODEL_SEED: String(seed),
-            TRIBUTARY_TASK_DEADLINE_MS: '120000',
+            ...benchmarkRun(seed, BUDGET_SECONDS),
           },
-          workerEnv: (i) => ({
-            TRIBUTARY_PARTITION: 'dirichlet',
-            TRIBUTARY_DIRICHLET_ALPHA: '0.5',
-            TRIBUTARY_DATA_SEED: String(seed),
-            TRIBUTARY_SEED: String(seed * 1000 + i),
-            ...heterogeneousSpeed(i, 10),
-          }),
+          workerEnv: benchmarkFleet(seed),
         });
         const { report } = await federation.run();
         const reach = Object.fromEntries(TARGETS.map((t) => [String(t), firstReach(report, t)]));

@@ -37,6 +37,27 @@ export function heterogeneousSpeed(index: number, slowEvery = 10): Record<string
   return { TRIBUTARY_DELAY: 'log-normal', TRIBUTARY_DELAY_SIGMA: '0.6', TRIBUTARY_DELAY_SCALE: '1' };
 }
 
+/** The benchmark fleet (tta, guard): Dirichlet(0.5) shards of one data seed, heavy-tailed speeds. */
+export function benchmarkFleet(seed: number): (index: number) => Record<string, string> {
+  return (i) => ({
+    TRIBUTARY_PARTITION: 'dirichlet',
+    TRIBUTARY_DIRICHLET_ALPHA: '0.5',
+    TRIBUTARY_DATA_SEED: String(seed),
+    TRIBUTARY_SEED: String(seed * 1000 + i),
+    ...heterogeneousSpeed(i, 10),
+  });
+}
+
+/** The coordinator side of a benchmark run: the same seed for data and model, a wall-clock budget. */
+export function benchmarkRun(seed: number, budgetSeconds: number): Record<string, string> {
+  return {
+    TRIBUTARY_MAX_WALL_SECONDS: String(budgetSeconds),
+    TRIBUTARY_DATA_SEED: String(seed),
+    TRIBUTARY_MODEL_SEED: String(seed),
+    TRIBUTARY_TASK_DEADLINE_MS: '120000',
+  };
+}
+
 export class Federation {
   private readonly children: ChildProcess[] = [];
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { isTributaryError } from '../../lib/core/errors.js';
 import { modelLayout, splitFlat } from '../../lib/core/fedbuff/layout.js';
 import { toRecords } from '../../lib/wire/records.js';
 import type { ModelUpdate } from '../../lib/wire/schemas.js';
 import { DEFAULT_REASSEMBLY_LIMITS, UpdateReassembly } from './reassembly.js';
+import { codeOf } from '../../test/support/codes.js';
 
 const layout = modelLayout('r', [{ name: 'w', shape: [40] }]);
 const limits = {
@@ -31,15 +31,6 @@ function chunked(updateId: string, workerId = 'w1'): ModelUpdate[] {
     64,
   );
 }
-
-const codeOf = (fn: () => unknown) => {
-  try {
-    fn();
-    return 'ok';
-  } catch (error) {
-    return isTributaryError(error) ? error.code : String(error);
-  }
-};
 
 describe('UpdateReassembly', () => {
   it('gives a chunked update back whole and forgets where it began', () => {

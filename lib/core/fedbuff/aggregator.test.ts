@@ -5,6 +5,7 @@ import { FedBuffAggregator, type UpdateForFold } from './aggregator.js';
 import { DEFAULT_FEDBUFF, fedAvgConfig, validateFedBuffConfig, type FedBuffConfig } from './config.js';
 import { modelLayout } from './layout.js';
 import { restoreAggregator, serializeAggregator } from './state.js';
+import { codeOf } from '../../../test/support/codes.js';
 
 const layout = modelLayout('toy', [
   { name: 'w', shape: [2] },
@@ -420,15 +421,6 @@ describe('properties', () => {
 });
 
 describe('folded ids over a long job (issue #11)', () => {
-  const codeOf = (fn: () => unknown): string => {
-    try {
-      fn();
-      return 'folded';
-    } catch (error) {
-      return isTributaryError(error) ? error.code : String(error);
-    }
-  };
-
   it('keeps at most K × (maxStaleness + 2) ids over 500 versions, and still rejects every replay', () => {
     const aggregator = FedBuffAggregator.create(
       config({ bufferSize: 2, maxStaleness: 3 }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isTributaryError } from '../errors.js';
+
 import { FedBuffAggregator, type UpdateForFold } from './aggregator.js';
 import { DEFAULT_FEDBUFF, validateFedBuffConfig } from './config.js';
 import {
@@ -13,6 +13,7 @@ import {
 } from './guard.js';
 import { modelLayout } from './layout.js';
 import { restoreAggregator, serializeAggregator } from './state.js';
+import { codeOf } from '../../../test/support/codes.js';
 
 const config = DEFAULT_INFLUENCE_GUARD;
 
@@ -82,14 +83,6 @@ describe('influence guard in the aggregator (defaults)', () => {
       layout,
       initial,
     );
-  const codeOf = (fn: () => unknown) => {
-    try {
-      fn();
-      return 'folded';
-    } catch (error) {
-      return isTributaryError(error) ? error.code : String(error);
-    }
-  };
 
   it('rejects a delta just under the old fixed limit (10,000) that would have wiped the model', () => {
     const aggregator = create();
