@@ -447,3 +447,16 @@ describe('folded ids over a long job (issue #11)', () => {
     expect(codeOf(() => restored.fold(recent))).toBe('TRIB_DUPLICATE_UPDATE');
   });
 });
+
+describe('checkpoint bytes (regression: a restored config re-serialised in another key order)', () => {
+  it('restores a checkpoint of a config built in any key order to the same bytes', () => {
+    const { jobId, ...rest } = config({
+      serverOptimizer: { kind: 'adam', learningRate: 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3 },
+    });
+    const jobFirst = validateFedBuffConfig({ jobId, ...rest }); // as the coordinator's loader builds it
+    const aggregator = FedBuffAggregator.create(jobFirst, layout, new Float32Array(layout.size).fill(0.5));
+    aggregator.fold(update(0, [0.1, 0.2], 0.3));
+    const bytes = serializeAggregator(aggregator);
+    expect(Buffer.from(serializeAggregator(restoreAggregator(bytes))).equals(Buffer.from(bytes))).toBe(true);
+  });
+});

@@ -84,8 +84,13 @@ export function restoreAggregator(bytes: Uint8Array): FedBuffAggregator {
     corrupt('checkpoint header is not valid JSON', cause);
   }
   if (header.format !== 1) corrupt(`unknown checkpoint format ${String(header.format)}`);
-  // Checkpoints from before maxExamples and the guard existed take today's defaults for them.
-  const config = validateFedBuffConfig({ ...DEFAULT_FEDBUFF, ...header.config });
+  // Checkpoints from before maxExamples and the guard existed take today's defaults for them
+  // (appended, so a current checkpoint's header restores in its own key order, bit for bit).
+  const config = validateFedBuffConfig({
+    ...header.config,
+    maxExamples: 'maxExamples' in header.config ? header.config.maxExamples : DEFAULT_FEDBUFF.maxExamples,
+    guard: 'guard' in header.config ? header.config.guard : DEFAULT_FEDBUFF.guard,
+  });
   const layout: ModelLayout = modelLayout(header.layout.architectureId, header.layout.tensors);
   let offset = Math.ceil((12 + headerLength) / 4) * 4;
   const arrays = new Map<string, Float32Array>();
