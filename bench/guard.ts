@@ -2,7 +2,7 @@
  * The influence guard's cost and benefit (issue #10): the time-to-accuracy setup of bench/tta.ts
  * (FedBuff K = 2, 10 workers, Dirichlet(0.5), heavy-tailed delays), run with the guard off (the old
  * defaults: a fixed norm limit of 10,000 and nothing else) and on (the new defaults), each with and
- * without an attacker who, from 15 s in, publishes a well-formed update every 4 s whose delta has
+ * without an attacker who, from 15 s after start-up, publishes a well-formed update every 4 s whose delta has
  * norm 9,999 against the current version. Same seeds, same machine, one run. Prints and saves
  * time to 0.85 / 0.90, final accuracy, and how many honest updates the guard clipped or rejected.
  */
@@ -18,7 +18,7 @@ import type { CoordinatorEvent, ModelUpdate } from '../lib/wire/schemas.js';
 import { AvroSerde } from '../lib/wire/serde.js';
 import { benchmarkFleet, benchmarkRun, Federation } from '../scripts/federation.js';
 import type { RunReport } from '../services/coordinator/report.js';
-import { machine, median, RESULTS_DIR, table, writeResult } from './common.js';
+import { machine, median, requireResult, RESULTS_DIR, table, writeResult } from './common.js';
 
 const SEEDS = (process.env.BENCH_GUARD_SEEDS ?? '1,2,3').split(',').map(Number);
 const WORKERS = 10;
@@ -168,9 +168,15 @@ export async function runGuard(): Promise<void> {
   writeGuard(runs, stack.mode);
 }
 
+/** `npm run bench -- guard --render`: the summary and chart again from bench/results/guard.json. */
+export function renderGuard(): void {
+  const saved = requireResult<{ stackMode: string; runs: Run[] }>('guard');
+  writeGuard(saved.runs, saved.stackMode);
+}
+
 function writeGuard(runs: Run[], stackMode: string): void {
   const fmt = (x: number | null | undefined, digits = 1) =>
-    x === null || x === undefined ? '—' : x.toFixed(digits);
+    x === null || x === undefined || Number.isNaN(x) ? '—' : x.toFixed(digits);
   const rows = VARIANTS.map((v) => {
     const of = runs.filter((r) => r.variant === v.name);
     const reached = (t: number) => of.map((r) => r.reach[String(t)]).filter((x): x is number => x !== null);
@@ -219,7 +225,7 @@ function writeGuard(runs: Run[], stackMode: string): void {
     })),
     horizontalLines: TARGETS.map((t) => ({ y: t, label: String(t) })),
     notes: [
-      `One line per seed (${SEEDS.join(', ')}). The attacker starts 15 s into each attacked run and sends one update every 4 s.`,
+      `One line per seed (${SEEDS.join(', ')}). The attacker starts 15 s after the processes (about 5 s into training) and sends one update every 4 s.`,
     ],
   });
   const files = writeResult(

@@ -9,6 +9,7 @@ const renderOnly = process.argv.includes('--render');
 const renderers: Record<string, () => Promise<void>> = {
   tta: async () => (await import('./tta.js')).renderTimeToAccuracy(),
   flower: async () => (await import('./flower.js')).renderFlowerComparison(),
+  guard: async () => (await import('./guard.js')).renderGuard(),
 };
 const benches: Record<string, () => Promise<void>> = {
   fold: async () => (await import('./fold.js')).runFold(),
