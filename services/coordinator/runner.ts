@@ -10,7 +10,7 @@
  * still being reassembled; the checkpoint's cursor (how far each partition was handled, and which
  * chunked updates were still open) lets a restarted coordinator skip what it already recorded.
  *
- * Hostile input (docs/security-hostile-input.md): every record is bounded before it is believed
+ * Hostile input (docs/hostile-input.md): every record is bounded before it is believed
  * (lib/wire/avro-bounds.ts, lib/wire/update-checks.ts), chunked updates are held within a budget
  * (./reassembly.ts), rejections are committed in bounded batches (./rejections.ts), and whatever
  * goes wrong with one record ends in its rejection, never a crash, stall or crash loop.

@@ -18,7 +18,7 @@ import { AvroSerde } from '../../lib/wire/serde.js';
 import { freePort } from '../../infra/stack/ports.js';
 import { encodeTraced, varint } from '../fuzz/avro-trace.js';
 import { honestUpdate, hostileCorpus, type CorpusOptions } from '../fuzz/corpus.js';
-import { uniqueName, waitFor } from './helpers.js';
+import { uniqueName } from './helpers.js';
 import {
   jobEnv,
   killAll,
@@ -28,6 +28,7 @@ import {
   status,
   type JobEnv,
   type Service,
+  versionAtLeast,
 } from './services.js';
 
 afterEach(killAll);
@@ -41,13 +42,6 @@ const TRAINING = { TRIBUTARY_CONCURRENCY: '2', TRIBUTARY_BUFFER_K: '2', TRIBUTAR
 
 async function version(coordinator: Service): Promise<number> {
   return ((await status(coordinator))?.version as number | undefined) ?? -1;
-}
-
-async function versionAtLeast(coordinator: Service, wanted: number, timeoutMs = 120_000): Promise<number> {
-  return waitFor(async () => ((await version(coordinator)) >= wanted ? version(coordinator) : undefined), {
-    timeoutMs,
-    what: `version ${wanted}`,
-  });
 }
 
 function rssMiB(service: Service): number {

@@ -15,7 +15,6 @@ import { AvroSerde } from '../../lib/wire/serde.js';
 import { architecture } from '../../lib/ml/architectures.js';
 import { modelLayout, joinFlat } from '../../lib/core/fedbuff/layout.js';
 import { readLatestCheckpoint } from '../../services/coordinator/checkpoints.js';
-import { waitFor } from './helpers.js';
 import {
   jobEnv,
   killAll,
@@ -23,8 +22,8 @@ import {
   readTopic,
   startCoordinator,
   startWorkers,
-  status,
   type Service,
+  versionAtLeast,
 } from './services.js';
 
 afterEach(killAll);
@@ -32,16 +31,6 @@ afterEach(killAll);
 const brokers = () => inject('brokers');
 const registryUrl = () => inject('registryUrl');
 const CHUNK = 64 * 1024;
-
-async function versionAtLeast(coordinator: Service, wanted: number): Promise<number> {
-  return waitFor(
-    async () => {
-      const v = (await status(coordinator))?.version as number | undefined;
-      return v !== undefined && v >= wanted ? v : undefined;
-    },
-    { timeoutMs: 150_000, what: `version ${wanted}` },
-  );
-}
 
 describe('models of any size', () => {
   it('trains from chunked models, restores a chunked Adam checkpoint bit for bit after SIGKILL, and lets a late worker join a compacted models topic', async () => {

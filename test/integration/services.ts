@@ -150,3 +150,14 @@ export async function status(service: Service): Promise<Record<string, unknown> 
   const response = await fetch(`http://127.0.0.1:${String(listening.port)}/status`).catch(() => undefined);
   return response?.ok ? ((await response.json()) as Record<string, unknown>) : undefined;
 }
+
+/** Waits until the coordinator's /status says `wanted` or later; returns the version seen. */
+export async function versionAtLeast(service: Service, wanted: number, timeoutMs = 150_000): Promise<number> {
+  return waitFor(
+    async () => {
+      const v = (await status(service))?.version as number | undefined;
+      return v !== undefined && v >= wanted ? v : undefined;
+    },
+    { timeoutMs, what: `version ${wanted}` },
+  );
+}
