@@ -45,6 +45,8 @@ export function boundedMessage(message: string, maxChars: number): string {
   return message.length <= maxChars ? message : `${message.slice(0, maxChars - 1)}…`;
 }
 
+const sizeOf = (r: EncodedRejection) => r.value.length + Buffer.byteLength(r.key);
+
 export class RejectionBatch {
   private records: EncodedRejection[] = [];
   private bytes = 0;
@@ -53,7 +55,7 @@ export class RejectionBatch {
 
   add(rejection: EncodedRejection): void {
     this.records.push(rejection);
-    this.bytes += rejection.value.length + Buffer.byteLength(rejection.key);
+    this.bytes += sizeOf(rejection);
   }
 
   get count(): number {

@@ -15,10 +15,6 @@ export class ModelCache {
     return Math.max(2, Math.floor(this.maxBytes / Math.max(1, bytesPerModel)));
   }
 
-  get size(): number {
-    return this.versions.size;
-  }
-
   /** A version this worker could not read (it will not arrive: waiters are told at once). */
   fail(version: number, problem: { code: string; message: string }): void {
     this.failures.set(version, problem);
