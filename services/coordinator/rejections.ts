@@ -68,11 +68,7 @@ export class RejectionBatch {
 
   /** The waiting rejections in groups of at most maxSendBytes (a record larger than that goes alone). */
   groups(): EncodedRejection[][] {
-    return groupBySize(
-      this.records,
-      (r) => r.value.length + Buffer.byteLength(r.key),
-      this.limits.maxSendBytes,
-    );
+    return groupBySize(this.records, sizeOf, this.limits.maxSendBytes);
   }
 
   /** After a commit: the batch is recorded. */
