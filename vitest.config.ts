@@ -1,13 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
 // Two projects: pure unit tests beside the code, and integration tests that need the real stack
-// (one broker + registry per run, started by test/integration/global-setup.ts).
+// (one broker + registry per run, started by test/integration/global-setup.ts). Workers resolve
+// `import 'tributary'` (the examples' tasks) to the sources, as every process of a clone does.
+const execArgv = ['--conditions=tributary-source'];
 export default defineConfig({
   test: {
     projects: [
       {
         test: {
           name: 'unit',
+          execArgv,
           include: [
             'lib/**/*.test.ts',
             'services/**/*.test.ts',
@@ -20,6 +23,7 @@ export default defineConfig({
       {
         test: {
           name: 'native',
+          execArgv,
           include: ['test/native/**/*.test.ts'],
           environment: 'node',
           testTimeout: 600_000,
@@ -28,6 +32,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          execArgv,
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/integration/global-setup.ts'],

@@ -6,12 +6,10 @@
  */
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { modelLayout } from '../lib/core/fedbuff/layout.js';
-import { architecture } from '../lib/ml/architectures.js';
 import type { Tf } from '../lib/ml/backend.js';
-import { mnistSplit } from '../lib/ml/mnist.js';
-import { ModelRunner } from '../lib/ml/train.js';
-import { machine, table, writeResult } from './common.js';
+import { loadTask } from '../lib/task/load.js';
+import { TaskModel } from '../lib/task/model.js';
+import { machine, MNIST_TASK, table, writeResult } from './common.js';
 
 const require = createRequire(import.meta.url);
 
@@ -37,7 +35,7 @@ async function backends(): Promise<{ tf: Tf; available: string[]; nativeError: s
 
 export async function runBackends(): Promise<void> {
   const { tf, available, nativeError } = await backends();
-  const { train } = mnistSplit(1);
+  const { task } = await loadTask(MNIST_TASK, { env: {} });
   const rows: {
     backend: string;
     model: string;
@@ -59,9 +57,20 @@ export async function runBackends(): Promise<void> {
       continue;
     }
     await tf.ready();
-    for (const id of ['mnist-mlp-v1', 'mnist-cnn-v1']) {
-      const arch = architecture(id);
-      if (backend === 'wasm' && arch.needsConvGradients) {
+    for (const id of ['mlp', 'cnn']) {
+      const config = { ...task.config, model: id };
+      const model = new TaskModel(tf, task, config);
+      const silo = { tf, config, silo: 's', workerId: 'w', shard: { index: 0, count: 1 } };
+      const batches = (steps: number) => ({
+        epochs: 1,
+        steps,
+        batchSize: 32,
+        learningRate: 0.05,
+        proximalMu: null,
+      });
+      const data = (epoch: number) =>
+        task.data.train({ ...silo, partition: { kind: 'iid' }, seed: 1, epoch, batchSize: 32 });
+      if (backend === 'wasm' && model.needsConvGradients) {
         rows.push({
           backend,
           model: id,
@@ -72,11 +81,10 @@ export async function runBackends(): Promise<void> {
         });
         continue;
       }
-      const runner = new ModelRunner(tf, arch, modelLayout(arch.id, arch.tensors));
-      const steps = backend === 'cpu' && arch.needsConvGradients ? 4 : 60;
-      const settings = { epochs: 1, steps, batchSize: 32, learningRate: 0.05, proximalMu: null, seed: 1 };
-      await runner.train(runner.initialWeights(1), train, { ...settings, steps: 2 }); // warm-up: kernels, JIT
-      const result = await runner.train(runner.initialWeights(1), train, settings);
+      const steps = backend === 'cpu' && model.needsConvGradients ? 4 : 60;
+      await model.train(model.initialWeights(1), batches(2), data); // warm-up: kernels, JIT
+      const result = await model.train(model.initialWeights(1), batches(steps), data);
+      model.model.dispose();
       if (!result) throw new Error('training stopped');
       rows.push({
         backend,

@@ -75,3 +75,6 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
   return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
 }
+
+/** The MNIST example task, which the benchmarks run (its config picks the model and data seed). */
+export const MNIST_TASK = fileURLToPath(new URL('../examples/mnist/task.ts', import.meta.url));

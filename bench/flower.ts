@@ -11,16 +11,17 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeLineChart, type Series } from '../lib/chart.js';
-import { modelLayout } from '../lib/core/fedbuff/layout.js';
-import { architecture } from '../lib/ml/architectures.js';
-import { mnistSplit, workerShard, type LabelledImages } from '../lib/ml/mnist.js';
-import { heInitialWeights } from '../lib/ml/train.js';
+import type { InMemoryExamples } from '../lib/task/arrays.js';
+import { loadTaskModel } from '../lib/task/load.js';
+import { heInitialWeights } from '../lib/task/model.js';
+import { mnistSplit, shardIndices } from '../examples/mnist/data.js';
 import { freePort } from '../infra/stack/ports.js';
 import { trainingCurve } from './tta.js';
 import {
   BENCH_DIR,
   machine,
   median,
+  MNIST_TASK,
   readResult,
   requireResult,
   RESULTS_DIR,
@@ -68,29 +69,34 @@ function ensureVenv(): string {
   }).stdout.trim();
 }
 
-function writeImages(path: string, data: LabelledImages): void {
-  writeFileSync(
-    `${path}.images.f32`,
-    Buffer.from(data.images.buffer, data.images.byteOffset, data.images.byteLength),
-  );
-  writeFileSync(
-    `${path}.labels.u8`,
-    Buffer.from(data.labels.buffer, data.labels.byteOffset, data.labels.byteLength),
-  );
+function writeImages(path: string, data: InMemoryExamples, indices?: readonly number[]): void {
+  const width = 784;
+  const rows = indices ?? Array.from({ length: data.features.length / width }, (_, i) => i);
+  const images = new Float32Array(rows.length * width);
+  const labels = new Uint8Array(rows.length);
+  rows.forEach((index, row) => {
+    images.set(data.features.subarray(index * width, (index + 1) * width), row * width);
+    labels[row] = data.labels[index] as number;
+  });
+  writeFileSync(`${path}.images.f32`, Buffer.from(images.buffer));
+  writeFileSync(`${path}.labels.u8`, Buffer.from(labels.buffer));
 }
 
-function exportTask(seed: number): string {
+async function exportTask(seed: number): Promise<string> {
   const dir = join(RESULTS_DIR, 'flower-data', `seed-${seed}`);
   mkdirSync(dir, { recursive: true });
-  const split = mnistSplit(seed);
+  // Exactly the Tributary run's data: the MNIST example's split and silo shards for this seed.
+  const split = mnistSplit(seed, 2000);
   writeImages(join(dir, 'test'), split.test);
   for (let i = 0; i < CLIENTS; i++)
     writeImages(
       join(dir, `worker-${i}`),
-      workerShard(split, i, CLIENTS, { kind: 'dirichlet', alpha: 0.5 }, seed),
+      split.train,
+      shardIndices(split, i, CLIENTS, { kind: 'dirichlet', alpha: 0.5 }, seed),
     );
-  const arch = architecture('mnist-mlp-v1');
-  const initial = heInitialWeights(modelLayout(arch.id, arch.tensors), seed);
+  const model = await loadTaskModel(MNIST_TASK);
+  const initial = heInitialWeights(model.layout, seed);
+  model.model.dispose();
   writeFileSync(join(dir, 'initial.f32'), Buffer.from(initial.buffer));
   return dir;
 }
@@ -155,7 +161,7 @@ export async function runFlowerComparison(): Promise<void> {
   const flwrVersion = ensureVenv();
   const runs: { seed: number; points: RoundPoint[] }[] = [];
   for (const seed of SEEDS) {
-    const points = await runFlower(seed, exportTask(seed));
+    const points = await runFlower(seed, await exportTask(seed));
     runs.push({ seed, points });
     console.log(
       JSON.stringify({ bench: 'flower', seed, rounds: points.length, final: points.at(-1)?.accuracy }),

@@ -9,16 +9,16 @@
 import { join } from 'node:path';
 import { startStack } from '../infra/stack/index.js';
 import { writeLineChart } from '../lib/chart.js';
-import { splitFlat, modelLayout } from '../lib/core/fedbuff/layout.js';
+import { splitFlat } from '../lib/core/fedbuff/layout.js';
 import { createKafka } from '../lib/kafka/client.js';
 import { topicName } from '../lib/kafka/topics.js';
-import { architecture } from '../lib/ml/architectures.js';
+import { loadTaskModel } from '../lib/task/load.js';
 import { toRecords } from '../lib/wire/records.js';
 import type { CoordinatorEvent, ModelUpdate } from '../lib/wire/schemas.js';
 import { AvroSerde } from '../lib/wire/serde.js';
-import { benchmarkFleet, benchmarkRun, Federation } from '../scripts/federation.js';
+import { benchmarkFleet, benchmarkRun, Federation } from '../lib/run/federation.js';
 import type { RunReport } from '../services/coordinator/report.js';
-import { machine, median, requireResult, RESULTS_DIR, table, writeResult } from './common.js';
+import { machine, median, MNIST_TASK, requireResult, RESULTS_DIR, table, writeResult } from './common.js';
 
 const SEEDS = (process.env.BENCH_GUARD_SEEDS ?? '1,2,3').split(',').map(Number);
 const WORKERS = 10;
@@ -44,7 +44,7 @@ interface Run {
 }
 
 function reachSeconds(report: RunReport, target: number): number | null {
-  const point = report.accuracyCurve.find((p) => p.accuracy >= target);
+  const point = report.accuracyCurve.find((p) => (p.accuracy ?? 0) >= target);
   return point ? point.seconds - (report.trainingStartedSeconds ?? 0) : null;
 }
 
@@ -71,8 +71,7 @@ export async function runGuard(): Promise<void> {
   const stack = await startStack({
     onProgress: (m) => console.log(JSON.stringify({ bench: 'guard', stack: m })),
   });
-  const arch = architecture('mnist-mlp-v1');
-  const layout = modelLayout(arch.id, arch.tensors);
+  const { layout } = await loadTaskModel(MNIST_TASK);
   const serde = AvroSerde.forUrl(stack.registryUrl);
   const runs: Run[] = [];
   try {
@@ -88,6 +87,8 @@ export async function runGuard(): Promise<void> {
           runId,
           jobId: runId,
           runDir: join(RESULTS_DIR, 'guard-runs', runId),
+          task: MNIST_TASK,
+          taskConfig: { dataSeed: seed },
           workers: WORKERS,
           coordinatorEnv: {
             TRIBUTARY_STRATEGY: 'fedbuff',
@@ -220,7 +221,7 @@ function writeGuard(runs: Run[], stackMode: string): void {
       label: r.variant,
       points: r.report.accuracyCurve.map((p) => ({
         x: p.seconds - (r.report.trainingStartedSeconds ?? 0),
-        y: p.accuracy,
+        y: p.accuracy ?? 0,
       })),
     })),
     horizontalLines: TARGETS.map((t) => ({ y: t, label: String(t) })),

@@ -9,15 +9,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../infra/stack/artifacts.js';
+import { nodeArgs } from '../lib/run/processes.js';
 import { startStack } from '../infra/stack/index.js';
 import { freePort } from '../infra/stack/ports.js';
 import { writeLineChart } from '../lib/chart.js';
-import { modelLayout } from '../lib/core/fedbuff/layout.js';
-import { architecture } from '../lib/ml/architectures.js';
-import { machine, median, RESULTS_DIR, table, writeResult } from './common.js';
+import { loadTaskModel } from '../lib/task/load.js';
+import { machine, median, MNIST_TASK, RESULTS_DIR, table, writeResult } from './common.js';
 
-const ARCH = 'mnist-mlp-wide-v1';
+const ARCH = 'mlp-wide';
 const VERSIONS = Number(process.env.BENCH_LARGE_VERSIONS ?? 8);
 const KILL_AT = 3;
 
@@ -28,8 +27,7 @@ interface Proc {
 }
 
 function launch(name: string, script: string, env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: PROJECT_ROOT,
+  const child = spawn(process.execPath, nodeArgs(script), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -86,7 +84,8 @@ async function runEncoding(
     KAFKA_BROKERS: brokers.join(','),
     SCHEMA_REGISTRY_URL: registryUrl,
     TRIBUTARY_JOB_ID: jobId,
-    TRIBUTARY_ARCHITECTURE: ARCH,
+    TRIBUTARY_TASK: MNIST_TASK,
+    TRIBUTARY_TASK_CONFIG: JSON.stringify({ model: ARCH }),
   };
   const port = await freePort();
   const coordinatorEnv = {
@@ -201,8 +200,9 @@ async function runEncoding(
 }
 
 export async function runLargeModel(): Promise<void> {
-  const arch = architecture(ARCH);
-  const params = modelLayout(arch.id, arch.tensors).size;
+  const model = await loadTaskModel(MNIST_TASK, { overrides: { model: ARCH } });
+  const params = model.layout.size;
+  model.model.dispose();
   const modelMiB = (params * 4) / 2 ** 20;
   const stack = await startStack({
     onProgress: (m) => console.log(JSON.stringify({ bench: 'large-model', stack: m })),

@@ -8,9 +8,9 @@
 import { join } from 'node:path';
 import { startStack } from '../infra/stack/index.js';
 import { writeLineChart } from '../lib/chart.js';
-import { benchmarkFleet, benchmarkRun, Federation } from '../scripts/federation.js';
+import { benchmarkFleet, benchmarkRun, Federation } from '../lib/run/federation.js';
 import type { RunReport } from '../services/coordinator/report.js';
-import { machine, median, requireResult, RESULTS_DIR, table, writeResult } from './common.js';
+import { machine, median, MNIST_TASK, requireResult, RESULTS_DIR, table, writeResult } from './common.js';
 
 const SEEDS = (process.env.BENCH_TTA_SEEDS ?? '1,2,3').split(',').map(Number);
 const WORKERS = Number(process.env.BENCH_TTA_WORKERS ?? 10);
@@ -43,7 +43,7 @@ interface Reach {
 
 function firstReach(report: RunReport, target: number): Reach | null {
   const start = report.trainingStartedSeconds ?? 0;
-  const point = report.accuracyCurve.find((p) => p.accuracy >= target);
+  const point = report.accuracyCurve.find((p) => (p.accuracy ?? 0) >= target);
   return point
     ? {
         seconds: point.seconds - start,
@@ -77,6 +77,8 @@ export async function runTimeToAccuracy(): Promise<void> {
           runId,
           jobId: runId,
           runDir: join(RESULTS_DIR, 'tta-runs', runId),
+          task: MNIST_TASK,
+          taskConfig: { dataSeed: seed },
           workers: WORKERS,
           coordinatorEnv: {
             ...STRATEGIES[strategy],
@@ -287,7 +289,7 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
 
 /** Accuracy against seconds since the first lease; version 0 (evaluated before it) sits at 0. */
 export function trainingCurve(report: {
-  accuracyCurve: readonly { trainingSeconds?: number | null; accuracy: number }[];
+  accuracyCurve: readonly { trainingSeconds?: number | null; accuracy: number | null }[];
 }): { x: number; y: number }[] {
-  return report.accuracyCurve.map((p) => ({ x: Math.max(0, p.trainingSeconds ?? 0), y: p.accuracy }));
+  return report.accuracyCurve.map((p) => ({ x: Math.max(0, p.trainingSeconds ?? 0), y: p.accuracy ?? 0 }));
 }

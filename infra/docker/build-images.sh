@@ -38,7 +38,7 @@ fi
 say ready "$base"
 
 if ! have "$kafka_image" || ! have "$registry_image" || ! kafka_current; then
-  npx --no-install tsx infra/stack/cli.ts fetch > /dev/null
+  npx --no-install tsx --conditions=tributary-source cli/main.ts stack --fetch-only > /dev/null
 fi
 
 if ! kafka_current; then

@@ -63,6 +63,16 @@ export const ERROR_CODES = {
     retriable: false,
     summary: 'the example count is above the hard limit, or far above what recent honest updates claim',
   },
+
+  // Tasks: a user's model and data, loaded by both services.
+  TRIB_TASK_LOAD_FAILED: {
+    retriable: false,
+    summary: 'the task file could not be found, loaded or understood',
+  },
+  TRIB_LAYOUT_MISMATCH: {
+    retriable: false,
+    summary: "the model's weight layout differs from the job's (names, shapes, dtypes or order)",
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

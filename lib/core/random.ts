@@ -50,3 +50,13 @@ export function shuffleInPlace<T>(items: T[], random: Random): T[] {
   }
   return items;
 }
+
+/** One 32-bit seed from several integers (per worker, version and epoch), well mixed. */
+export function mixSeed(...parts: readonly number[]): number {
+  let h = 0x811c9dc5;
+  for (const part of parts) {
+    h = Math.imul(h ^ (part >>> 0), 0x01000193) >>> 0;
+    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
+  }
+  return h >>> 0;
+}

@@ -12,7 +12,7 @@ import { DEFAULT_INFLUENCE_GUARD } from '../../lib/core/fedbuff/guard.js';
 import { ConfigError } from '../../lib/core/errors.js';
 import { DEFAULT_CHUNK_BYTES, TRANSACTION_TIMEOUT_MS } from '../../lib/core/limits.js';
 import { TENSOR_ENCODINGS, type TensorEncoding } from '../../lib/core/tensors.js';
-import { ARCHITECTURES } from '../../lib/ml/architectures.js';
+import { defaultTaskSpec } from '../../lib/task/load.js';
 import { DEFAULT_REASSEMBLY_LIMITS, type ReassemblyLimits } from './reassembly.js';
 import { DEFAULT_REJECTION_LIMITS, type RejectionLimits } from './rejections.js';
 
@@ -21,8 +21,9 @@ export interface CoordinatorConfig {
   readonly registryUrl: string;
   readonly runId: string;
   readonly runDir: string | null;
-  readonly architectureId: string;
-  readonly dataSeed: number;
+  /** The task file (or a directory holding task.ts); its own config comes from TRIBUTARY_TASK_CONFIG. */
+  readonly taskSpec: string;
+  /** Seed of version 0 for tasks with seeded initial weights. */
   readonly modelSeed: number;
   readonly aggregation: FedBuffConfig;
   readonly strategyName: string;
@@ -54,12 +55,23 @@ export interface CoordinatorConfig {
   readonly transactionTimeoutMs: number;
 }
 
-export function loadCoordinatorConfig(env: NodeJS.ProcessEnv = process.env): Readonly<CoordinatorConfig> {
-  let merged = env;
+/**
+ * `defaults` (a task's run defaults, as environment names) sit under the job file, which sits under
+ * the environment.
+ */
+export function loadCoordinatorConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  defaults: Record<string, string> = {},
+): Readonly<CoordinatorConfig> {
+  let merged: NodeJS.ProcessEnv = { ...defaults, ...env };
   if (env.TRIBUTARY_JOB_FILE) {
     try {
       const file = JSON.parse(readFileSync(env.TRIBUTARY_JOB_FILE, 'utf8')) as Record<string, unknown>;
-      merged = { ...Object.fromEntries(Object.entries(file).map(([k, v]) => [k, String(v)])), ...env };
+      merged = {
+        ...defaults,
+        ...Object.fromEntries(Object.entries(file).map(([k, v]) => [k, String(v)])),
+        ...env,
+      };
     } catch (cause) {
       throw new ConfigError([
         `TRIBUTARY_JOB_FILE: cannot read ${env.TRIBUTARY_JOB_FILE}: ${(cause as Error).message}`,
@@ -122,11 +134,6 @@ export function loadCoordinatorConfig(env: NodeJS.ProcessEnv = process.env): Rea
     integer: true,
     min: 0,
   });
-  const architectureId = r.string('TRIBUTARY_ARCHITECTURE', 'mnist-mlp-v1');
-  r.require(
-    architectureId in ARCHITECTURES,
-    `TRIBUTARY_ARCHITECTURE: unknown "${architectureId}" (known: ${Object.keys(ARCHITECTURES).join(', ')})`,
-  );
   const localSteps = r.number('TRIBUTARY_LOCAL_STEPS', 0, { integer: true, min: 0 });
   const runId = r.string('TRIBUTARY_RUN_ID', `${jobId}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const reduction = r.oneOf('TRIBUTARY_REDUCTION', ['mean', 'median', 'trimmed-mean'] as const, 'mean');
@@ -140,8 +147,10 @@ export function loadCoordinatorConfig(env: NodeJS.ProcessEnv = process.env): Rea
     strategy !== 'fedavg' || maxStaleness === 0,
     'TRIBUTARY_MAX_STALENESS: must be 0 for the synchronous fedavg strategy',
   );
+  // For fedavg K is C; only a K the user set (not a task default) that contradicts it is an error.
+  const userSetK = (env.TRIBUTARY_BUFFER_K ?? merged.TRIBUTARY_BUFFER_K) !== defaults.TRIBUTARY_BUFFER_K;
   r.require(
-    bufferSize <= concurrency || strategy === 'fedbuff',
+    bufferSize <= concurrency || strategy === 'fedbuff' || !userSetK,
     `TRIBUTARY_BUFFER_K (${bufferSize}) cannot exceed TRIBUTARY_CONCURRENCY (${concurrency}) for fedavg`,
   );
   r.require(
@@ -210,8 +219,7 @@ export function loadCoordinatorConfig(env: NodeJS.ProcessEnv = process.env): Rea
     registryUrl: r.string('SCHEMA_REGISTRY_URL'),
     runId,
     runDir: r.optionalString('TRIBUTARY_RUN_DIR'),
-    architectureId,
-    dataSeed: r.number('TRIBUTARY_DATA_SEED', 1, { integer: true }),
+    taskSpec: r.string('TRIBUTARY_TASK', defaultTaskSpec()),
     modelSeed: r.number('TRIBUTARY_MODEL_SEED', 7, { integer: true }),
     aggregation,
     strategyName:

@@ -1,26 +1,34 @@
-/** Evaluation of global models on the coordinator's held-out MNIST split, which no worker sees. */
+/**
+ * Central evaluation of global models on the task's held-out data (which no worker sees), when the
+ * task has any; without it the coordinator publishes models unevaluated.
+ */
 import type { ModelLayout } from '../../lib/core/fedbuff/layout.js';
-import type { LabelledImages } from '../../lib/ml/mnist.js';
-import type { ModelRunner } from '../../lib/ml/train.js';
+import type { Evaluation, TaskModel } from '../../lib/task/model.js';
+import type { TaskConfig } from '../../lib/task/types.js';
 
 export interface Evaluator {
   readonly layout: ModelLayout;
   readonly backend: string;
+  /** False when the task has no central evaluation data. */
+  readonly evaluates: boolean;
   initialWeights(): Float32Array;
-  evaluate(weights: Float32Array): { accuracy: number; loss: number };
+  evaluate(weights: Float32Array): Promise<Evaluation | null>;
 }
 
-export function mnistEvaluator(
-  runner: ModelRunner,
-  test: LabelledImages,
+export function taskEvaluator(
+  model: TaskModel<TaskConfig>,
   backend: string,
   modelSeed: number,
+  batchSize = 500,
 ): Evaluator {
-  const initial = runner.initialWeights(modelSeed);
+  const initial = model.initialWeights(modelSeed);
+  const data = model.task.data.evaluation;
   return {
-    layout: runner.layout,
+    layout: model.layout,
     backend,
+    evaluates: data !== undefined,
     initialWeights: () => Float32Array.from(initial),
-    evaluate: (weights) => runner.evaluate(weights, test),
+    evaluate: async (weights) =>
+      data ? model.evaluate(weights, data({ tf: model.tf, config: model.config, batchSize })) : null,
   };
 }

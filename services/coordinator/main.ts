@@ -3,34 +3,51 @@
  * accuracy, maximum versions, maximum wall time) or SIGINT/SIGTERM, then writes its report.
  */
 import { join } from 'node:path';
-import { modelLayout } from '../../lib/core/fedbuff/layout.js';
 import { createKafka } from '../../lib/kafka/client.js';
 import { createLogger } from '../../lib/log.js';
-import { architecture } from '../../lib/ml/architectures.js';
 import { loadTf } from '../../lib/ml/backend.js';
-import { mnistSplit } from '../../lib/ml/mnist.js';
-import { ModelRunner } from '../../lib/ml/train.js';
+import { loadTask } from '../../lib/task/load.js';
+import { TaskModel } from '../../lib/task/model.js';
+import { runDefaultsAsEnv } from '../../lib/task/defaults.js';
+import { defaultTaskSpec } from '../../lib/task/load.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
 import { PROJECT_ROOT } from '../../infra/stack/artifacts.js';
 import { loadConfigOrExit } from '../../lib/config.js';
 import { loadCoordinatorConfig } from './config.js';
-import { mnistEvaluator } from './evaluator.js';
+import { taskEvaluator } from './evaluator.js';
 import { serveStatus } from './http.js';
 import { buildReport, writeReport } from './report.js';
 import { CoordinatorRunner, type StopReason } from './runner.js';
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit(loadCoordinatorConfig);
+  // The task comes first: its run defaults sit under the environment in the config.
+  const spec = process.env.TRIBUTARY_TASK || defaultTaskSpec();
+  if (!spec) {
+    console.error('invalid configuration:\n  - TRIBUTARY_TASK: required (a task file or directory)');
+    process.exit(2);
+  }
+  const loaded = await loadTask(spec).catch((error: unknown) => {
+    console.error((error as Error).message);
+    process.exit(2);
+  });
+  const config = loadConfigOrExit(() =>
+    loadCoordinatorConfig(process.env, runDefaultsAsEnv(loaded.task.defaults)),
+  );
   const log = createLogger({
     component: 'coordinator',
     jobId: config.aggregation.jobId,
     runId: config.runId,
   });
-  const arch = architecture(config.architectureId);
   const { tf, backend, skipped } = await loadTf({ needsConvGradients: false });
-  log.info('backend-selected', { backend, skipped });
-  const runner = new ModelRunner(tf, arch, modelLayout(arch.id, arch.tensors));
-  const evaluator = mnistEvaluator(runner, mnistSplit(config.dataSeed).test, backend, config.modelSeed);
+  const model = new TaskModel(tf, loaded.task, loaded.config);
+  log.info('task-loaded', { taskId: loaded.task.id, file: loaded.file, backend, skipped });
+  const evaluator = taskEvaluator(model, backend, config.modelSeed);
+  if (!evaluator.evaluates && config.targetAccuracy !== null) {
+    console.error(
+      'invalid configuration:\n  - TRIBUTARY_TARGET_ACCURACY: the task has no evaluation data (data.evaluation), so no accuracy to reach',
+    );
+    process.exit(2);
+  }
   const kafka = createKafka({
     brokers: config.brokers,
     clientId: `tributary-coordinator-${config.aggregation.jobId}`,

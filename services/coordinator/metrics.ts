@@ -5,8 +5,11 @@ import type { CoordinatorConfig } from './config.js';
 
 export interface AccuracyPoint {
   readonly version: number;
-  readonly accuracy: number;
+  /** null for tasks without an accuracy metric. */
+  readonly accuracy: number | null;
   readonly loss: number;
+  /** Every metric of the evaluation (the task's own included). */
+  readonly metrics: Readonly<Record<string, number>>;
   readonly seconds: number;
   /** Seconds since the first task was leased (null before): time to accuracy without start-up. */
   readonly trainingSeconds: number | null;
@@ -44,12 +47,17 @@ export class RunMetrics {
     this.versions = version;
   }
 
-  evaluated(version: number, e: { accuracy: number; loss: number }, nowMs: number): void {
+  evaluated(
+    version: number,
+    e: { accuracy: number | null; loss: number; metrics: Readonly<Record<string, number>> },
+    nowMs: number,
+  ): void {
     const seconds = (nowMs - this.startedAtMs) / 1000;
     this.accuracy.push({
       version,
       accuracy: e.accuracy,
       loss: e.loss,
+      metrics: e.metrics,
       seconds,
       trainingSeconds: this.firstLeaseAtMs === null ? null : (nowMs - this.firstLeaseAtMs) / 1000,
       updatesAccepted: this.updatesAccepted,
@@ -57,6 +65,7 @@ export class RunMetrics {
     if (
       this.secondsToTarget === null &&
       this.config.targetAccuracy !== null &&
+      e.accuracy !== null &&
       e.accuracy >= this.config.targetAccuracy
     )
       this.secondsToTarget = seconds;
@@ -122,6 +131,7 @@ export class RunMetrics {
       bufferCount: live.bufferCount,
       leasesInFlight: live.leases,
       accuracy: last?.accuracy ?? null,
+      evaluation: last ? { version: last.version, loss: last.loss, ...last.metrics } : null,
       targetAccuracy: this.config.targetAccuracy,
       secondsToTarget: this.secondsToTarget,
       wallSeconds: ((this.finishedAtMs ?? nowMs) - this.startedAtMs) / 1000,

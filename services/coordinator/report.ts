@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeLineChart } from '../../lib/chart.js';
 import type { CoordinatorConfig } from './config.js';
-import type { RunMetrics } from './metrics.js';
+import type { AccuracyPoint, RunMetrics } from './metrics.js';
 
 export interface RunReport {
   runId: string;
@@ -28,14 +28,8 @@ export interface RunReport {
   stopReason: string | null;
   aggregation: CoordinatorConfig['aggregation'];
   training: CoordinatorConfig['training'];
-  accuracyCurve: {
-    version: number;
-    accuracy: number;
-    loss: number;
-    seconds: number;
-    trainingSeconds: number | null;
-    updatesAccepted: number;
-  }[];
+  /** Every central evaluation: accuracy (null without one), loss and the task's metrics. */
+  accuracyCurve: AccuracyPoint[];
 }
 
 export function buildReport(
@@ -77,16 +71,20 @@ export function writeReport(dir: string, report: RunReport): { json: string; cha
   mkdirSync(dir, { recursive: true });
   const json = join(dir, 'report.json');
   writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  // Accuracy when the task has it; otherwise (regression) the test loss.
+  const byAccuracy = report.accuracyCurve.some((p) => p.accuracy !== null);
   const { png } = writeLineChart(join(dir, 'accuracy'), {
-    title: `Tributary ${report.runId}: test accuracy against wall time`,
+    title: `Tributary ${report.runId}: test ${byAccuracy ? 'accuracy' : 'loss'} against wall time`,
     xLabel: 'wall time (s)',
-    yLabel: 'test accuracy',
-    yMin: 0,
-    yMax: 1,
+    yLabel: byAccuracy ? 'test accuracy' : 'test loss',
+    ...(byAccuracy ? { yMin: 0, yMax: 1 } : {}),
     series: [
       {
         label: report.strategy,
-        points: report.accuracyCurve.map((p) => ({ x: p.seconds, y: p.accuracy })),
+        points: report.accuracyCurve.map((p) => ({
+          x: p.seconds,
+          y: (byAccuracy ? p.accuracy : p.loss) ?? 0,
+        })),
       },
     ],
     horizontalLines:

@@ -30,11 +30,20 @@ import type { CoordinatorConfig } from './config.js';
 import { LeaseBook } from './leases.js';
 import { RunMetrics } from './metrics.js';
 import type { Evaluator } from './evaluator.js';
+import type { Evaluation } from '../../lib/task/model.js';
 import { RejectionBatch } from './rejections.js';
 import { readLatestCheckpoint } from './checkpoints.js';
 import { decodeCursor } from './cursor.js';
 import { rejectionOf, UpdateIntake, type RecordFailure } from './intake.js';
 import { writeStep, type CommitStep } from './step.js';
+
+/** An evaluation as the numbers of a model record and an event: testLoss, testAccuracy, testMse… */
+export function evaluationNumbers(e: Evaluation): Record<string, number> {
+  const numbers: Record<string, number> = { testLoss: e.loss };
+  for (const [name, value] of Object.entries(e.metrics))
+    numbers[`test${name.charAt(0).toUpperCase()}${name.slice(1)}`] = value;
+  return numbers;
+}
 
 export type StopReason = 'target-accuracy' | 'max-versions' | 'max-wall-time' | 'stopped';
 
@@ -197,14 +206,14 @@ export class CoordinatorRunner {
       this.evaluator.initialWeights(),
       0,
     );
-    const evaluation = this.evaluator.evaluate(this.aggregator.model);
-    this.metrics.evaluated(0, evaluation, this.now());
+    const evaluation = await this.evaluator.evaluate(this.aggregator.model);
+    if (evaluation) this.metrics.evaluated(0, evaluation, this.now());
     await this.commitStep({
       publishModel: true,
       checkpoint: true,
-      modelMetrics: { testAccuracy: evaluation.accuracy, testLoss: evaluation.loss },
+      modelMetrics: evaluation ? evaluationNumbers(evaluation) : {},
     });
-    this.log.info('initial-model-published', { version: 0, accuracy: evaluation.accuracy });
+    this.log.info('initial-model-published', { version: 0, accuracy: evaluation?.accuracy ?? null });
   }
 
   private async onCheckIn(message: KafkaMessage): Promise<void> {
@@ -321,10 +330,9 @@ export class CoordinatorRunner {
     const numbers: Record<string, number> = {};
     const evaluate =
       flush.version % this.config.evaluateEvery === 0 || this.config.maxVersions === flush.version;
-    if (evaluate) {
-      const evaluation = this.evaluator.evaluate(this.aggregator.model);
-      numbers.testAccuracy = evaluation.accuracy;
-      numbers.testLoss = evaluation.loss;
+    const evaluation = evaluate ? await this.evaluator.evaluate(this.aggregator.model) : null;
+    if (evaluation) {
+      Object.assign(numbers, evaluationNumbers(evaluation));
       this.metrics.evaluated(flush.version, evaluation, this.now());
     }
     await this.commitStep({
@@ -343,7 +351,7 @@ export class CoordinatorRunner {
         maxStaleness: Math.max(...flush.folded.map((f) => f.staleness)),
       },
     });
-    if (evaluate) await this.emit({ type: 'evaluation', numbers });
+    if (evaluation) await this.emit({ type: 'evaluation', numbers });
     this.checkStop(numbers.testAccuracy);
   }
 

@@ -4,6 +4,7 @@ import { DEFAULT_CHUNK_BYTES } from '../../lib/core/limits.js';
 import type { PartitionSpec } from '../../lib/core/partition.js';
 import { TENSOR_ENCODINGS, type TensorEncoding } from '../../lib/core/tensors.js';
 import type { BackendName } from '../../lib/ml/backend.js';
+import { defaultTaskSpec } from '../../lib/task/load.js';
 import type { DelayModel } from './delay.js';
 
 export interface WorkerConfig {
@@ -12,12 +13,12 @@ export interface WorkerConfig {
   readonly jobId: string;
   readonly workerId: string;
   readonly silo: string;
-  /** This worker's shard of the shared MNIST training pool: index of count, partitioned by `partition`. */
+  /** This worker's share of a simulated split (the task's data function sees it): index of count. */
   readonly shardIndex: number;
   readonly shardCount: number;
   readonly partition: PartitionSpec;
-  readonly dataSeed: number;
-  readonly architectureId: string;
+  /** The task file (or directory holding task.ts); its config comes from TRIBUTARY_TASK_CONFIG. */
+  readonly taskSpec: string;
   readonly encoding: TensorEncoding;
   readonly maxChunkBytes: number;
   /** Bytes of recent global models kept (at least two versions whatever the model's size). */
@@ -77,8 +78,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     shardIndex,
     shardCount,
     partition,
-    dataSeed: r.number('TRIBUTARY_DATA_SEED', 1, { integer: true }),
-    architectureId: r.string('TRIBUTARY_ARCHITECTURE', 'mnist-mlp-v1'),
+    taskSpec: r.string('TRIBUTARY_TASK', defaultTaskSpec()),
     encoding: r.oneOf('TRIBUTARY_ENCODING', TENSOR_ENCODINGS, 'FLOAT32'),
     maxChunkBytes: r.number('TRIBUTARY_MAX_CHUNK_BYTES', DEFAULT_CHUNK_BYTES, { integer: true, min: 1024 }),
     modelCacheBytes: r.number('TRIBUTARY_MODEL_CACHE_BYTES', 64 * 1024 * 1024, { integer: true, min: 0 }),

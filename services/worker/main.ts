@@ -1,56 +1,63 @@
 /**
- * Worker process: one per silo. Loads its shard of MNIST, picks the fastest TF.js backend that
- * loads, and serves training tasks until SIGINT/SIGTERM.
+ * Worker process: one per silo. Loads the task (model, data, training), picks the fastest TF.js
+ * backend the model can train on, and serves training tasks until SIGINT/SIGTERM.
  */
-import { modelLayout } from '../../lib/core/fedbuff/layout.js';
 import { createKafka } from '../../lib/kafka/client.js';
 import { createLogger } from '../../lib/log.js';
-import { architecture } from '../../lib/ml/architectures.js';
 import { loadTf } from '../../lib/ml/backend.js';
-import { mnistSplit, workerShard } from '../../lib/ml/mnist.js';
-import { ModelRunner } from '../../lib/ml/train.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
 import { loadConfigOrExit } from '../../lib/config.js';
+import { loadTask } from '../../lib/task/load.js';
+import { TaskModel } from '../../lib/task/model.js';
+import { mixSeed } from '../../lib/core/random.js';
 import { loadWorkerConfig } from './config.js';
 import { WorkerRunner, type Trainer } from './runner.js';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(loadWorkerConfig);
   const log = createLogger({ component: 'worker', workerId: config.workerId, jobId: config.jobId });
-  const arch = architecture(config.architectureId);
-  const { tf, backend, skipped } = await loadTf({
-    needsConvGradients: arch.needsConvGradients,
-    prefer: config.backend ?? undefined,
-  });
-  log.info('backend-selected', { backend, skipped });
-  const layout = modelLayout(arch.id, arch.tensors);
-  const runner = new ModelRunner(tf, arch, layout);
-  const data = workerShard(
-    mnistSplit(config.dataSeed),
-    config.shardIndex,
-    config.shardCount,
-    config.partition,
-    config.dataSeed,
-  );
+  const { task, file, config: taskConfig } = await loadTask(config.taskSpec);
+  // Which backend depends on the model (WebAssembly has no convolution gradients): probe on cpu first.
+  const probe = await loadTf({ needsConvGradients: false, prefer: 'cpu' });
+  const probeModel = new TaskModel(probe.tf, task, taskConfig);
+  const needsConvGradients = probeModel.needsConvGradients;
+  probeModel.model.dispose();
+  const { tf, backend, skipped } = await loadTf({ needsConvGradients, prefer: config.backend ?? undefined });
+  log.info('task-loaded', { taskId: task.id, file, backend, skipped });
+  const model = new TaskModel(tf, task, taskConfig);
+  const silo = {
+    tf,
+    config: taskConfig,
+    silo: config.silo,
+    workerId: config.workerId,
+    shard: { index: config.shardIndex, count: config.shardCount },
+    partition: config.partition,
+  };
 
   const trainer: Trainer = {
-    layout,
+    layout: model.layout,
     backend,
-    numExamples: data.count,
-    train: (start, task, shouldStop) =>
-      runner.train(
+    train: (start, work, shouldStop) => {
+      const h = {
+        epochs: work.hyperparameters.localEpochs,
+        steps: work.hyperparameters.localSteps,
+        batchSize: work.hyperparameters.batchSize,
+        learningRate: work.hyperparameters.learningRate,
+        proximalMu: work.hyperparameters.proximalMu,
+      };
+      return model.train(
         start,
-        data,
-        {
-          epochs: task.hyperparameters.localEpochs,
-          steps: task.hyperparameters.localSteps,
-          batchSize: task.hyperparameters.batchSize,
-          learningRate: task.hyperparameters.learningRate,
-          proximalMu: task.hyperparameters.proximalMu,
-          seed: config.seed ^ task.baseVersion,
-        },
-        { shouldStop },
-      ),
+        h,
+        (epoch) =>
+          task.data.train({
+            ...silo,
+            seed: mixSeed(config.seed, work.baseVersion, epoch),
+            epoch,
+            batchSize: h.batchSize,
+          }),
+        shouldStop,
+      );
+    },
   };
   const kafka = createKafka({
     brokers: config.brokers,
@@ -69,6 +76,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   await worker.start();
+  const failure = await worker.failed;
+  log.error('cannot-take-part', { code: failure.code, message: failure.message });
+  await worker.stop();
+  process.exit(1);
 }
 
 main().catch((error: unknown) => {
@@ -77,6 +88,7 @@ main().catch((error: unknown) => {
       level: 'error',
       component: 'worker',
       event: 'fatal',
+      code: (error as { code?: string }).code,
       message: (error as Error).message,
     }),
   );

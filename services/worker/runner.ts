@@ -26,11 +26,12 @@ import type { WorkerConfig } from './config.js';
 import { delayMultiplier } from './delay.js';
 import { ModelCache } from './model-cache.js';
 import { TRANSACTION_TIMEOUT_MS } from '../../lib/core/limits.js';
+import type { TributaryError } from '../../lib/core/errors.js';
+import { firstLayoutMismatch, LayoutMismatchError } from '../../lib/task/layout.js';
 
 export interface Trainer {
   readonly layout: ModelLayout;
   readonly backend: string;
-  readonly numExamples: number;
   train(
     start: Float32Array,
     task: TrainTask,
@@ -41,8 +42,12 @@ export interface Trainer {
     loss: number;
     samples: number;
     seconds: number;
+    metrics?: Readonly<Record<string, number>>;
   } | null>;
 }
+
+/** The update carries at most 64 metrics; three are the worker's own. */
+const MAX_TASK_METRICS = 60;
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -59,6 +64,11 @@ export class WorkerRunner {
   private currentTaskId: string | null = null;
   /** The latest problem that kept this worker from training, sent with every check-in. */
   private problem: WorkerProblem | null = null;
+  /** Examples in the last local training (0 before the first): what check-ins report. */
+  private numExamples = 0;
+  private failWith: ((error: TributaryError) => void) | undefined;
+  /** Settles when this worker cannot take part in the job (its model's layout is not the job's). */
+  readonly failed = new Promise<TributaryError>((resolve) => (this.failWith = resolve));
   private checkInSchema = 0;
   private updateSchema = 0;
   private producer!: Producer;
@@ -156,12 +166,20 @@ export class WorkerRunner {
     this.checkInTimer = setInterval(() => {
       if (this.state === 'IDLE' && this.queue.length === 0) void this.checkIn().catch(() => undefined);
     }, this.config.checkInIntervalMs);
-    this.log.info('worker-started', { backend: this.trainer.backend, numExamples: this.trainer.numExamples });
+    this.log.info('worker-started', { backend: this.trainer.backend });
     this.loop = this.runLoop();
   }
 
   private onModel(assembly: ModelAssembly): void {
     if (assembly.kind === 'whole') {
+      const mismatch = firstLayoutMismatch(this.trainer.layout, assembly.model.manifest);
+      if (mismatch) {
+        // Another model than the job's: no version of this job can be trained here, so stop.
+        const error = new LayoutMismatchError(mismatch);
+        this.reportModelProblem(assembly.model.version, error.code, error.message);
+        this.failWith?.(error);
+        return;
+      }
       try {
         this.models.put(assembly.model.version, joinFlat(this.trainer.layout, tensorsOf(assembly.model)));
       } catch (error) {
@@ -189,7 +207,7 @@ export class WorkerRunner {
       workerId: this.config.workerId,
       jobId: this.config.jobId,
       silo: this.config.silo,
-      numExamples: this.trainer.numExamples,
+      numExamples: this.numExamples,
       capabilities: { backend: this.trainer.backend, maxPayloadBytes: this.config.maxChunkBytes },
       state: this.state,
       currentTaskId: this.currentTaskId,
@@ -261,6 +279,7 @@ export class WorkerRunner {
       this.log.info('task-abandoned', { taskId: task.taskId, reason: 'shutdown' });
       return;
     }
+    this.numExamples = result.numExamples;
     const multiplier = delayMultiplier(this.config.delay, this.random);
     if (multiplier > 1) await sleep((multiplier - 1) * result.seconds * 1000, this.stopping.signal);
     if (this.stopping.signal.aborted) {
@@ -281,6 +300,8 @@ export class WorkerRunner {
           loss: result.loss,
           samplesPerSecond: result.samples / result.seconds,
           delayMultiplier: multiplier,
+          // A task's own figures, after ours and within the update's limit on metrics.
+          ...Object.fromEntries(Object.entries(result.metrics ?? {}).slice(0, MAX_TASK_METRICS)),
         },
         timings: { startedAtMs, finishedAtMs: Date.now() },
       },

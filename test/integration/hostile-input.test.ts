@@ -7,10 +7,8 @@
 import { readFileSync } from 'node:fs';
 import type { Message } from 'kafkajs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { modelLayout } from '../../lib/core/fedbuff/layout.js';
 import { createKafka } from '../../lib/kafka/client.js';
 import { ensureTopics, topicName } from '../../lib/kafka/topics.js';
-import { architecture } from '../../lib/ml/architectures.js';
 import { frame } from '../../lib/wire/confluent.js';
 import { messageType, type RejectedUpdate } from '../../lib/wire/schemas.js';
 import { SchemaLookup } from '../../lib/wire/schema-lookup.js';
@@ -30,13 +28,13 @@ import {
   type Service,
   versionAtLeast,
 } from './services.js';
+import { mnistLayout } from '../support/tasks.js';
 
 afterEach(killAll);
 
 const brokers = () => inject('brokers');
 const registryUrl = () => inject('registryUrl');
-const mnist = architecture('mnist-mlp-v1');
-const layout = modelLayout(mnist.id, mnist.tensors);
+const layout = await mnistLayout();
 
 const TRAINING = { TRIBUTARY_CONCURRENCY: '2', TRIBUTARY_BUFFER_K: '2', TRIBUTARY_LOCAL_STEPS: '10' };
 

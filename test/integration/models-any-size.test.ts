@@ -12,8 +12,7 @@ import { ModelAssembler } from '../../lib/wire/model-assembly.js';
 import { tensorsOf } from '../../lib/wire/records.js';
 import type { CoordinatorEvent, GlobalModel } from '../../lib/wire/schemas.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
-import { architecture } from '../../lib/ml/architectures.js';
-import { modelLayout, joinFlat } from '../../lib/core/fedbuff/layout.js';
+import { joinFlat } from '../../lib/core/fedbuff/layout.js';
 import { readLatestCheckpoint } from '../../services/coordinator/checkpoints.js';
 import {
   jobEnv,
@@ -25,6 +24,7 @@ import {
   type Service,
   versionAtLeast,
 } from './services.js';
+import { mnistLayout } from '../support/tasks.js';
 
 afterEach(killAll);
 
@@ -88,8 +88,7 @@ describe('models of any size', () => {
 
     // The checkpointed model is the model published for that version, bit for bit.
     const serde = AvroSerde.forUrl(registryUrl());
-    const arch = architecture('mnist-mlp-v1');
-    const layout = modelLayout(arch.id, arch.tensors);
+    const layout = await mnistLayout();
     const assembler = new ModelAssembler(layout.size * 4);
     const published = new Map<number, Float32Array>();
     await readTopic(

@@ -2,42 +2,22 @@
  * Harness for tests that run the real services as separate processes: spawn, capture logs, wait for
  * conditions, and always kill what was started (afterEach), even when a test fails.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../infra/stack/artifacts.js';
+import { nodeArgs } from '../../lib/run/processes.js';
+import { ServiceProcess } from '../../lib/testing/process.js';
+import { MNIST_TASK } from '../support/tasks.js';
 import { createKafka } from '../../lib/kafka/client.js';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
 import { uniqueName, waitFor } from './helpers.js';
 
-export interface Service {
-  readonly name: string;
-  readonly child: ChildProcess;
-  output: string;
-  readonly exited: Promise<number | null>;
-}
+export type Service = ServiceProcess;
 
 const running = new Set<Service>();
 
 export function spawnService(name: string, script: string, env: Record<string, string>): Service {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const service: Service = {
-    name,
-    child,
-    output: '',
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-  const append = (chunk: Buffer) => {
-    service.output += chunk.toString();
-    if (service.output.length > 2_000_000) service.output = service.output.slice(-1_000_000);
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
+  const service = new ServiceProcess(name, nodeArgs(script), env);
   running.add(service);
   void service.exited.then(() => running.delete(service));
   return service;
@@ -49,8 +29,7 @@ export async function killAll(): Promise<void> {
   // TRIBUTARY_IT_LOG_DIR keeps each service's output for a look after the run.
   const dir = process.env.TRIBUTARY_IT_LOG_DIR;
   if (dir) for (const s of all) writeFileSync(join(dir, `${s.name}-${s.child.pid}.log`), s.output);
-  for (const s of all) s.child.kill('SIGKILL');
-  await Promise.all(all.map((s) => s.exited));
+  await Promise.all(all.map((s) => s.kill('SIGKILL')));
 }
 
 export interface JobEnv {
@@ -64,7 +43,12 @@ export function jobEnv(brokers: string[], registryUrl: string): JobEnv {
   return {
     jobId,
     runDir: mkdtempSync(join(tmpdir(), `${jobId}-`)),
-    base: { KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, TRIBUTARY_JOB_ID: jobId },
+    base: {
+      KAFKA_BROKERS: brokers.join(','),
+      SCHEMA_REGISTRY_URL: registryUrl,
+      TRIBUTARY_JOB_ID: jobId,
+      TRIBUTARY_TASK: MNIST_TASK,
+    },
   };
 }
 
@@ -94,6 +78,9 @@ export function startCoordinator(job: JobEnv, extra: Record<string, string>): Se
     ...job.base,
     TRIBUTARY_RUN_DIR: job.runDir,
     TRIBUTARY_TICK_MS: '100',
+    // The MNIST task's own stop conditions are for `npm start`; a test sets its own.
+    TRIBUTARY_TARGET_ACCURACY: '0',
+    TRIBUTARY_MAX_WALL_SECONDS: '0',
     ...extra,
   });
 }
@@ -138,10 +125,7 @@ export async function readTopic<T>(
 
 /** Parses the JSON log lines of a service, keeping those with the given event name. */
 export function logEvents(service: Service, event: string): Record<string, unknown>[] {
-  return service.output
-    .split('\n')
-    .filter((line) => line.startsWith('{') && line.includes(`"event":"${event}"`))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return service.events(event);
 }
 
 export async function status(service: Service): Promise<Record<string, unknown> | undefined> {

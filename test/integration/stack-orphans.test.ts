@@ -4,15 +4,14 @@
  */
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../infra/stack/artifacts.js';
+import { nodeArgs } from '../../lib/run/processes.js';
 import { isAlive, stackJvmPids } from './processes.js';
 import { waitFor } from './helpers.js';
 
 describe('stack process lifetime', () => {
   it('stops its JVMs when the launching process is SIGKILLed', async () => {
     const before = new Set(await stackJvmPids());
-    const child = spawn(process.execPath, ['--import', 'tsx', 'infra/stack/cli.ts'], {
-      cwd: PROJECT_ROOT,
+    const child = spawn(process.execPath, [...nodeArgs('cli/main.ts'), 'stack'], {
       env: { ...process.env, TRIBUTARY_STACK: 'local' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

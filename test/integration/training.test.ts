@@ -5,10 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { modelLayout, splitFlat } from '../../lib/core/fedbuff/layout.js';
+import { splitFlat } from '../../lib/core/fedbuff/layout.js';
 import { createKafka } from '../../lib/kafka/client.js';
 import { topicName } from '../../lib/kafka/topics.js';
-import { architecture } from '../../lib/ml/architectures.js';
 import { frame } from '../../lib/wire/confluent.js';
 import { toRecords } from '../../lib/wire/records.js';
 import type { CoordinatorEvent, GlobalModel, ModelUpdate, RejectedUpdate } from '../../lib/wire/schemas.js';
@@ -24,6 +23,7 @@ import {
   status,
   type JobEnv,
 } from './services.js';
+import { mnistLayout } from '../support/tasks.js';
 
 afterEach(killAll);
 
@@ -179,8 +179,7 @@ describe('federated training over Kafka', () => {
       { done: (x) => x.length > 0 },
     );
     const schemaId = await s.register('ModelUpdate', updatesTopic);
-    const arch = architecture('mnist-mlp-v1');
-    const layout = modelLayout(arch.id, arch.tensors);
+    const layout = await mnistLayout();
     const craft = (
       updateId: string,
       changes: Partial<ModelUpdate>,

@@ -1,14 +1,13 @@
 /**
  * Native TensorFlow is what the workers run on this machine (installed by
- * infra/tensorflow/ensure-native.sh), and its numerics are sound: the small CNN, trained centrally
- * (one process, no Kafka) on MNIST, reaches ≥ 0.95 on the held-out test split. Issue #6.
+ * infra/tensorflow/ensure-native.sh), and its numerics are sound: the MNIST example's small CNN,
+ * trained centrally (one process, no Kafka) through the task API, reaches ≥ 0.95 on the held-out
+ * test split. Issue #6.
  */
 import { describe, expect, it } from 'vitest';
-import { modelLayout } from '../../lib/core/fedbuff/layout.js';
-import { architecture } from '../../lib/ml/architectures.js';
 import { loadTf } from '../../lib/ml/backend.js';
-import { mnistSplit } from '../../lib/ml/mnist.js';
-import { ModelRunner } from '../../lib/ml/train.js';
+import { loadTaskModel } from '../../lib/task/load.js';
+import { MNIST_TASK } from '../support/tasks.js';
 
 describe('native TensorFlow backend', () => {
   it('is the backend a worker picks for the CNN', async () => {
@@ -19,25 +18,23 @@ describe('native TensorFlow backend', () => {
   });
 
   it('trains the small CNN centrally to at least 0.95 test accuracy', async () => {
-    const { tf, backend } = await loadTf({ needsConvGradients: true });
-    expect(backend).toBe('tensorflow');
-    const arch = architecture('mnist-cnn-v1');
-    const runner = new ModelRunner(tf, arch, modelLayout(arch.id, arch.tensors));
-    const { train, test } = mnistSplit(1);
-    let weights = runner.initialWeights(7);
+    const model = await loadTaskModel(MNIST_TASK, { overrides: { model: 'cnn' }, backend: 'tensorflow' });
+    expect(model.tf.getBackend()).toBe('tensorflow');
+    const { task, config, tf } = model;
+    const evaluation = task.data.evaluation;
+    if (!evaluation) throw new Error('the MNIST task has evaluation data');
+    const silo = { tf, config, silo: 'central', workerId: 'central', shard: { index: 0, count: 1 } };
+    let weights = model.initialWeights(7);
     let accuracy = 0;
     for (let epoch = 0; epoch < 6 && accuracy < 0.95; epoch++) {
-      const result = await runner.train(weights, train, {
-        epochs: 1,
-        steps: null,
-        batchSize: 32,
-        learningRate: 0.05,
-        proximalMu: null,
-        seed: epoch,
-      });
+      const result = await model.train(
+        weights,
+        { epochs: 1, steps: null, batchSize: 32, learningRate: 0.05, proximalMu: null },
+        () => task.data.train({ ...silo, partition: { kind: 'iid' }, seed: epoch, epoch, batchSize: 32 }),
+      );
       if (!result) throw new Error('training stopped');
       weights = weights.map((w, i) => w - (result.delta[i] as number));
-      accuracy = runner.evaluate(weights, test).accuracy;
+      accuracy = (await model.evaluate(weights, evaluation({ tf, config, batchSize: 500 }))).accuracy ?? 0;
       console.log(
         JSON.stringify({
           test: 'cnn-native',

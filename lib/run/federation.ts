@@ -1,14 +1,14 @@
 /**
  * One federated training run as real processes: a coordinator and N workers talking only through
- * Kafka, on a stack that is already up. Used by `npm start` (scripts/train.ts) and the
- * time-to-accuracy benchmark (bench/tta.ts).
+ * Kafka, on a stack that is already up. Used by `tributary run` (and so `npm start`) and the
+ * benchmarks.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../infra/stack/artifacts.js';
-import { freePort } from '../infra/stack/ports.js';
-import type { RunReport } from '../services/coordinator/report.js';
+import { freePort } from '../../infra/stack/ports.js';
+import type { RunReport } from '../../services/coordinator/report.js';
+import { serviceArgs } from './processes.js';
 
 export interface FederationOptions {
   readonly brokers: readonly string[];
@@ -16,6 +16,10 @@ export interface FederationOptions {
   readonly runId: string;
   readonly jobId: string;
   readonly runDir: string;
+  /** The task file or directory, for every process. */
+  readonly task: string;
+  /** The task's config overrides (TRIBUTARY_TASK_CONFIG), for every process. */
+  readonly taskConfig?: Readonly<Record<string, unknown>>;
   readonly workers: number;
   readonly coordinatorEnv: Record<string, string>;
   readonly workerEnv: (index: number) => Record<string, string>;
@@ -42,17 +46,19 @@ export function benchmarkFleet(seed: number): (index: number) => Record<string, 
   return (i) => ({
     TRIBUTARY_PARTITION: 'dirichlet',
     TRIBUTARY_DIRICHLET_ALPHA: '0.5',
-    TRIBUTARY_DATA_SEED: String(seed),
     TRIBUTARY_SEED: String(seed * 1000 + i),
     ...heterogeneousSpeed(i, 10),
   });
 }
 
-/** The coordinator side of a benchmark run: the same seed for data and model, a wall-clock budget. */
+/**
+ * The coordinator side of a benchmark run: the same seed for model and (through the MNIST task's
+ * config, `{ dataSeed: seed }`) data, a wall-clock budget and no accuracy target.
+ */
 export function benchmarkRun(seed: number, budgetSeconds: number): Record<string, string> {
   return {
     TRIBUTARY_MAX_WALL_SECONDS: String(budgetSeconds),
-    TRIBUTARY_DATA_SEED: String(seed),
+    TRIBUTARY_TARGET_ACCURACY: '0',
     TRIBUTARY_MODEL_SEED: String(seed),
     TRIBUTARY_TASK_DEADLINE_MS: '120000',
   };
@@ -63,10 +69,14 @@ export class Federation {
 
   constructor(private readonly options: FederationOptions) {}
 
-  private launch(name: string, script: string, env: Record<string, string>, logDir: string): ChildProcess {
+  private launch(
+    name: string,
+    kind: 'coordinator' | 'worker',
+    env: Record<string, string>,
+    logDir: string,
+  ): ChildProcess {
     const log = createWriteStream(join(logDir, `${name}.log`));
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      cwd: PROJECT_ROOT,
+    const child = spawn(process.execPath, serviceArgs(kind), {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -84,12 +94,14 @@ export class Federation {
       KAFKA_BROKERS: o.brokers.join(','),
       SCHEMA_REGISTRY_URL: o.registryUrl,
       TRIBUTARY_JOB_ID: o.jobId,
+      TRIBUTARY_TASK: o.task,
+      ...(o.taskConfig ? { TRIBUTARY_TASK_CONFIG: JSON.stringify(o.taskConfig) } : {}),
     };
     const httpPort = await freePort();
     const started = Date.now();
     const coordinator = this.launch(
       'coordinator',
-      'services/coordinator/main.ts',
+      'coordinator',
       {
         ...common,
         TRIBUTARY_RUN_ID: o.runId,
@@ -102,7 +114,7 @@ export class Federation {
     for (let i = 0; i < o.workers; i++) {
       this.launch(
         `worker-${i}`,
-        'services/worker/main.ts',
+        'worker',
         {
           ...common,
           TRIBUTARY_WORKER_ID: `worker-${i}`,

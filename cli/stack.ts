@@ -1,0 +1,54 @@
+/** `tributary stack`: a Kafka broker and schema registry in the foreground until Ctrl-C. */
+import { ensureArtifacts } from '../infra/stack/artifacts.js';
+import { startStack } from '../infra/stack/index.js';
+import type { CommandSpec, Parsed } from './args.js';
+import { say } from './common.js';
+
+export const stackCommand: CommandSpec = {
+  name: 'stack',
+  summary: 'start Kafka and a schema registry here, print their addresses, stop on Ctrl-C',
+  usage: 'tributary stack [--mode auto|containers|local] [--fetch-only]',
+  positionals: [],
+  flags: {
+    mode: {
+      type: 'string',
+      choices: ['auto', 'containers', 'local'],
+      help: 'auto (the default): containers when a Docker engine answers, else local JVMs (TRIBUTARY_STACK)',
+    },
+    'fetch-only': { type: 'boolean', help: 'only download the Kafka and registry artifacts into the cache' },
+  },
+};
+
+export async function stack(parsed: Parsed): Promise<number | void> {
+  if (parsed.flags['fetch-only']) {
+    const artifacts = await ensureArtifacts({ onProgress: (message) => say('progress', { message }) });
+    say('artifacts-ready', { ...artifacts });
+    return 0;
+  }
+  const mode = parsed.flags.mode as 'auto' | 'containers' | 'local' | undefined;
+  const running = await startStack({
+    onProgress: (message) => say('progress', { message }),
+    ...(mode ? { mode } : {}),
+  });
+  say('ready', {
+    mode: running.mode,
+    brokers: running.brokers.join(','),
+    registryUrl: running.registryUrl,
+    startupMs: running.startupMs,
+  });
+  console.log(
+    `\n  KAFKA_BROKERS=${running.brokers.join(',')}\n  SCHEMA_REGISTRY_URL=${running.registryUrl}\n\n  Ctrl-C stops the stack.\n`,
+  );
+  // Ctrl-C reaches every process in the group (npm, tsx, us), so a signal can arrive twice.
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping');
+    void running.stop().then(() => process.exit(0));
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  setInterval(() => {}, 1 << 30); // stay in the foreground
+  return new Promise<void>(() => undefined);
+}

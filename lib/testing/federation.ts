@@ -1,0 +1,204 @@
+/**
+ * startFederation: one coordinator and N workers of a task as real processes on a running stack,
+ * and a handle to drive a test: wait for a version or a metric, read the job's topics, kill and
+ * restart any process, and stop everything.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createKafka } from '../kafka/client.js';
+import { readTopicNow } from '../kafka/read.js';
+import { topicName, type TopicKind } from '../kafka/topics.js';
+import { serviceArgs } from '../run/processes.js';
+import type { MessageName, MessageTypes } from '../wire/schemas.js';
+import { AvroSerde } from '../wire/serde.js';
+import type { RunReport } from '../../services/coordinator/report.js';
+import { ServiceProcess, waitFor } from './process.js';
+
+export interface FederationOptions {
+  /** Where Kafka and the registry are (a Stack from startStack() will do). */
+  readonly stack: { readonly brokers: readonly string[]; readonly registryUrl: string };
+  /** The task file, or a directory holding task.ts. */
+  readonly task: string;
+  readonly workers?: number;
+  /** Default: a unique id per call, so tests never share topics. */
+  readonly jobId?: string;
+  /** Overrides of the task's config (TRIBUTARY_TASK_CONFIG). */
+  readonly taskConfig?: Readonly<Record<string, unknown>>;
+  /** Extra coordinator environment (any TRIBUTARY_* variable; it wins over the task's defaults). */
+  readonly coordinator?: Readonly<Record<string, string>>;
+  /** Extra environment of worker i. */
+  readonly worker?: (index: number) => Readonly<Record<string, string>>;
+  /** Where report.json goes (default: a temporary directory). */
+  readonly runDir?: string;
+}
+
+/** The message each readable topic holds (checkpoints are internal: not Avro). */
+const MESSAGE_OF = {
+  tasks: 'TrainTask',
+  updates: 'ModelUpdate',
+  models: 'GlobalModel',
+  checkins: 'WorkerCheckIn',
+  events: 'CoordinatorEvent',
+  rejected: 'RejectedUpdate',
+} as const satisfies Partial<Record<TopicKind, MessageName>>;
+export type ReadableTopic = keyof typeof MESSAGE_OF;
+
+export class Federation {
+  readonly jobId: string;
+  readonly runDir: string;
+  coordinator: ServiceProcess;
+  readonly workers: ServiceProcess[] = [];
+  private readonly serde: AvroSerde;
+  private readonly common: Record<string, string>;
+
+  constructor(private readonly options: FederationOptions) {
+    this.jobId = options.jobId ?? `test-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    this.runDir = options.runDir ?? mkdtempSync(join(tmpdir(), `${this.jobId}-`));
+    this.serde = AvroSerde.forUrl(options.stack.registryUrl);
+    this.common = {
+      KAFKA_BROKERS: options.stack.brokers.join(','),
+      SCHEMA_REGISTRY_URL: options.stack.registryUrl,
+      TRIBUTARY_JOB_ID: this.jobId,
+      TRIBUTARY_TASK: resolve(options.task),
+      ...(options.taskConfig ? { TRIBUTARY_TASK_CONFIG: JSON.stringify(options.taskConfig) } : {}),
+    };
+    this.coordinator = this.spawnCoordinator();
+    for (let i = 0; i < (options.workers ?? 2); i++) this.workers.push(this.spawnWorker(i));
+  }
+
+  private spawnCoordinator(): ServiceProcess {
+    return new ServiceProcess('coordinator', serviceArgs('coordinator'), {
+      ...this.common,
+      TRIBUTARY_RUN_DIR: this.runDir,
+      TRIBUTARY_HTTP_PORT: '0',
+      TRIBUTARY_TICK_MS: '100',
+      ...this.options.coordinator,
+    });
+  }
+
+  private spawnWorker(i: number): ServiceProcess {
+    const count = this.options.workers ?? 2;
+    return new ServiceProcess(`worker-${i}`, serviceArgs('worker'), {
+      ...this.common,
+      TRIBUTARY_WORKER_ID: `w${i}`,
+      TRIBUTARY_SILO: `silo-${i}`,
+      TRIBUTARY_SHARD_INDEX: String(i),
+      TRIBUTARY_SHARD_COUNT: String(count),
+      TRIBUTARY_CHECKIN_INTERVAL_MS: '1000',
+      ...this.options.worker?.(i),
+    });
+  }
+
+  /** The coordinator's /status (undefined until it listens). */
+  async status(): Promise<Record<string, unknown> | undefined> {
+    const listening = this.coordinator.events('http-listening').at(-1);
+    if (!listening) return undefined;
+    const response = await fetch(`http://127.0.0.1:${String(listening.port)}/status`, {
+      signal: AbortSignal.timeout(2000),
+    }).catch(() => undefined);
+    return response?.ok ? ((await response.json()) as Record<string, unknown>) : undefined;
+  }
+
+  private failIfCoordinatorDied(): void {
+    if (!this.coordinator.running && !existsSync(join(this.runDir, 'report.json')))
+      throw new Error(
+        `the coordinator exited early; its last output:\n${this.coordinator.output.slice(-3000)}`,
+      );
+  }
+
+  /** Waits until the global model reaches `version` or later; returns the version seen. */
+  async waitForVersion(version: number, options: { timeoutMs?: number } = {}): Promise<number> {
+    return waitFor(
+      async () => {
+        this.failIfCoordinatorDied();
+        const v = (await this.status())?.version as number | undefined;
+        return v !== undefined && v >= version ? v : undefined;
+      },
+      { timeoutMs: options.timeoutMs ?? 150_000, what: `version ${version} of job ${this.jobId}` },
+    );
+  }
+
+  /**
+   * Waits until the latest central evaluation's `metric` (accuracy, loss, or a task metric)
+   * satisfies `accept`; returns its value.
+   */
+  async waitForMetric(
+    metric: string,
+    accept: (value: number) => boolean,
+    options: { timeoutMs?: number } = {},
+  ): Promise<number> {
+    return waitFor(
+      async () => {
+        const evaluation = (await this.status())?.evaluation as Record<string, number> | null | undefined;
+        const value = evaluation?.[metric];
+        if (value !== undefined && accept(value)) return value;
+        this.failIfCoordinatorDied();
+        return undefined;
+      },
+      { timeoutMs: options.timeoutMs ?? 150_000, what: `${metric} of job ${this.jobId}` },
+    );
+  }
+
+  /** Every committed record of one of the job's topics, decoded. */
+  async readTopic<K extends ReadableTopic>(kind: K): Promise<MessageTypes[(typeof MESSAGE_OF)[K]][]> {
+    const kafka = createKafka({ brokers: [...this.options.stack.brokers], clientId: 'tributary-testing' });
+    const records = await readTopicNow(kafka, topicName(this.jobId, kind));
+    const name: (typeof MESSAGE_OF)[K] = MESSAGE_OF[kind];
+    return Promise.all(records.map((r) => this.serde.decode(name, r.message.value)));
+  }
+
+  async killWorker(index: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.workers[index]?.kill(signal);
+  }
+
+  async restartWorker(index: number): Promise<ServiceProcess> {
+    await this.killWorker(index);
+    const worker = this.spawnWorker(index);
+    this.workers[index] = worker;
+    return worker;
+  }
+
+  async killCoordinator(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.coordinator.kill(signal);
+  }
+
+  /** A new coordinator process for the same job: it recovers from the last checkpoint. */
+  async restartCoordinator(): Promise<ServiceProcess> {
+    await this.killCoordinator();
+    this.coordinator = this.spawnCoordinator();
+    return this.coordinator;
+  }
+
+  /** Waits for the coordinator to stop by itself (a stop condition) and returns its report. */
+  async finished(options: { timeoutMs?: number } = {}): Promise<RunReport> {
+    const code = await Promise.race([
+      this.coordinator.exited,
+      new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), options.timeoutMs ?? 300_000).unref()),
+    ]);
+    const file = join(this.runDir, 'report.json');
+    if (code !== 0 || !existsSync(file))
+      throw new Error(
+        `the coordinator ended with ${code}; last output:\n${this.coordinator.output.slice(-3000)}`,
+      );
+    return JSON.parse(readFileSync(file, 'utf8')) as RunReport;
+  }
+
+  /** Stops every process (SIGTERM, then SIGKILL after 10 s). */
+  async stop(): Promise<void> {
+    const all = [this.coordinator, ...this.workers].filter((p) => p.running);
+    await Promise.all(
+      all.map(async (p) => {
+        const timer = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
+        await p.kill('SIGTERM');
+        clearTimeout(timer);
+      }),
+    );
+  }
+}
+
+/** Starts a federation of `task` on `stack`; returns at once (use the handle's wait methods). */
+export async function startFederation(options: FederationOptions): Promise<Federation> {
+  return new Federation(options);
+}
