@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StackError } from '../../lib/core/errors.js';
@@ -40,8 +40,12 @@ export interface StackArtifacts {
   readonly versions: { kafka: string; apicurio: string };
 }
 
+/** A clone keeps its cache beside the code; an installed package shares one per user. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.TRIBUTARY_CACHE_DIR ?? join(PROJECT_ROOT, '.cache', 'stack');
+  if (env.TRIBUTARY_CACHE_DIR) return env.TRIBUTARY_CACHE_DIR;
+  return existsSync(join(PROJECT_ROOT, 'package.json'))
+    ? join(PROJECT_ROOT, '.cache', 'stack')
+    : join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tributary', 'stack');
 }
 
 function layout(cacheDir: string, versions: { kafka: string; apicurio: string }) {

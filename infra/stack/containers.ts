@@ -6,6 +6,7 @@
  * killed outright) at the next start.
  */
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { StackError } from '../../lib/core/errors.js';
 import { pinnedVersions } from './artifacts.js';
 import { freePort, LOOPBACK } from './ports.js';
@@ -50,6 +51,12 @@ export function containersAvailable(images: ContainerImages = containerImages())
   ok: boolean;
   reason: string;
 } {
+  try {
+    // An optional peer dependency of the installed package: without it, the local path.
+    createRequire(import.meta.url).resolve('testcontainers');
+  } catch {
+    return { ok: false, reason: 'the testcontainers package is not installed' };
+  }
   try {
     docker(['version', '--format', '{{.Server.Version}}']);
   } catch {

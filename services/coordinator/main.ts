@@ -11,7 +11,6 @@ import { TaskModel } from '../../lib/task/model.js';
 import { runDefaultsAsEnv } from '../../lib/task/defaults.js';
 import { defaultTaskSpec } from '../../lib/task/load.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
-import { PROJECT_ROOT } from '../../infra/stack/artifacts.js';
 import { loadConfigOrExit } from '../../lib/config.js';
 import { loadCoordinatorConfig } from './config.js';
 import { taskEvaluator } from './evaluator.js';
@@ -92,7 +91,7 @@ async function main(): Promise<void> {
         workers,
         coordinator.version,
       );
-      const dir = config.runDir ?? join(PROJECT_ROOT, 'runs', config.runId);
+      const dir = config.runDir ?? join(process.cwd(), 'runs', config.runId);
       const files = writeReport(dir, report);
       log.info('report-written', {
         ...files,
