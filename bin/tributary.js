@@ -9,7 +9,13 @@ const source = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 if (existsSync(source)) {
   const result = spawnSync(
     process.execPath,
-    ['--conditions=tributary-source', '--import', 'tsx', source, ...process.argv.slice(2)],
+    [
+      '--conditions=tributary-source',
+      '--import',
+      import.meta.resolve('tsx'),
+      source,
+      ...process.argv.slice(2),
+    ],
     { stdio: 'inherit' },
   );
   process.exit(result.status ?? 1);

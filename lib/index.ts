@@ -27,3 +27,5 @@ export { partition, type PartitionSpec } from './core/partition.js';
 export { seededRandom, shuffleInPlace, type Random } from './core/random.js';
 export { ConfigError, ERROR_CODES, TributaryError, type ErrorCode } from './core/errors.js';
 export type { Tf } from './ml/backend.js';
+/** TF.js's tensor types, for a task's signatures (the `tf` a task is given is the one to call). */
+export type { LayersModel, Scalar, Tensor } from '@tensorflow/tfjs';

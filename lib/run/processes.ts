@@ -15,7 +15,10 @@ export function nodeArgs(relativeScript: string): string[] {
   const file = fileURLToPath(
     new URL(`../../${relativeScript.replace(/\.ts$/, FROM_SOURCE ? '.ts' : '.js')}`, import.meta.url),
   );
-  return FROM_SOURCE ? ['--conditions=tributary-source', '--import', 'tsx', file] : [file];
+  // tsx by absolute URL: a child may run from any directory (a user's task project, say).
+  return FROM_SOURCE
+    ? ['--conditions=tributary-source', '--import', import.meta.resolve('tsx'), file]
+    : [file];
 }
 
 export function serviceArgs(kind: 'coordinator' | 'worker'): string[] {

@@ -57,7 +57,9 @@ export async function loadTask(
     if (cause instanceof TributaryError) throw cause; // defineTask's own ConfigError
     throw new TributaryError('TRIB_TASK_LOAD_FAILED', `${file}: ${(cause as Error).message}`, { cause });
   }
-  const candidate = module.default ?? module.task;
+  // A .ts file outside an ESM package is loaded as CommonJS: its default export sits one level down.
+  const nested = (module.default as Record<string, unknown> | undefined)?.default;
+  const candidate = isTask(nested) ? nested : (module.default ?? module.task);
   if (!isTask(candidate)) {
     const problems = candidate === undefined ? [] : definitionProblems(candidate);
     throw new TributaryError(

@@ -17,6 +17,8 @@ export interface AccuracyPoint {
   readonly updatesAccepted: number;
 }
 
+const MAX_TRAINING_METRICS = 64;
+
 export class RunMetrics {
   readonly accuracy: AccuracyPoint[] = [];
   updatesAccepted = 0;
@@ -69,6 +71,31 @@ export class RunMetrics {
       e.accuracy >= this.config.targetAccuracy
     )
       this.secondsToTarget = seconds;
+  }
+
+  /**
+   * The folded updates' own metrics (loss, a task's figures), example-weighted. At most
+   * MAX_TRAINING_METRICS names are kept, so workers cannot grow this without bound.
+   */
+  readonly trainingSums: Map<string, { sum: number; weight: number }> = new Map();
+
+  trained(metrics: Readonly<Record<string, number>>, numExamples: number): void {
+    const weight = Math.max(1, numExamples);
+    for (const [name, value] of Object.entries(metrics)) {
+      if (!Number.isFinite(value)) continue;
+      let entry = this.trainingSums.get(name);
+      if (!entry) {
+        if (this.trainingSums.size >= MAX_TRAINING_METRICS) continue;
+        entry = { sum: 0, weight: 0 };
+        this.trainingSums.set(name, entry);
+      }
+      entry.sum += value * weight;
+      entry.weight += weight;
+    }
+  }
+
+  trainingMetrics(): Record<string, number> {
+    return Object.fromEntries([...this.trainingSums].map(([name, e]) => [name, e.sum / e.weight]));
   }
 
   folded(update: FoldedUpdate, late: boolean, nowMs: number): void {

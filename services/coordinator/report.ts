@@ -28,6 +28,8 @@ export interface RunReport {
   stopReason: string | null;
   aggregation: CoordinatorConfig['aggregation'];
   training: CoordinatorConfig['training'];
+  /** Means of the folded updates' metrics (loss, a task's own), example-weighted. */
+  trainingMetrics: Record<string, number>;
   /** Every central evaluation: accuracy (null without one), loss and the task's metrics. */
   accuracyCurve: AccuracyPoint[];
 }
@@ -63,6 +65,7 @@ export function buildReport(
     stopReason: metrics.stopReason,
     aggregation: config.aggregation,
     training: config.training,
+    trainingMetrics: metrics.trainingMetrics(),
     accuracyCurve: metrics.accuracy,
   };
 }

@@ -275,6 +275,7 @@ export class CoordinatorRunner {
     const outcome = this.aggregator.fold(toFoldInput(whole, this.aggregator.stagingArea));
     const late = lease === undefined;
     this.metrics.folded(outcome.update, late, this.now());
+    this.metrics.trained(whole.metrics, whole.numExamples);
     await this.emit({
       type: 'update-folded',
       workerId: whole.workerId,

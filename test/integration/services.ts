@@ -16,8 +16,13 @@ export type Service = ServiceProcess;
 
 const running = new Set<Service>();
 
-export function spawnService(name: string, script: string, env: Record<string, string>): Service {
-  const service = new ServiceProcess(name, nodeArgs(script), env);
+export function spawnService(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): Service {
+  const service = new ServiceProcess(name, [...nodeArgs(script), ...args], env);
   running.add(service);
   void service.exited.then(() => running.delete(service));
   return service;

@@ -30,10 +30,13 @@ describe('influence guard (pure)', () => {
     expect(median([])).toBeNaN();
   });
 
-  it('before minSamples, rejects only deltas larger than bootstrapFactor × the model norm', () => {
+  it('before minSamples, clips at bootstrapFactor × the model norm and rejects past rejectFactor times that', () => {
     const w = windowOf([1, 1, 1]);
-    expect(judge(config, w, 9.9, 100, 10)).toEqual({ accept: true, clipNorm: Infinity, examples: 100 });
-    const verdict = judge(config, w, 10.1, 100, 10);
+    expect(judge(config, w, 9.9, 100, 10)).toEqual({ accept: true, clipNorm: 10, examples: 100 });
+    // an honest first delta a little larger than a small model (Adam) is clipped, not rejected
+    expect(judge(config, w, 10.1, 100, 10)).toEqual({ accept: true, clipNorm: 10, examples: 100 });
+    expect(judge(config, w, 249, 100, 10).accept).toBe(true);
+    const verdict = judge(config, w, 251, 100, 10);
     expect(verdict.accept).toBe(false);
     // a zero model (tests, fresh layers) has no scale to compare with: nothing is rejected
     expect(judge(config, w, 1e6, 100, 0).accept).toBe(true);

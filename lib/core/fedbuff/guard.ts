@@ -8,9 +8,11 @@
  *   norm   > rejectFactor · median norm        → rejected (TRIB_NORM_EXCEEDED)
  *   norm   > clipFactor · median norm          → scaled down to clipFactor · median norm
  *   examples > examplesFactor · median examples → weighted as examplesFactor · median examples
- * Until `minSamples` updates were accepted there is no median yet; then a delta larger than
- * `bootstrapFactor` times the model's own norm is rejected (a few local epochs never move a model
- * by more than the model itself). The fixed limits in FedBuffConfig (maxDeltaNorm, clipNorm,
+ * Until `minSamples` updates were accepted there is no median yet; the model's own norm stands in
+ * for it: a delta is clipped to `bootstrapFactor` × ‖model‖ and rejected past `rejectFactor` times
+ * that. (Rejecting everything above ‖model‖ starved small models trained with Adam, whose honest
+ * first deltas are about as large as the model: no update was ever accepted, so no median formed.)
+ * The fixed limits in FedBuffConfig (maxDeltaNorm, clipNorm,
  * maxExamples) still apply on top. Pure: the window is part of the aggregator's checkpoint.
  */
 
@@ -68,13 +70,14 @@ export function judge(
   modelNorm: number,
 ): GuardVerdict {
   if (window.norms.length < config.minSamples) {
+    if (!(modelNorm > 0)) return { accept: true, clipNorm: Infinity, examples }; // no scale to compare with
     const limit = config.bootstrapFactor * modelNorm;
-    if (modelNorm > 0 && norm > limit)
+    if (norm > config.rejectFactor * limit)
       return {
         accept: false,
-        reason: `delta norm ${norm.toPrecision(4)} exceeds ${config.bootstrapFactor} × the model norm ${modelNorm.toPrecision(4)} (no honest reference yet)`,
+        reason: `delta norm ${norm.toPrecision(4)} exceeds ${config.rejectFactor} × ${config.bootstrapFactor} × the model norm ${modelNorm.toPrecision(4)} (no honest reference yet)`,
       };
-    return { accept: true, clipNorm: Infinity, examples };
+    return { accept: true, clipNorm: limit, examples };
   }
   const typicalNorm = median(window.norms);
   if (norm > config.rejectFactor * typicalNorm)
