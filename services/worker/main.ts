@@ -17,14 +17,22 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(loadWorkerConfig);
   const log = createLogger({ component: 'worker', workerId: config.workerId, jobId: config.jobId });
   const { task, file, config: taskConfig } = await loadTask(config.taskSpec);
-  // Which backend depends on the model (WebAssembly has no convolution gradients): probe on cpu first.
-  const probe = await loadTf({ needsConvGradients: false, prefer: 'cpu' });
-  const probeModel = new TaskModel(probe.tf, task, taskConfig);
-  const needsConvGradients = probeModel.needsConvGradients;
-  probeModel.model.dispose();
-  const { tf, backend, skipped } = await loadTf({ needsConvGradients, prefer: config.backend ?? undefined });
+  // The fastest backend that loads; WebAssembly has no convolution gradients, so a model with
+  // convolutions falls back from it to pure JS (native TensorFlow has them).
+  const loaded = await loadTf({ needsConvGradients: false, prefer: config.backend ?? undefined });
+  const { tf } = loaded;
+  let backend = loaded.backend;
+  const skipped = [...loaded.skipped];
+  let model = new TaskModel(tf, task, taskConfig);
+  if (backend === 'wasm' && model.needsConvGradients) {
+    model.model.dispose();
+    await tf.setBackend('cpu');
+    await tf.ready();
+    backend = 'cpu';
+    skipped.push('wasm: no convolution gradient kernels');
+    model = new TaskModel(tf, task, taskConfig);
+  }
   log.info('task-loaded', { taskId: task.id, file, backend, skipped });
-  const model = new TaskModel(tf, task, taskConfig);
   const silo = {
     tf,
     config: taskConfig,
