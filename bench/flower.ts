@@ -8,7 +8,7 @@
  * Tributary's workers with TF.js (their samples/s are reported), and Flower's transport is gRPC.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeLineChart, type Series } from '../lib/chart.js';
 import type { InMemoryExamples } from '../lib/task/arrays.js';
@@ -37,7 +37,7 @@ const TARGETS = [0.85, 0.9];
 const VENV = join(BENCH_DIR, 'flower', '.venv');
 const PYTHON = join(VENV, 'bin', 'python');
 
-interface RoundPoint {
+export interface RoundPoint {
   round: number;
   seconds: number;
   accuracy: number;
@@ -48,11 +48,12 @@ interface RoundPoint {
 }
 
 /** Seconds since training started (the first round's clients chosen), as bench tta counts. */
-function trainingStart(points: readonly RoundPoint[]): number {
+export function trainingStart(points: readonly RoundPoint[]): number {
   return points.find((p) => p.trainingStartedSeconds !== null)?.trainingStartedSeconds ?? 0;
 }
 
-function ensureVenv(): string {
+/** The Flower virtual environment (and TensorFlow in it, for the CNN comparison, when `withTensorFlow`). */
+export function ensureVenv(withTensorFlow = false): string {
   if (!existsSync(PYTHON)) {
     console.log(JSON.stringify({ bench: 'flower', event: 'creating-venv', path: VENV }));
     const made = spawnSync('python3', ['-m', 'venv', VENV], { stdio: 'inherit' });
@@ -64,12 +65,25 @@ function ensureVenv(): string {
     { stdio: 'inherit' },
   );
   if (installed.status !== 0) throw new Error('pip install -r bench/flower/requirements.txt failed');
+  if (withTensorFlow && spawnSync(PYTHON, ['-c', 'import tensorflow']).status !== 0) {
+    // The same tensorflow-cpu wheel the workers' native TensorFlow is built from (ensure-native.sh).
+    const cache = join(BENCH_DIR, '..', '.cache', 'tensorflow');
+    const wheel = existsSync(cache) ? readdirSync(cache).find((f) => f.endsWith('.whl')) : undefined;
+    const tf = spawnSync(
+      PYTHON,
+      ['-m', 'pip', 'install', '--quiet', wheel ? join(cache, wheel) : 'tensorflow-cpu'],
+      {
+        stdio: 'inherit',
+      },
+    );
+    if (tf.status !== 0) throw new Error('pip install tensorflow-cpu failed');
+  }
   return spawnSync(PYTHON, ['-c', 'import flwr; print(flwr.__version__)'], {
     encoding: 'utf8',
   }).stdout.trim();
 }
 
-function writeImages(path: string, data: InMemoryExamples, indices?: readonly number[]): void {
+export function writeImages(path: string, data: InMemoryExamples, indices?: readonly number[]): void {
   const width = 784;
   const rows = indices ?? Array.from({ length: data.features.length / width }, (_, i) => i);
   const images = new Float32Array(rows.length * width);
@@ -101,7 +115,19 @@ async function exportTask(seed: number): Promise<string> {
   return dir;
 }
 
-async function runFlower(seed: number, dataDir: string): Promise<RoundPoint[]> {
+export interface FlowerRun {
+  readonly seed: number;
+  readonly dataDir: string;
+  readonly clients: number;
+  readonly perRound: number;
+  readonly budgetSeconds: number;
+  /** More arguments of bench/flower/run.py (--model cnn, --lr, --local-steps, --slow-every). */
+  readonly extraArgs?: readonly string[];
+}
+
+/** One Flower run until its own clock passes the budget; its evaluation curve. */
+export async function runFlower(run: FlowerRun): Promise<RoundPoint[]> {
+  const { seed, dataDir } = run;
   const curve = join(dataDir, 'curve.jsonl');
   rmSync(curve, { force: true });
   const port = await freePort();
@@ -114,13 +140,14 @@ async function runFlower(seed: number, dataDir: string): Promise<RoundPoint[]> {
       '--seed',
       String(seed),
       '--clients',
-      String(CLIENTS),
+      String(run.clients),
       '--per-round',
-      String(PER_ROUND),
+      String(run.perRound),
       '--address',
       `127.0.0.1:${port}`,
       '--curve',
       curve,
+      ...(run.extraArgs ?? []),
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -132,10 +159,10 @@ async function runFlower(seed: number, dataDir: string): Promise<RoundPoint[]> {
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise((resolve) => child.once('exit', resolve));
   // The same budget as a Tributary run, counted from the server's first round (its own clock).
-  const deadline = Date.now() + (BUDGET_SECONDS + 30) * 1000;
+  const deadline = Date.now() + (run.budgetSeconds + 60) * 1000;
   while (Date.now() < deadline) {
     const points = existsSync(curve) ? readCurve(curve) : [];
-    if ((points.at(-1)?.seconds ?? 0) >= BUDGET_SECONDS) break;
+    if ((points.at(-1)?.seconds ?? 0) >= run.budgetSeconds) break;
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -147,7 +174,7 @@ async function runFlower(seed: number, dataDir: string): Promise<RoundPoint[]> {
   await exited;
   const points = existsSync(curve) ? readCurve(curve) : [];
   if (points.length === 0) throw new Error(`Flower produced no rounds:\n${output.slice(-3000)}`);
-  return points.filter((p) => p.seconds <= BUDGET_SECONDS);
+  return points.filter((p) => p.seconds <= run.budgetSeconds);
 }
 
 function readCurve(file: string): RoundPoint[] {
@@ -161,7 +188,13 @@ export async function runFlowerComparison(): Promise<void> {
   const flwrVersion = ensureVenv();
   const runs: { seed: number; points: RoundPoint[] }[] = [];
   for (const seed of SEEDS) {
-    const points = await runFlower(seed, await exportTask(seed));
+    const points = await runFlower({
+      seed,
+      dataDir: await exportTask(seed),
+      clients: CLIENTS,
+      perRound: PER_ROUND,
+      budgetSeconds: BUDGET_SECONDS,
+    });
     runs.push({ seed, points });
     console.log(
       JSON.stringify({ bench: 'flower', seed, rounds: points.length, final: points.at(-1)?.accuracy }),

@@ -20,6 +20,8 @@ import time
 import numpy as np
 
 SHAPES = [(784, 128), (128,), (128, 10), (10,)]
+# The CNN's weights in Keras's (and TF.js's) order: conv kernels HWIO, dense kernels (in, out).
+CNN_SHAPES = [(3, 3, 1, 16), (16,), (3, 3, 16, 32), (32,), (800, 64), (64,), (64, 10), (10,)]
 
 
 def load(path, count=None):
@@ -28,9 +30,9 @@ def load(path, count=None):
     return images, labels
 
 
-def split_flat(flat):
+def split_flat(flat, shapes=SHAPES):
     out, offset = [], 0
-    for shape in SHAPES:
+    for shape in shapes:
         n = int(np.prod(shape))
         out.append(flat[offset:offset + n].reshape(shape).astype(np.float32))
         offset += n
@@ -74,20 +76,52 @@ def accuracy(params, images, labels):
     return float((p.argmax(axis=1) == labels).mean())
 
 
+def keras_cnn(lr):
+    """The Fashion-MNIST example's CNN (examples/fashion-mnist/task.ts), layer for layer, in Keras."""
+    import tensorflow as tf
+
+    model = tf.keras.Sequential([
+        tf.keras.Input((28, 28, 1)),
+        tf.keras.layers.Conv2D(16, 3, activation="relu"),
+        tf.keras.layers.MaxPooling2D(2),
+        tf.keras.layers.Conv2D(32, 3, activation="relu"),
+        tf.keras.layers.MaxPooling2D(2),
+        tf.keras.layers.Flatten(),
+        tf.keras.layers.Dense(64, activation="relu"),
+        tf.keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer=tf.keras.optimizers.SGD(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def train_steps_cnn(model, parameters, images, labels, steps, batch, rng):
+    """`steps` SGD steps of `batch`, through the shuffled data and round again (as Tributary's steps)."""
+    model.set_weights(parameters)
+    order = np.concatenate([rng.permutation(len(labels)) for _ in range(1 + steps * batch // len(labels))])
+    idx = order[: steps * batch]
+    history = model.fit(images[idx].reshape(-1, 28, 28, 1), labels[idx], batch_size=batch, epochs=1, shuffle=False, verbose=0)
+    return model.get_weights(), float(history.history["loss"][-1])
+
+
 def run_client(args, index):
     import flwr as fl
 
     images, labels = load(os.path.join(args.data, f"worker-{index}"))
     rng = np.random.default_rng(args.seed * 1000 + index)
     delay_rng = random.Random(args.seed * 1000 + index)
+    model = keras_cnn(args.lr) if args.model == "cnn" else None
 
     class Client(fl.client.NumPyClient):
         def fit(self, parameters, config):
             started = time.time()
-            params, loss = train_epoch(parameters, images, labels, 0.1, 32, rng)
+            if model is not None:
+                params, loss = train_steps_cnn(model, parameters, images, labels, args.local_steps, 32, rng)
+            else:
+                params, loss = train_epoch(parameters, images, labels, args.lr, 32, rng)
             trained = time.time() - started
             # The same delay model as Tributary's workers (services/worker/delay.ts).
-            multiplier = 10.0 if index % 10 == 9 else max(1.0, math.exp(0.6 * delay_rng.gauss(0, 1)))
+            slow = index % args.slow_every == args.slow_every - 1
+            multiplier = 10.0 if slow else max(1.0, math.exp(0.6 * delay_rng.gauss(0, 1)))
             time.sleep((multiplier - 1.0) * trained)
             return params, len(labels), {"loss": loss, "trainSeconds": trained, "clientSeconds": time.time() - started}
 
@@ -106,13 +140,20 @@ def main():
     parser.add_argument("--rounds", type=int, default=1000)
     parser.add_argument("--address", default="127.0.0.1:18080")
     parser.add_argument("--curve", required=True)
+    parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
+    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--local-steps", type=int, default=50)
+    parser.add_argument("--slow-every", type=int, default=10)
     args = parser.parse_args()
 
     import flwr as fl
     from flwr.common import ndarrays_to_parameters
 
     test_images, test_labels = load(os.path.join(args.data, "test"))
-    initial = split_flat(np.fromfile(os.path.join(args.data, "initial.f32"), dtype=np.float32))
+    flat = np.fromfile(os.path.join(args.data, "initial.f32"), dtype=np.float32)
+    # TensorFlow only after the clients are forked, in the server process (fork after TF is unsafe).
+    server_model = []
+    initial = split_flat(flat, CNN_SHAPES if args.model == "cnn" else SHAPES)
     started = time.time()
     last_round = [started]
     fit_times = {}
@@ -122,7 +163,13 @@ def main():
 
     def evaluate(server_round, parameters, config):
         now = time.time()
-        acc = accuracy(parameters, test_images, test_labels)
+        if args.model == "cnn":
+            if not server_model:
+                server_model.append(keras_cnn(args.lr))
+            server_model[0].set_weights(parameters)
+            acc = float(server_model[0].evaluate(test_images.reshape(-1, 28, 28, 1), test_labels, verbose=0)[1])
+        else:
+            acc = accuracy(parameters, test_images, test_labels)
         entry = {"round": server_round, "seconds": now - started, "accuracy": acc,
                  "roundSeconds": now - last_round[0], "slowestClientSeconds": fit_times.get(server_round, 0.0),
                  "trainingStartedSeconds": None if training_started[0] is None else training_started[0] - started}

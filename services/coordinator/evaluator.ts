@@ -32,3 +32,11 @@ export function taskEvaluator(
       data ? model.evaluate(weights, data({ tf: model.tf, config: model.config, batchSize })) : null,
   };
 }
+
+/** An evaluation as the numbers of a model record and an event: testLoss, testAccuracy, testMse… */
+export function evaluationNumbers(e: Evaluation): Record<string, number> {
+  const numbers: Record<string, number> = { testLoss: e.loss };
+  for (const [name, value] of Object.entries(e.metrics))
+    numbers[`test${name.charAt(0).toUpperCase()}${name.slice(1)}`] = value;
+  return numbers;
+}

@@ -24,26 +24,19 @@ import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
 import { ensureTopics, topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
 import { toFoldInput } from '../../lib/wire/records.js';
-import type { CoordinatorEvent, ModelUpdate } from '../../lib/wire/schemas.js';
+import type { ModelUpdate } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import type { CoordinatorConfig } from './config.js';
 import { LeaseBook } from './leases.js';
 import { RunMetrics } from './metrics.js';
-import type { Evaluator } from './evaluator.js';
-import type { Evaluation } from '../../lib/task/model.js';
+import { evaluationNumbers, type Evaluator } from './evaluator.js';
 import { RejectionBatch } from './rejections.js';
 import { readLatestCheckpoint } from './checkpoints.js';
 import { decodeCursor } from './cursor.js';
 import { rejectionOf, UpdateIntake, type RecordFailure } from './intake.js';
 import { writeStep, type CommitStep } from './step.js';
-
-/** An evaluation as the numbers of a model record and an event: testLoss, testAccuracy, testMse… */
-export function evaluationNumbers(e: Evaluation): Record<string, number> {
-  const numbers: Record<string, number> = { testLoss: e.loss };
-  for (const [name, value] of Object.entries(e.metrics))
-    numbers[`test${name.charAt(0).toUpperCase()}${name.slice(1)}`] = value;
-  return numbers;
-}
+import { JobEvents, type JobEvent } from './events.js';
+import { checkInEvents, trainTaskRecord } from './tasks.js';
 
 export type StopReason = 'target-accuracy' | 'max-versions' | 'max-wall-time' | 'stopped';
 
@@ -53,6 +46,7 @@ export class CoordinatorRunner {
   private readonly leases: LeaseBook;
   private readonly intake: UpdateIntake;
   private readonly rejections: RejectionBatch;
+  private readonly events: JobEvents;
   private readonly schemaIds = { task: 0, model: 0, event: 0, rejected: 0 };
   private admin!: Admin;
   private producer!: Producer;
@@ -92,6 +86,7 @@ export class CoordinatorRunner {
       knownSchemaId: () => this.schemaIds.rejected,
     });
     this.rejections = new RejectionBatch(config.rejections);
+    this.events = new JobEvents(this.jobId, () => this.producer, serde, now, log);
     this.startedAtMs = now();
     this.metrics = new RunMetrics(config, this.startedAtMs);
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
@@ -128,6 +123,7 @@ export class CoordinatorRunner {
     this.schemaIds.task = await this.serde.register('TrainTask', this.topic('tasks'));
     this.schemaIds.model = await this.serde.register('GlobalModel', this.topic('models'));
     this.schemaIds.event = await this.serde.register('CoordinatorEvent', this.topic('events'));
+    this.events.schemaId = this.schemaIds.event;
     this.schemaIds.rejected = await this.serde.register('RejectedUpdate', this.topic('rejected'));
 
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -220,34 +216,10 @@ export class CoordinatorRunner {
     try {
       const checkIn = await this.serde.decode('WorkerCheckIn', message.value);
       if (checkIn.jobId !== this.jobId) return;
-      const reported = this.leases.workers.get(checkIn.workerId)?.problem;
-      const cancelled = this.leases.checkIn(
-        {
-          workerId: checkIn.workerId,
-          silo: checkIn.silo,
-          numExamples: checkIn.numExamples,
-          backend: checkIn.capabilities.backend,
-          state: checkIn.state,
-          sentAtMs: checkIn.sentAtMs,
-          problem: checkIn.problem,
-        },
-        this.now(),
-      );
-      if (checkIn.problem && checkIn.problem.atMs !== reported?.atMs) {
-        this.metrics.workerProblem(checkIn.problem.code);
-        await this.emit({
-          type: 'worker-problem',
-          workerId: checkIn.workerId,
-          version: checkIn.problem.version ?? this.version,
-          labels: { code: checkIn.problem.code, message: checkIn.problem.message.slice(0, 512) },
-        });
+      for (const event of checkInEvents(checkIn, this.leases, this.now(), this.version)) {
+        if (event.type === 'worker-problem') this.metrics.workerProblem(event.labels?.code ?? 'unknown');
+        await this.emit(event);
       }
-      if (cancelled)
-        await this.emit({
-          type: 'lease-cancelled',
-          workerId: cancelled.workerId,
-          labels: { taskId: cancelled.taskId, reason: checkIn.state },
-        });
     } catch (error) {
       this.log.warn('check-in-unreadable', { error, offset: message.offset });
     }
@@ -383,6 +355,11 @@ export class CoordinatorRunner {
     }
   }
 
+  private nextTaskId(): string {
+    this.taskCounter += 1;
+    return `${this.config.runId}-v${this.aggregator.version}-t${this.taskCounter}-${randomUUID().slice(0, 8)}`;
+  }
+
   /** Queues a tick behind the work in progress (never awaited from inside serial work). */
   private tickSoon(): void {
     void this.serial(() => this.tick()).catch((error: unknown) => this.log.error('tick-failed', { error }));
@@ -400,22 +377,9 @@ export class CoordinatorRunner {
     const workers = this.leases.plan(now, this.aggregator.bufferCount);
     if (workers.length > 0) {
       const messages = workers.map((worker) => {
-        this.taskCounter += 1;
-        const taskId = `${this.config.runId}-v${this.aggregator.version}-t${this.taskCounter}-${randomUUID().slice(0, 8)}`;
-        const lease = this.leases.issue(taskId, worker.workerId, this.aggregator.version, now);
+        const lease = this.leases.issue(this.nextTaskId(), worker.workerId, this.aggregator.version, now);
         this.metrics.leaseIssued(now);
-        return {
-          key: worker.workerId,
-          value: this.serde.encode('TrainTask', this.schemaIds.task, {
-            taskId,
-            jobId: this.jobId,
-            workerId: worker.workerId,
-            baseVersion: lease.baseVersion,
-            hyperparameters: this.config.training,
-            issuedAtMs: lease.issuedAtMs,
-            deadlineMs: lease.deadlineMs,
-          }),
-        };
+        return trainTaskRecord(lease, this.jobId, this.config.training, this.serde, this.schemaIds.task);
       });
       await this.producer.send({ topic: this.topic('tasks'), messages });
     }
@@ -441,27 +405,8 @@ export class CoordinatorRunner {
     this.resolveFinished(reason);
   }
 
-  private async emit(event: Partial<CoordinatorEvent> & { type: string }): Promise<void> {
-    const full: CoordinatorEvent = {
-      jobId: this.jobId,
-      timeMs: this.now(),
-      version: this.aggregator?.version ?? 0,
-      workerId: null,
-      updateId: null,
-      numbers: {},
-      labels: {},
-      ...event,
-    };
-    try {
-      await this.producer.send({
-        topic: this.topic('events'),
-        messages: [
-          { key: this.jobId, value: this.serde.encode('CoordinatorEvent', this.schemaIds.event, full) },
-        ],
-      });
-    } catch (error) {
-      this.log.warn('event-not-sent', { type: event.type, error });
-    }
+  private emit(event: JobEvent): Promise<void> {
+    return this.events.emit(event, this.aggregator?.version ?? 0);
   }
 
   /** Stops taking work; what is buffered but not stepped is re-read by the next coordinator. */

@@ -1,0 +1,68 @@
+/** The lease book's Kafka side: a lease as a TrainTask record, and a check-in as lease-book changes and events. */
+import type { CoordinatorConfig } from './config.js';
+import type { JobEvent } from './events.js';
+import type { Lease, LeaseBook } from './leases.js';
+import type { WorkerCheckIn } from '../../lib/wire/schemas.js';
+import type { AvroSerde } from '../../lib/wire/serde.js';
+
+/** A lease as its TrainTask record, keyed by the worker it is leased to. */
+export function trainTaskRecord(
+  lease: Lease,
+  jobId: string,
+  training: CoordinatorConfig['training'],
+  serde: AvroSerde,
+  schemaId: number,
+): { key: string; value: Buffer } {
+  return {
+    key: lease.workerId,
+    value: serde.encode('TrainTask', schemaId, {
+      taskId: lease.taskId,
+      jobId,
+      workerId: lease.workerId,
+      baseVersion: lease.baseVersion,
+      hyperparameters: training,
+      issuedAtMs: lease.issuedAtMs,
+      deadlineMs: lease.deadlineMs,
+    }),
+  };
+}
+
+/**
+ * Records a check-in in the lease book; returns the events it gives: a problem the worker reports
+ * for the first time, and a lease the check-in cancelled.
+ */
+export function checkInEvents(
+  checkIn: WorkerCheckIn,
+  leases: LeaseBook,
+  nowMs: number,
+  version: number,
+): JobEvent[] {
+  const reported = leases.workers.get(checkIn.workerId)?.problem;
+  const cancelled = leases.checkIn(
+    {
+      workerId: checkIn.workerId,
+      silo: checkIn.silo,
+      numExamples: checkIn.numExamples,
+      backend: checkIn.capabilities.backend,
+      state: checkIn.state,
+      sentAtMs: checkIn.sentAtMs,
+      problem: checkIn.problem,
+    },
+    nowMs,
+  );
+  const events: JobEvent[] = [];
+  if (checkIn.problem && checkIn.problem.atMs !== reported?.atMs)
+    events.push({
+      type: 'worker-problem',
+      workerId: checkIn.workerId,
+      version: checkIn.problem.version ?? version,
+      labels: { code: checkIn.problem.code, message: checkIn.problem.message.slice(0, 512) },
+    });
+  if (cancelled)
+    events.push({
+      type: 'lease-cancelled',
+      workerId: cancelled.workerId,
+      labels: { taskId: cancelled.taskId, reason: checkIn.state },
+    });
+  return events;
+}
