@@ -54,14 +54,20 @@ export async function loadTask(
     const { tsImport } = await import('tsx/esm/api');
     module = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
   } catch (cause) {
-    if (cause instanceof TributaryError) throw cause; // defineTask's own ConfigError
+    // defineTask's own ConfigError (from the task's copy of the module graph: compare codes, not classes)
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('TRIB_')) throw cause;
     throw new TributaryError('TRIB_TASK_LOAD_FAILED', `${file}: ${(cause as Error).message}`, { cause });
   }
   // A .ts file outside an ESM package is loaded as CommonJS: its default export sits one level down.
   const nested = (module.default as Record<string, unknown> | undefined)?.default;
   const candidate = isTask(nested) ? nested : (module.default ?? module.task);
   if (!isTask(candidate)) {
-    const problems = candidate === undefined ? [] : definitionProblems(candidate);
+    const looksLikeTask =
+      typeof candidate === 'object' &&
+      candidate !== null &&
+      ['id', 'model', 'data'].some((k) => k in candidate);
+    const problems = looksLikeTask ? definitionProblems(candidate) : [];
     throw new TributaryError(
       'TRIB_TASK_LOAD_FAILED',
       problems.length > 0

@@ -64,6 +64,36 @@ describe('LeaseBook', () => {
     expect(book.checkIn({ ...idle('b', 20), state: 'LEAVING' }, 30)?.taskId).toBe('t1');
   });
 
+  it('backs a worker off after rejected updates, doubling from 1 s to 60 s, until one is folded', () => {
+    const book = new LeaseBook({
+      concurrency: 1,
+      synchronousRound: null,
+      taskDeadlineMs: 600_000,
+      idleGraceMs: 100,
+    });
+    book.checkIn(idle('a'), 0);
+    let now = 0;
+    const waits: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const [worker] = book.plan(now, 0);
+      expect(worker?.workerId).toBe('a');
+      const lease = book.issue(`t${i}`, 'a', 0, now);
+      book.complete(lease.taskId);
+      book.rejected(lease, now);
+      book.checkIn(idle('a', now), now);
+      const until = book.workers.get('a')?.backoffUntilMs ?? 0;
+      waits.push(until - now);
+      expect(book.plan(until - 1, 0)).toEqual([]);
+      now = until;
+    }
+    expect(waits).toEqual([1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000]);
+    const lease = book.issue('ok', 'a', 0, now);
+    book.complete('ok');
+    book.folded(lease);
+    book.rejected(lease, now);
+    expect((book.workers.get('a')?.backoffUntilMs ?? 0) - now).toBe(1000);
+  });
+
   it('runs synchronous rounds of K: never more than K − buffered leases', () => {
     const book = new LeaseBook({
       concurrency: 3,

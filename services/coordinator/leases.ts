@@ -2,7 +2,12 @@
  * Pace steering, pure: which workers are available, which tasks are leased until when, and how
  * many new leases to issue. FedBuff keeps C tasks in flight; synchronous FedAvg (maxStaleness 0)
  * issues a round of K and replaces only leases that expire, so a round never exceeds K updates.
+ * A worker whose update answering its lease was rejected waits before its next lease, twice as
+ * long after each rejection in a row (1 s up to 60 s), so a worker whose updates are always refused
+ * (a task that does not suit the guard, a broken site) is not handed tasks in a tight loop.
  */
+
+export const REJECTION_BACKOFF = { firstMs: 1000, maxMs: 60_000 } as const;
 
 export interface WorkerRecord {
   readonly workerId: string;
@@ -14,6 +19,9 @@ export interface WorkerRecord {
   lastLeasedMs: number;
   /** An expired lease marks a worker unresponsive until it checks in again after the expiry. */
   unresponsiveSinceMs: number | null;
+  /** Updates rejected in a row, and until when the worker gets no lease because of them. */
+  rejectedInARow: number;
+  backoffUntilMs: number;
   /** The latest problem the worker reported (a model it could not read, ...), or null. */
   problem: { code: string; message: string; version: number | null; atMs: number } | null;
 }
@@ -68,6 +76,8 @@ export class LeaseBook {
       lastSeenMs: nowMs,
       lastLeasedMs: 0,
       unresponsiveSinceMs: null,
+      rejectedInARow: 0,
+      backoffUntilMs: 0,
       problem: null,
     };
     Object.assign(record, {
@@ -123,13 +133,37 @@ export class LeaseBook {
     if (slots <= 0) return [];
     const leased = new Set([...this.leases.values()].map((l) => l.workerId));
     return [...this.workers.values()]
-      .filter((w) => w.state === 'IDLE' && !leased.has(w.workerId) && w.unresponsiveSinceMs === null)
+      .filter(
+        (w) =>
+          w.state === 'IDLE' &&
+          !leased.has(w.workerId) &&
+          w.unresponsiveSinceMs === null &&
+          w.backoffUntilMs <= nowMs,
+      )
       .sort((a, b) => a.lastLeasedMs - b.lastLeasedMs || a.workerId.localeCompare(b.workerId))
       .slice(0, slots)
       .map((w) => {
         w.lastLeasedMs = nowMs;
         return w;
       });
+  }
+
+  /** The update answering `lease` was rejected: the worker waits before its next lease. */
+  rejected(lease: Lease, nowMs: number): void {
+    const worker = this.workers.get(lease.workerId);
+    if (!worker) return;
+    worker.rejectedInARow += 1;
+    const wait = Math.min(
+      REJECTION_BACKOFF.maxMs,
+      REJECTION_BACKOFF.firstMs * 2 ** (worker.rejectedInARow - 1),
+    );
+    worker.backoffUntilMs = nowMs + wait;
+  }
+
+  /** The update answering `lease` was folded: the worker's rejection streak ends. */
+  folded(lease: Lease): void {
+    const worker = this.workers.get(lease.workerId);
+    if (worker) worker.rejectedInARow = 0;
   }
 
   issue(taskId: string, workerId: string, baseVersion: number, nowMs: number): Lease {

@@ -244,7 +244,14 @@ export class CoordinatorRunner {
 
   private async foldWhole(whole: ModelUpdate): Promise<void> {
     const lease = this.leases.complete(whole.taskId);
-    const outcome = this.aggregator.fold(toFoldInput(whole, this.aggregator.stagingArea));
+    let outcome: ReturnType<FedBuffAggregator['fold']>;
+    try {
+      outcome = this.aggregator.fold(toFoldInput(whole, this.aggregator.stagingArea));
+    } catch (error) {
+      if (lease) this.leases.rejected(lease, this.now());
+      throw error;
+    }
+    if (lease) this.leases.folded(lease);
     const late = lease === undefined;
     this.metrics.folded(outcome.update, late, this.now());
     this.metrics.trained(whole.metrics, whole.numExamples);

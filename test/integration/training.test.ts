@@ -23,7 +23,8 @@ import {
   status,
   type JobEnv,
 } from './services.js';
-import { mnistLayout } from '../support/tasks.js';
+import { MNIST_TASK, mnistLayout } from '../support/tasks.js';
+import { startFederation } from '../../lib/testing/index.js';
 
 afterEach(killAll);
 
@@ -44,21 +45,32 @@ async function events(job: JobEnv, done: (e: CoordinatorEvent[]) => boolean): Pr
 }
 
 describe('federated training over Kafka', () => {
-  it('trains the MLP to at least 0.85 test accuracy with 3 workers', async () => {
-    const job = jobEnv(brokers(), registryUrl());
-    startWorkers(job, 3);
-    const coordinator = startCoordinator(job, {
-      TRIBUTARY_TARGET_ACCURACY: '0.85',
-      TRIBUTARY_MAX_WALL_SECONDS: '180',
-      TRIBUTARY_CONCURRENCY: '3',
-      TRIBUTARY_BUFFER_K: '2',
+  it('trains the MLP to at least 0.85 test accuracy with 3 workers (through tributary/testing)', async () => {
+    const federation = await startFederation({
+      stack: { brokers: brokers(), registryUrl: registryUrl() },
+      task: MNIST_TASK,
+      workers: 3,
+      worker: () => ({ TRIBUTARY_PARTITION: 'iid' }),
+      coordinator: {
+        TRIBUTARY_TARGET_ACCURACY: '0.85',
+        TRIBUTARY_MAX_WALL_SECONDS: '180',
+        TRIBUTARY_CONCURRENCY: '3',
+        TRIBUTARY_BUFFER_K: '2',
+      },
     });
-    expect(await coordinator.exited, coordinator.output.slice(-2000)).toBe(0);
-    const r = report(job);
-    expect(r.stopReason).toBe('target-accuracy');
-    expect(r.finalAccuracy).toBeGreaterThanOrEqual(0.85);
-    expect(r.workers.map((w) => w.workerId).sort()).toEqual(['w0', 'w1', 'w2']);
-    expect(r.updatesAccepted).toBeGreaterThanOrEqual(2 * r.versions);
+    try {
+      const accuracy = await federation.waitForMetric('accuracy', (a) => a >= 0.85);
+      const r = await federation.finished();
+      expect(r.stopReason).toBe('target-accuracy');
+      expect(r.finalAccuracy).toBe(accuracy);
+      expect(r.workers.map((w) => w.workerId).sort()).toEqual(['w0', 'w1', 'w2']);
+      expect(r.updatesAccepted).toBeGreaterThanOrEqual(2 * r.versions);
+      // The models topic holds every version 0..final (compaction keeps at least the newest).
+      const versions = (await federation.readTopic('models')).map((m) => m.version);
+      expect(Math.max(...versions)).toBe(r.versions);
+    } finally {
+      await federation.stop();
+    }
   });
 
   it("folds a slow worker's stale updates with staleness weights below 1", async () => {
