@@ -124,7 +124,7 @@ export async function runBackends(): Promise<void> {
       ]),
     ),
     '',
-    `Native vs pure-JS: MLP ${ratio(speed('tensorflow', 'mnist-mlp-v1'), speed('cpu', 'mnist-mlp-v1'))}, CNN ${ratio(speed('tensorflow', 'mnist-cnn-v1'), speed('cpu', 'mnist-cnn-v1'))}; native vs WebAssembly (MLP): ${ratio(speed('tensorflow', 'mnist-mlp-v1'), speed('wasm', 'mnist-mlp-v1'))}.`,
+    `Native vs pure-JS: MLP ${ratio(speed('tensorflow', 'mlp'), speed('cpu', 'mlp'))}, CNN ${ratio(speed('tensorflow', 'cnn'), speed('cpu', 'cnn'))}; native vs WebAssembly (MLP): ${ratio(speed('tensorflow', 'mlp'), speed('wasm', 'mlp'))}.`,
     '',
   ].join('\n');
   const files = writeResult(

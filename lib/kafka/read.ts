@@ -3,6 +3,7 @@
  * offset up to the end offsets taken when the read began. Transaction markers take offsets without
  * delivering records, so "caught up" is also declared after a quiet interval.
  */
+import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { LARGE_RECORD_CONSUMER } from './client.js';
 
@@ -31,7 +32,8 @@ export async function readTopicNow(
   );
   if (pending.size === 0) return [];
   const consumer = kafka.consumer({
-    groupId: `tributary-reader-${process.pid}-${Date.now().toString(36)}`,
+    // Unique per read: readers sharing a group would split each other's partitions.
+    groupId: `tributary-reader-${randomUUID()}`,
     readUncommitted: false,
     ...LARGE_RECORD_CONSUMER,
   });
@@ -42,7 +44,8 @@ export async function readTopicNow(
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
-      eachMessage: async ({ partition, message }) => {
+      eachMessage: async ({ topic: from, partition, message }) => {
+        if (from !== topic) return;
         lastActivity = Date.now();
         const end = pending.get(partition);
         if (end === undefined) return;
