@@ -69,7 +69,7 @@ export async function runBackends(): Promise<void> {
         proximalMu: null,
       });
       const data = (epoch: number) =>
-        task.data.train({ ...silo, partition: { kind: 'iid' }, seed: 1, epoch, batchSize: 32 });
+        task.data.train?.({ ...silo, partition: { kind: 'iid' }, seed: 1, epoch, batchSize: 32 }) ?? [];
       if (backend === 'wasm' && model.needsConvGradients) {
         rows.push({
           backend,

@@ -38,7 +38,7 @@ describe('defineTask', () => {
       'model: must be a function ({ tf, config }) => tf.LayersModel',
       'data.train: must be a function returning batches',
       'data.evaluation: must be a function returning batches, or absent',
-      'data.extra: unknown (known: train, evaluation)',
+      'data.extra: unknown (known: train, stream, evaluation)',
       'loss: must be a function or one of categoricalCrossentropy, sparseCategoricalCrossentropy, meanSquaredError, meanAbsoluteError, got "hinge"',
       'metrics.f1: must be a function (ys, predictions, tf) => scalar',
       'metrics.loss: reserved (the task loss is always reported)',
@@ -51,6 +51,42 @@ describe('defineTask', () => {
       'surprise: unknown task field',
     ]);
     expect(() => defineTask(bad as unknown as TaskDefinition)).toThrow(ConfigError);
+  });
+
+  it('checks a streamed data source field by field, and wants train or stream', () => {
+    const stream = {
+      topics: 'plant-a',
+      format: 'csv',
+      map: () => null,
+      featureShape: [0],
+      classes: 1.5,
+      window: { records: 10, seconds: -1 },
+      start: 'yesterday',
+    };
+    expect(definitionProblems({ ...minimal, data: { stream } })).toEqual([
+      'data.stream.topics: must be a function ({ silo }) => topic names',
+      'data.stream.format: must be "avro" or "json", got "csv"',
+      'data.stream.featureShape: must be a non-empty array of whole numbers > 0',
+      'data.stream.classes: must be a whole number > 0',
+      'data.stream.window.seconds: must be a number > 0',
+      'data.stream.start: must be "earliest", "latest" or { fromMs }',
+    ]);
+    expect(definitionProblems({ ...minimal, data: {} })).toEqual([
+      'data: give train (a function returning batches) or stream (Kafka topics)',
+    ]);
+    const good = {
+      ...stream,
+      topics: () => ['t'],
+      format: 'json',
+      featureShape: [2],
+      classes: 2,
+      window: { records: 5 },
+      start: { fromMs: 0 },
+    };
+    expect(definitionProblems({ ...minimal, data: { stream: good } })).toEqual([]);
+    expect(definitionProblems({ ...minimal, data: { stream: good, train: () => [] } })).toEqual([
+      'data: give train or stream, not both',
+    ]);
   });
 
   it('rejects what is not an object', () => {

@@ -27,12 +27,18 @@ export function definitionProblems(definition: unknown): string[] {
   if (typeof data !== 'object' || data === null)
     problems.push('data: must be an object with a train function');
   else {
-    if (!isFunction(data.train)) problems.push('data.train: must be a function returning batches');
+    if (data.train === undefined && data.stream === undefined)
+      problems.push('data: give train (a function returning batches) or stream (Kafka topics)');
+    if (data.train !== undefined && data.stream !== undefined)
+      problems.push('data: give train or stream, not both');
+    if (data.train !== undefined && !isFunction(data.train))
+      problems.push('data.train: must be a function returning batches');
+    if (data.stream !== undefined) problems.push(...streamProblems(data.stream));
     if (data.evaluation !== undefined && !isFunction(data.evaluation))
       problems.push('data.evaluation: must be a function returning batches, or absent');
     for (const key of Object.keys(data))
-      if (key !== 'train' && key !== 'evaluation')
-        problems.push(`data.${key}: unknown (known: train, evaluation)`);
+      if (!['train', 'stream', 'evaluation'].includes(key))
+        problems.push(`data.${key}: unknown (known: train, stream, evaluation)`);
   }
   if (d.train !== undefined && !isFunction(d.train)) problems.push('train: must be a function, or absent');
   if (d.loss !== undefined && !isFunction(d.loss) && !LOSSES.includes(d.loss as string))
@@ -59,6 +65,42 @@ export function definitionProblems(definition: unknown): string[] {
   problems.push(...runDefaultsProblems(d.defaults));
   const known = ['id', 'config', 'model', 'loss', 'metrics', 'data', 'train', 'initialWeights', 'defaults'];
   for (const key of Object.keys(d)) if (!known.includes(key)) problems.push(`${key}: unknown task field`);
+  return problems;
+}
+
+function streamProblems(stream: unknown): string[] {
+  if (typeof stream !== 'object' || stream === null) return ['data.stream: must be an object'];
+  const s = stream as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof s.topics !== 'function')
+    problems.push('data.stream.topics: must be a function ({ silo }) => topic names');
+  if (typeof s.map !== 'function')
+    problems.push('data.stream.map: must be a function (record) => { features, target } | null');
+  if (s.format !== undefined && s.format !== 'avro' && s.format !== 'json')
+    problems.push(`data.stream.format: must be "avro" or "json", got ${JSON.stringify(s.format)}`);
+  const shape = s.featureShape;
+  if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isInteger(d) && d > 0))
+    problems.push('data.stream.featureShape: must be a non-empty array of whole numbers > 0');
+  for (const key of ['classes', 'targetWidth'])
+    if (s[key] !== undefined && !(Number.isInteger(s[key]) && (s[key] as number) > 0))
+      problems.push(`data.stream.${key}: must be a whole number > 0`);
+  const window = s.window as Record<string, unknown> | undefined;
+  if (
+    typeof window !== 'object' ||
+    window === null ||
+    !(Number.isInteger(window.records) && (window.records as number) > 0)
+  )
+    problems.push('data.stream.window.records: must be a whole number > 0');
+  else if (window.seconds !== undefined && !(typeof window.seconds === 'number' && window.seconds > 0))
+    problems.push('data.stream.window.seconds: must be a number > 0');
+  const start = s.start;
+  if (
+    start !== undefined &&
+    start !== 'earliest' &&
+    start !== 'latest' &&
+    !(typeof start === 'object' && start !== null && Number.isFinite((start as { fromMs?: unknown }).fromMs))
+  )
+    problems.push('data.stream.start: must be "earliest", "latest" or { fromMs }');
   return problems;
 }
 

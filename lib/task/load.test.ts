@@ -68,7 +68,7 @@ describe('loadTask', () => {
     await expect(loadTask(none, { env: {} })).rejects.toThrow(/export the task as default/);
     const raw = write('raw/task.mjs', "export default { id: 'x y', data: {} };\n");
     await expect(loadTask(raw, { env: {} })).rejects.toThrow(
-      /not a valid task:\n {2}- id: letters, digits[^\n]*\n {2}- model: must be a function[^\n]*\n {2}- data.train: must be a function/,
+      /not a valid task:\n {2}- id: letters, digits[^\n]*\n {2}- model: must be a function[^\n]*\n {2}- data: give train \(a function returning batches\) or stream/,
     );
     const bad = write(
       'bad/task.ts',

@@ -199,7 +199,7 @@ describe('training and evaluation', () => {
     const broken = task({ data: { train: () => [{ xs: tf.zeros([2, 3]), ys: tf.zeros([3, 2]) }] } });
     const model = new TaskModel(tf, broken, {});
     await expect(
-      model.train(model.initialWeights(1), h, () => broken.data.train({} as never)),
+      model.train(model.initialWeights(1), h, () => broken.data.train?.({} as never) ?? []),
     ).rejects.toThrow(/TRIB_TASK_LOAD_FAILED/);
   });
 });

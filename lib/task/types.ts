@@ -46,6 +46,43 @@ export interface EvaluationContext<C extends TaskConfig> extends ModelContext<C>
   readonly batchSize: number;
 }
 
+/** Where a streamed record came from. */
+export interface StreamRecordMeta {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  /** The Kafka record's timestamp. */
+  readonly timestampMs: number;
+  readonly key: string | null;
+}
+
+/** One example from a streamed record: features (featureShape, flattened) and a target. */
+export interface StreamExample {
+  readonly features: ArrayLike<number>;
+  /** A class index (with `classes`), or `targetWidth` values. */
+  readonly target: number | ArrayLike<number>;
+  /** Default: the Kafka record's timestamp. */
+  readonly timestampMs?: number;
+  /** Default: `<topic>/<partition>/<offset>`. */
+  readonly id?: string;
+}
+
+export interface StreamDefinition<C extends TaskConfig> {
+  /** The silo's own topics. */
+  topics(context: { silo: string; workerId: string; config: C }): string[];
+  /** 'avro' (Confluent wire format, whatever schema the silo registered; the default) or 'json'. */
+  readonly format?: 'avro' | 'json';
+  /** A decoded record as an example; null (or a throw) skips it, counted. */
+  map(record: unknown, meta: StreamRecordMeta, config: C): StreamExample | null;
+  readonly featureShape: readonly number[];
+  readonly classes?: number;
+  readonly targetWidth?: number;
+  /** The last `records` examples, and/or those at most `seconds` older than the newest. */
+  readonly window: { readonly records: number; readonly seconds?: number };
+  /** Where a worker with no committed position starts (default 'earliest'); afterwards it resumes. */
+  readonly start?: 'earliest' | 'latest' | { readonly fromMs: number };
+}
+
 /** The hyperparameters a TrainTask carries (set by the coordinator, from the run's defaults). */
 export interface LocalHyperparameters {
   readonly epochs: number;
@@ -119,8 +156,10 @@ export interface TaskDefinition<C extends TaskConfig = TaskConfig> {
   /** Evaluation figures besides loss. Default: accuracy for cross-entropy losses, mse and mae otherwise. */
   readonly metrics?: Readonly<Record<string, MetricFunction>>;
   readonly data: {
-    /** One pass over a silo's training data, in batches of `batchSize`. */
-    train(context: SiloContext<C>): BatchSource | Promise<BatchSource>;
+    /** One pass over a silo's training data, in batches of `batchSize` (or give `stream`). */
+    train?(context: SiloContext<C>): BatchSource | Promise<BatchSource>;
+    /** The silo's data as Kafka topics, kept in a bounded window the worker trains on (instead of `train`). */
+    stream?: StreamDefinition<C>;
     /** The coordinator's held-out data, if the task has a central test set. */
     evaluation?(context: EvaluationContext<C>): BatchSource | Promise<BatchSource>;
   };

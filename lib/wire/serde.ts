@@ -121,6 +121,25 @@ export class AvroSerde {
     this.decoders.set(key, decoder);
     return decoder;
   }
+
+  /**
+   * A record in any schema a producer registered (a silo's own data): its writer schema from the
+   * registry, the bytes bounds-checked against it, then decoded as the writer wrote it.
+   */
+  async decodeAny(bytes: Buffer | null): Promise<unknown> {
+    if (!bytes) throw new WireError('TRIB_DECODE_FAILED', 'record without a value');
+    const { schemaId, payload } = unframe(bytes);
+    const writer = await this.lookup.get(schemaId);
+    try {
+      checkAvroBounds(writer, payload, this.bounds);
+      return writer.fromBuffer(payload);
+    } catch (cause) {
+      if (cause instanceof WireError) throw cause;
+      throw new WireError('TRIB_DECODE_FAILED', `bytes are not a valid record of schema ${schemaId}`, {
+        cause,
+      });
+    }
+  }
 }
 
 /** How to read `name` from bytes written with `writer` (schema id `schemaId`). */

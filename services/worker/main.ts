@@ -10,6 +10,8 @@ import { loadConfigOrExit } from '../../lib/config.js';
 import { loadTask } from '../../lib/task/load.js';
 import { TaskModel } from '../../lib/task/model.js';
 import { mixSeed } from '../../lib/core/random.js';
+import { StreamSource } from '../../lib/data/stream.js';
+import { batchesOf } from '../../lib/task/batches.js';
 import { loadWorkerConfig } from './config.js';
 import { WorkerRunner, type Trainer } from './runner.js';
 
@@ -42,10 +44,28 @@ async function main(): Promise<void> {
     partition: config.partition,
   };
 
+  const kafka = createKafka({
+    brokers: config.brokers,
+    clientId: `tributary-worker-${config.workerId}`,
+    logger: log,
+  });
+  const serde = AvroSerde.forUrl(config.registryUrl);
+  const stream = task.data.stream
+    ? new StreamSource(
+        task.data.stream,
+        { silo: config.silo, workerId: config.workerId, config: taskConfig },
+        kafka,
+        serde,
+        `tributary.${config.jobId}.data.${config.workerId}`,
+        log,
+      )
+    : null;
+  const trainData = task.data.train;
+
   const trainer: Trainer = {
     layout: model.layout,
     backend,
-    train: (start, work, shouldStop) => {
+    train: async (start, work, shouldStop) => {
       const h = {
         epochs: work.hyperparameters.localEpochs,
         steps: work.hyperparameters.localSteps,
@@ -53,36 +73,56 @@ async function main(): Promise<void> {
         learningRate: work.hyperparameters.learningRate,
         proximalMu: work.hyperparameters.proximalMu,
       };
+      const seed = (epoch: number) => mixSeed(config.seed, work.baseVersion, epoch);
+      if (stream) {
+        // The window as it stands when the task starts; an empty window waits for data.
+        while (stream.window.size === 0 && !shouldStop() && Date.now() < work.deadlineMs)
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        const stats = stream.stats();
+        const passes = stream.batchesOf(tf, stream.window.snapshot());
+        const result = await model.train(start, h, (epoch) => passes(h.batchSize, seed(epoch)), shouldStop);
+        if (!result) return null;
+        const window = {
+          windowRecords: stats.size,
+          windowFromMs: stats.fromMs ?? 0,
+          windowToMs: stats.toMs ?? 0,
+          recordsSkipped: stats.skippedDecode + stats.skippedMap + stats.skippedTooOld,
+        };
+        log.info('trained-on-window', { taskId: work.taskId, ...window, consumed: stats.consumed });
+        return { ...result, metrics: { ...window, ...result.metrics } };
+      }
+      if (!trainData) throw new Error('the task gives neither data.train nor data.stream');
       return model.train(
         start,
         h,
-        (epoch) =>
-          task.data.train({
-            ...silo,
-            seed: mixSeed(config.seed, work.baseVersion, epoch),
-            epoch,
-            batchSize: h.batchSize,
-          }),
+        (epoch) => trainData({ ...silo, seed: seed(epoch), epoch, batchSize: h.batchSize }),
         shouldStop,
       );
     },
   };
-  const kafka = createKafka({
-    brokers: config.brokers,
-    clientId: `tributary-worker-${config.workerId}`,
-    logger: log,
-  });
-  const worker = new WorkerRunner(config, kafka, AvroSerde.forUrl(config.registryUrl), trainer, log);
+  const worker = new WorkerRunner(config, kafka, serde, trainer, log);
 
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info('shutdown', { signal });
-    void worker.stop().then(() => process.exit(0));
+    void Promise.allSettled([worker.stop(), stream?.stop()]).then(() => process.exit(0));
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  if (trainData) {
+    // Prime the task's data (a lazy load, a file to open) before taking tasks, so the first task
+    // does not pay for it: one batch, dropped.
+    const began = performance.now();
+    const first = await batchesOf(trainData({ ...silo, seed: config.seed, epoch: 0, batchSize: 32 })).next();
+    if (!first.done) tf.dispose([first.value.xs, first.value.ys]);
+    log.info('data-primed', { ms: Math.round(performance.now() - began) });
+  }
+  if (stream) {
+    await stream.start();
+    log.info('stream-started', { topics: stream.topics, window: task.data.stream?.window });
+  }
   await worker.start();
   const failure = await worker.failed;
   log.error('cannot-take-part', { code: failure.code, message: failure.message });

@@ -30,7 +30,8 @@ describe('native TensorFlow backend', () => {
       const result = await model.train(
         weights,
         { epochs: 1, steps: null, batchSize: 32, learningRate: 0.05, proximalMu: null },
-        () => task.data.train({ ...silo, partition: { kind: 'iid' }, seed: epoch, epoch, batchSize: 32 }),
+        () =>
+          task.data.train?.({ ...silo, partition: { kind: 'iid' }, seed: epoch, epoch, batchSize: 32 }) ?? [],
       );
       if (!result) throw new Error('training stopped');
       weights = weights.map((w, i) => w - (result.delta[i] as number));

@@ -1,0 +1,124 @@
+/**
+ * A worker whose task streams its data from the silo's own topic (Avro, the silo's own schema):
+ * it trains on exactly the records its window holds (the update's window figures match the record
+ * ids produced), skips undecodable and unmappable records with a count, and after a restart
+ * resumes from its committed position instead of re-reading the topic.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import avro from 'avsc';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { createKafka } from '../../lib/kafka/client.js';
+import { PACKAGE_ROOT } from '../../lib/run/processes.js';
+import { startFederation, type Federation } from '../../lib/testing/index.js';
+import { frame } from '../../lib/wire/confluent.js';
+import type { ModelUpdate } from '../../lib/wire/schemas.js';
+import { AvroSerde } from '../../lib/wire/serde.js';
+import { uniqueName, waitFor } from './helpers.js';
+
+const READING = {
+  type: 'record',
+  name: 'Reading',
+  namespace: 'plant.telemetry',
+  fields: [
+    { name: 'id', type: 'string' },
+    { name: 'x1', type: 'double' },
+    { name: 'x2', type: 'double' },
+    { name: 'label', type: 'int' },
+    { name: 'timeMs', type: 'long' },
+  ],
+} as const;
+
+let federation: Federation | undefined;
+afterEach(async () => {
+  const dir = process.env.TRIBUTARY_IT_LOG_DIR;
+  if (dir && federation)
+    for (const p of [federation.coordinator, ...federation.workers])
+      writeFileSync(join(dir, `stream-${p.name}-${p.child.pid}.log`), p.output);
+  await federation?.stop();
+});
+
+describe('streamed task data', () => {
+  it('trains on its window, skips bad records with a count, and resumes after a restart', async () => {
+    const brokers = inject('brokers');
+    const registryUrl = inject('registryUrl');
+    const topic = `${uniqueName('plant')}.telemetry`;
+    const kafka = createKafka({ brokers, clientId: 'it-stream' });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    const serde = AvroSerde.forUrl(registryUrl);
+    const schemaId = await serde.registerSchema(`${topic}-value`, JSON.stringify(READING));
+    const type = avro.Type.forSchema(READING as unknown as avro.Schema);
+    const reading = (i: number, label = i % 2) =>
+      frame(
+        schemaId,
+        type.toBuffer({ id: `r${i}`, x1: label ? 1 : -1, x2: (i % 7) / 7, label, timeMs: 1000 + i }),
+      );
+    const producer = kafka.producer();
+    await producer.connect();
+    const send = (values: Buffer[]) => producer.send({ topic, messages: values.map((value) => ({ value })) });
+    // 50 readings with a window of 30, and among them 3 undecodable and 2 unlabelled records.
+    await send([
+      ...Array.from({ length: 25 }, (_, i) => reading(i)),
+      Buffer.from('not avro at all'),
+      frame(999_999, Buffer.from([1, 2, 3])), // a schema id the registry does not know
+      frame(schemaId, Buffer.from([0x99])), // truncated
+      reading(900, -1),
+      reading(901, -1),
+      ...Array.from({ length: 25 }, (_, i) => reading(25 + i)),
+    ]);
+
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-stream-'));
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(PACKAGE_ROOT, join(dir, 'node_modules', 'tributary'), 'dir');
+    copyFileSync(fileURLToPath(new URL('./tasks/stream-task.ts.txt', import.meta.url)), join(dir, 'task.ts'));
+    federation = await startFederation({
+      stack: { brokers, registryUrl },
+      task: dir,
+      workers: 1,
+      taskConfig: { topic },
+    });
+    const updates = async () => (await federation?.readTopic('updates')) ?? [];
+    const full = (u: ModelUpdate) => u.metrics.windowRecords === 30;
+    const first = await waitFor(async () => (await updates()).find(full), {
+      timeoutMs: 120_000,
+      what: 'an update on a full window',
+    });
+    expect(first.numExamples).toBe(16); // 2 local steps of 8 (the task's defaults), drawn from the 30
+    expect(first.metrics.windowFromMs).toBe(1020); // r20 … r49: the last 30 readings
+    expect(first.metrics.windowToMs).toBe(1049);
+    expect(first.metrics.recordsSkipped).toBe(5);
+    const worker = federation.workers[0];
+    expect(worker?.events('stream-record-skipped').map((e) => e.stage)).toEqual([
+      'decode',
+      'decode',
+      'decode',
+      'map',
+      'map',
+    ]);
+
+    // Let the group commit its position, then kill the worker outright; 10 new readings arrive.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await federation.killWorker(0);
+    const killedAt = Date.now();
+    await send(Array.from({ length: 10 }, (_, i) => reading(100 + i)));
+    await federation.restartWorker(0);
+    const resumed = await waitFor(
+      async () => (await updates()).find((u) => u.timings.startedAtMs > killedAt),
+      { timeoutMs: 120_000, what: 'an update from the restarted worker' },
+    );
+    // Only what came after the committed position: the 10 new readings, not the topic again.
+    expect(resumed.metrics.windowRecords).toBe(10);
+    expect(resumed.metrics.windowFromMs).toBe(1100);
+    expect(resumed.metrics.windowToMs).toBe(1109);
+    expect(resumed.metrics.recordsSkipped).toBe(0);
+    await producer.disconnect();
+  });
+});
