@@ -121,4 +121,71 @@ describe('streamed task data', () => {
     expect(resumed.metrics.recordsSkipped).toBe(0);
     await producer.disconnect();
   });
+
+  it('reads JSON records from a start time when the group has no position yet', async () => {
+    const brokers = inject('brokers');
+    const registryUrl = inject('registryUrl');
+    const topic = `${uniqueName('plant')}.json`;
+    const kafka = createKafka({ brokers, clientId: 'it-stream-json' });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    const base = 1_700_000_000_000;
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic,
+      messages: Array.from({ length: 21 }, (_, i) => ({
+        // record 15 is not JSON; the Kafka timestamps are one second apart
+        value: i === 15 ? '{"a": 1,' : JSON.stringify({ a: i % 2 ? 1 : -1, b: i / 20, y: i % 2 }),
+        timestamp: String(base + i * 1000),
+      })),
+    });
+    await producer.disconnect();
+
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-stream-json-'));
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(PACKAGE_ROOT, join(dir, 'node_modules', 'tributary'), 'dir');
+    writeFileSync(
+      join(dir, 'task.ts'),
+      `import { defineTask } from 'tributary';
+export default defineTask({
+  id: 'stream-json',
+  config: { topic: 'unset' },
+  model: ({ tf }) => tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 2, activation: 'softmax', name: 'out' })] }),
+  data: {
+    stream: {
+      topics: ({ config }) => [config.topic],
+      format: 'json',
+      map: (r: any) => ({ features: [r.a, r.b], target: r.y }),
+      featureShape: [2],
+      classes: 2,
+      window: { records: 30 },
+      start: { fromMs: ${base + 10_000} },
+    },
+  },
+  defaults: { concurrency: 1, bufferSize: 1, maxVersions: 1000, localSteps: 1, batchSize: 4 },
+});
+`,
+    );
+    federation = await startFederation({
+      stack: { brokers, registryUrl },
+      task: dir,
+      workers: 1,
+      taskConfig: { topic },
+    });
+    const update = await waitFor(
+      async () =>
+        ((await federation?.readTopic('updates')) ?? []).find((u) => u.metrics.windowRecords === 10),
+      { timeoutMs: 120_000, what: 'an update on the records from the start time on' },
+    );
+    // Records 10 … 20 from the start time, less the one that is not JSON; nothing before it.
+    expect(update.metrics.windowFromMs).toBe(base + 10_000);
+    expect(update.metrics.windowToMs).toBe(base + 20_000);
+    expect(update.metrics.recordsSkipped).toBe(1);
+  });
 });
