@@ -2,11 +2,10 @@
  * Loading task files as the services do: TypeScript and JavaScript, ESM or not, from a directory
  * outside the repository whose node_modules links Tributary (as `npm install` would).
  */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PACKAGE_ROOT } from '../run/processes.js';
+import { userProjectDir } from '../../test/support/tasks.js';
 import { loadTask } from './load.js';
 
 let dir: string;
@@ -26,9 +25,7 @@ function write(name: string, text: string): string {
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'tributary-load-'));
-  mkdirSync(join(dir, 'node_modules'));
-  symlinkSync(PACKAGE_ROOT, join(dir, 'node_modules', 'tributary'), 'dir');
+  dir = userProjectDir('tributary-load');
 });
 
 describe('loadTask', () => {

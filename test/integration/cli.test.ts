@@ -6,8 +6,7 @@
  * its own metric and a config that can make its layout differ.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -15,6 +14,7 @@ import { nodeArgs, PACKAGE_ROOT } from '../../lib/run/processes.js';
 import type { RunReport } from '../../services/coordinator/report.js';
 import { killAll, readTopic, spawnService, type Service } from './services.js';
 import { uniqueName } from './helpers.js';
+import { userProjectDir } from '../support/tasks.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
 import { topicName } from '../../lib/kafka/topics.js';
 
@@ -57,9 +57,7 @@ let scaffolded: string;
 let custom: string;
 
 beforeAll(() => {
-  workDir = mkdtempSync(join(tmpdir(), 'tributary-cli-'));
-  mkdirSync(join(workDir, 'node_modules'));
-  symlinkSync(PACKAGE_ROOT, join(workDir, 'node_modules', 'tributary'), 'dir');
+  workDir = userProjectDir('tributary-cli');
   scaffolded = join(workDir, 'clusters');
   custom = join(workDir, 'custom');
   mkdirSync(custom);

@@ -4,14 +4,14 @@
  * ids produced), skips undecodable and unmappable records with a count, and after a restart
  * resumes from its committed position instead of re-reading the topic.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
+import type { Kafka } from 'kafkajs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../lib/kafka/client.js';
-import { PACKAGE_ROOT } from '../../lib/run/processes.js';
+import { userProjectDir } from '../support/tasks.js';
 import { startFederation, type Federation } from '../../lib/testing/index.js';
 import { frame } from '../../lib/wire/confluent.js';
 import type { ModelUpdate } from '../../lib/wire/schemas.js';
@@ -31,6 +31,19 @@ const READING = {
   ],
 } as const;
 
+/** A silo's own data topic (one partition, so its order is the window's order); a client for it. */
+async function siloTopic(brokers: string[], topic: string): Promise<Kafka> {
+  const kafka = createKafka({ brokers, clientId: 'it-stream' });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+  return kafka;
+}
+
 let federation: Federation | undefined;
 afterEach(async () => {
   const dir = process.env.TRIBUTARY_IT_LOG_DIR;
@@ -45,14 +58,7 @@ describe('streamed task data', () => {
     const brokers = inject('brokers');
     const registryUrl = inject('registryUrl');
     const topic = `${uniqueName('plant')}.telemetry`;
-    const kafka = createKafka({ brokers, clientId: 'it-stream' });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+    const kafka = await siloTopic(brokers, topic);
     const serde = AvroSerde.forUrl(registryUrl);
     const schemaId = await serde.registerSchema(`${topic}-value`, JSON.stringify(READING));
     const type = avro.Type.forSchema(READING as unknown as avro.Schema);
@@ -75,9 +81,7 @@ describe('streamed task data', () => {
       ...Array.from({ length: 25 }, (_, i) => reading(25 + i)),
     ]);
 
-    const dir = mkdtempSync(join(tmpdir(), 'tributary-stream-'));
-    mkdirSync(join(dir, 'node_modules'));
-    symlinkSync(PACKAGE_ROOT, join(dir, 'node_modules', 'tributary'), 'dir');
+    const dir = userProjectDir('tributary-stream');
     copyFileSync(fileURLToPath(new URL('./tasks/stream-task.ts.txt', import.meta.url)), join(dir, 'task.ts'));
     federation = await startFederation({
       stack: { brokers, registryUrl },
@@ -126,14 +130,7 @@ describe('streamed task data', () => {
     const brokers = inject('brokers');
     const registryUrl = inject('registryUrl');
     const topic = `${uniqueName('plant')}.json`;
-    const kafka = createKafka({ brokers, clientId: 'it-stream-json' });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+    const kafka = await siloTopic(brokers, topic);
     const base = 1_700_000_000_000;
     const producer = kafka.producer();
     await producer.connect();
@@ -147,9 +144,7 @@ describe('streamed task data', () => {
     });
     await producer.disconnect();
 
-    const dir = mkdtempSync(join(tmpdir(), 'tributary-stream-json-'));
-    mkdirSync(join(dir, 'node_modules'));
-    symlinkSync(PACKAGE_ROOT, join(dir, 'node_modules', 'tributary'), 'dir');
+    const dir = userProjectDir('tributary-stream-json');
     writeFileSync(
       join(dir, 'task.ts'),
       `import { defineTask } from 'tributary';
