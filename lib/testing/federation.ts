@@ -101,23 +101,34 @@ export class Federation {
     return response?.ok ? ((await response.json()) as Record<string, unknown>) : undefined;
   }
 
-  private failIfCoordinatorDied(): void {
-    if (!this.coordinator.running && !existsSync(join(this.runDir, 'report.json')))
-      throw new Error(
+  /**
+   * Once the coordinator has exited: its report, or an error if it died without one. Undefined
+   * while it runs. (A run can reach its target and exit between two polls of its status.)
+   */
+  private ended(): RunReport | Error | undefined {
+    if (this.coordinator.running) return undefined;
+    const file = join(this.runDir, 'report.json');
+    if (!existsSync(file))
+      return new Error(
         `the coordinator exited early; its last output:\n${this.coordinator.output.slice(-3000)}`,
       );
+    return JSON.parse(readFileSync(file, 'utf8')) as RunReport;
   }
 
   /** Waits until the global model reaches `version` or later; returns the version seen. */
   async waitForVersion(version: number, options: { timeoutMs?: number } = {}): Promise<number> {
-    return waitFor(
+    const seen = await waitFor(
       async () => {
-        this.failIfCoordinatorDied();
+        const ended = this.ended();
+        if (ended) return ended instanceof Error ? ended : ended.versions;
         const v = (await this.status())?.version as number | undefined;
         return v !== undefined && v >= version ? v : undefined;
       },
       { timeoutMs: options.timeoutMs ?? 150_000, what: `version ${version} of job ${this.jobId}` },
     );
+    if (seen instanceof Error) throw seen;
+    if (seen < version) throw new Error(`the coordinator finished at version ${seen}, before ${version}`);
+    return seen;
   }
 
   /**
@@ -129,16 +140,26 @@ export class Federation {
     accept: (value: number) => boolean,
     options: { timeoutMs?: number } = {},
   ): Promise<number> {
-    return waitFor(
-      async () => {
+    const seen = await waitFor(
+      async (): Promise<{ value: number | undefined; final: boolean } | Error | undefined> => {
+        const ended = this.ended();
+        if (ended instanceof Error) return ended;
+        if (ended) {
+          const last = ended.accuracyCurve.at(-1);
+          return { value: metric === 'loss' ? last?.loss : last?.metrics[metric], final: true };
+        }
         const evaluation = (await this.status())?.evaluation as Record<string, number> | null | undefined;
         const value = evaluation?.[metric];
-        if (value !== undefined && accept(value)) return value;
-        this.failIfCoordinatorDied();
-        return undefined;
+        return value !== undefined && accept(value) ? { value, final: false } : undefined;
       },
       { timeoutMs: options.timeoutMs ?? 150_000, what: `${metric} of job ${this.jobId}` },
     );
+    if (seen instanceof Error) throw seen;
+    if (seen.value === undefined || !accept(seen.value))
+      throw new Error(
+        `the coordinator finished with ${metric} ${String(seen.value)}, which was not accepted`,
+      );
+    return seen.value;
   }
 
   /** Every committed record of one of the job's topics, decoded. */
