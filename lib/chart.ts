@@ -12,6 +12,8 @@ export interface Series {
   readonly points: readonly { x: number; y: number }[];
   /** Defaults to one colour per distinct label. */
   readonly colour?: string;
+  /** Drawn dashed (e.g. a baseline beside its solid counterpart). */
+  readonly dashed?: boolean;
 }
 
 export interface LineChart {
@@ -22,6 +24,8 @@ export interface LineChart {
   readonly yMin?: number;
   readonly yMax?: number;
   readonly horizontalLines?: readonly { y: number; label: string }[];
+  /** Marks an x (an event: a fault appearing, a broker lost). */
+  readonly verticalLines?: readonly { x: number; label: string }[];
   /** Lines of text under the chart (figures worth reading next to the curve), wrapped to fit. */
   readonly notes?: readonly string[];
 }
@@ -98,6 +102,15 @@ export function lineChartSvg(options: LineChart): string {
     );
   }
 
+  for (const line of options.verticalLines ?? []) {
+    parts.push(
+      `<line x1="${sx(line.x)}" y1="${bottom}" x2="${sx(line.x)}" y2="${m.top}" stroke="#999" stroke-dasharray="2 3"/>`,
+    );
+    parts.push(
+      `<text x="${sx(line.x) + 4}" y="${m.top + 14}" font-size="12" fill="#666">${escape(line.label)}</text>`,
+    );
+  }
+
   const labels = [...new Set(options.series.map((s) => s.label))];
   const colourOf = (s: Series) => s.colour ?? (COLOURS[labels.indexOf(s.label) % COLOURS.length] as string);
   // Curves are clipped to the plot, so a y range narrower than the data stays readable.
@@ -109,7 +122,7 @@ export function lineChartSvg(options: LineChart): string {
       .map((p, j) => `${j === 0 ? 'M' : 'L'}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`)
       .join(' ');
     parts.push(
-      `<path d="${path}" fill="none" stroke="${colourOf(s)}" stroke-width="1.5" stroke-opacity="0.85" clip-path="url(#plot)"/>`,
+      `<path d="${path}" fill="none" stroke="${colourOf(s)}" stroke-width="1.5" stroke-opacity="0.85"${s.dashed ? ' stroke-dasharray="6 3"' : ''} clip-path="url(#plot)"/>`,
     );
   }
   // The legend sits bottom right, where accuracy curves (rising to the top) leave room.
@@ -120,9 +133,14 @@ export function lineChartSvg(options: LineChart): string {
       `<rect x="${right - legendWidth - 10}" y="${legendTop - 6}" width="${legendWidth}" height="${labels.length * 18 + 8}" fill="#fff" fill-opacity="0.9" stroke="#ccc"/>`,
     );
   labels.forEach((label, i) => {
-    const colour = colourOf(options.series.find((s) => s.label === label) as Series);
+    const series = options.series.find((s) => s.label === label) as Series;
+    const colour = colourOf(series);
     const x = right - legendWidth;
-    parts.push(`<rect x="${x}" y="${legendTop + i * 18}" width="12" height="12" fill="${colour}"/>`);
+    parts.push(
+      series.dashed
+        ? `<line x1="${x}" y1="${legendTop + i * 18 + 6}" x2="${x + 12}" y2="${legendTop + i * 18 + 6}" stroke="${colour}" stroke-width="2" stroke-dasharray="4 2"/>`
+        : `<rect x="${x}" y="${legendTop + i * 18}" width="12" height="12" fill="${colour}"/>`,
+    );
     parts.push(`<text x="${x + 20}" y="${legendTop + 10 + i * 18}" font-size="12">${escape(label)}</text>`);
   });
 

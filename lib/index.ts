@@ -7,6 +7,7 @@ export type {
   Batch,
   BatchSource,
   EvaluationContext,
+  HoldoutContext,
   LocalHyperparameters,
   LocalTrainingContext,
   LocalTrainingResult,

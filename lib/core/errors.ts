@@ -73,6 +73,16 @@ export const ERROR_CODES = {
     retriable: false,
     summary: "the model's weight layout differs from the job's (names, shapes, dtypes or order)",
   },
+
+  // Federated evaluation: reports of workers' evaluations on their own holdout data.
+  TRIB_EVALUATION_INVALID: {
+    retriable: false,
+    summary: 'an evaluation report is malformed (example count, loss, metrics, confusion matrix)',
+  },
+  TRIB_EVALUATION_UNEXPECTED: {
+    retriable: false,
+    summary: 'an evaluation report answers no open request, or one sent to another worker or silo',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -14,6 +14,8 @@ export const TOPIC_KINDS = [
   'events',
   'rejected',
   'checkpoints',
+  'evaluation-tasks',
+  'evaluations',
 ] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
 
@@ -40,6 +42,12 @@ export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
   events: { partitions: 1, schema: 'CoordinatorEvent', configs: { 'retention.ms': String(7 * DAY_MS) } },
   rejected: { partitions: 1, schema: 'RejectedUpdate', configs: { 'retention.ms': String(30 * DAY_MS) } },
   checkpoints: { partitions: 1, schema: null, configs: { 'cleanup.policy': 'compact' } },
+  'evaluation-tasks': {
+    partitions: 1,
+    schema: 'EvaluationTask',
+    configs: { 'retention.ms': String(DAY_MS) },
+  },
+  evaluations: { partitions: 1, schema: 'EvaluationReport', configs: { 'retention.ms': String(7 * DAY_MS) } },
 };
 
 export function topicConfigs(jobId: string): ITopicConfig[] {
@@ -58,7 +66,34 @@ export function topicConfigs(jobId: string): ITopicConfig[] {
 export async function ensureTopics(admin: Admin, jobId: string): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = topicConfigs(jobId).filter((t) => !existing.has(t.topic));
-  if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
+  if (missing.length === 0) return;
+  await admin.createTopics({ topics: missing, waitForLeaders: true });
+  await untilServed(
+    admin,
+    missing.map((t) => t.topic),
+    30_000,
+  );
+}
+
+/**
+ * Waits until the broker answers metadata for every partition of `topics` with a leader: right
+ * after creation, on a busy cluster, a request can still meet "This server does not host this
+ * topic-partition" for a moment (seen with five jobs starting at once).
+ */
+async function untilServed(admin: Admin, topics: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics });
+      if (found.length === topics.length && found.every((t) => t.partitions.every((p) => p.leader >= 0)))
+        return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 /** Waits until the coordinator has created the job's topics (workers may start first). */

@@ -31,6 +31,7 @@ const RULES: Readonly<Record<keyof RunDefaults, Rule>> = {
   maxVersions: { env: 'TRIBUTARY_MAX_VERSIONS', kind: 'int', min: 0 },
   maxWallSeconds: { env: 'TRIBUTARY_MAX_WALL_SECONDS', kind: 'number', min: 0 },
   evaluateEvery: { env: 'TRIBUTARY_EVALUATE_EVERY', kind: 'int', min: 1 },
+  federatedEvaluateEvery: { env: 'TRIBUTARY_FEDERATED_EVALUATE_EVERY', kind: 'int', min: 0 },
 };
 
 /** The environment variable each run default stands for (documented in docs/configuration.md). */

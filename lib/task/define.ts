@@ -36,9 +36,11 @@ export function definitionProblems(definition: unknown): string[] {
     if (data.stream !== undefined) problems.push(...streamProblems(data.stream));
     if (data.evaluation !== undefined && !isFunction(data.evaluation))
       problems.push('data.evaluation: must be a function returning batches, or absent');
+    if (data.holdout !== undefined && !isFunction(data.holdout))
+      problems.push('data.holdout: must be a function returning batches, or absent');
     for (const key of Object.keys(data))
-      if (!['train', 'stream', 'evaluation'].includes(key))
-        problems.push(`data.${key}: unknown (known: train, stream, evaluation)`);
+      if (!['train', 'stream', 'evaluation', 'holdout'].includes(key))
+        problems.push(`data.${key}: unknown (known: train, stream, evaluation, holdout)`);
   }
   if (d.train !== undefined && !isFunction(d.train)) problems.push('train: must be a function, or absent');
   if (d.loss !== undefined && !isFunction(d.loss) && !LOSSES.includes(d.loss as string))
@@ -62,8 +64,27 @@ export function definitionProblems(definition: unknown): string[] {
         if (!['string', 'number', 'boolean'].includes(typeof value))
           problems.push(`config.${key}: must be a string, number or boolean, got ${typeof value}`);
   }
+  if (
+    d.classNames !== undefined &&
+    !(
+      Array.isArray(d.classNames) &&
+      d.classNames.every((n) => typeof n === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(n))
+    )
+  )
+    problems.push('classNames: must be an array of names (letters, digits, ".", "_", "-", at most 64 each)');
   problems.push(...runDefaultsProblems(d.defaults));
-  const known = ['id', 'config', 'model', 'loss', 'metrics', 'data', 'train', 'initialWeights', 'defaults'];
+  const known = [
+    'id',
+    'config',
+    'model',
+    'loss',
+    'metrics',
+    'data',
+    'train',
+    'initialWeights',
+    'defaults',
+    'classNames',
+  ];
   for (const key of Object.keys(d)) if (!known.includes(key)) problems.push(`${key}: unknown task field`);
   return problems;
 }

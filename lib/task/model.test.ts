@@ -195,6 +195,43 @@ describe('training and evaluation', () => {
     expect(off.loss).toBeCloseTo(1, 6);
   });
 
+  it('counts a confusion matrix for classifiers (true class by row, argmax by column), none for regression', async () => {
+    // A fixed linear model: class 1 exactly when x > 0. Truth: [0, 0, 1, 1, 1]; inputs make the
+    // model say [0, 1, 1, 0, 1]: one false positive, one false negative.
+    const linear = defineTask({
+      id: 'sign',
+      model: () =>
+        tf.sequential({
+          layers: [tf.layers.dense({ inputShape: [1], units: 2, activation: 'softmax', name: 'out' })],
+        }),
+      data: { train: () => [] },
+    });
+    const model = new TaskModel(tf, linear, {});
+    const weights = Float32Array.from([-1, 1, 0, 0]); // logits (−x, x)
+    const xs = [-2, 1, 3, -1, 2];
+    const truth = [0, 0, 1, 1, 1];
+    const batches = (): Batch[] => [
+      { xs: tf.tensor2d(xs.slice(0, 3), [3, 1]), ys: tf.oneHot(tf.tensor1d(truth.slice(0, 3), 'int32'), 2) },
+      { xs: tf.tensor2d(xs.slice(3), [2, 1]), ys: tf.oneHot(tf.tensor1d(truth.slice(3), 'int32'), 2) },
+    ];
+    const e = await model.evaluate(weights, batches());
+    expect(e.classes).toBe(2);
+    expect(e.confusion).toEqual([1, 1, 1, 2]);
+    expect(e.accuracy).toBeCloseTo(3 / 5, 6);
+    const regression = await new TaskModel(
+      tf,
+      defineTask({
+        id: 'line',
+        loss: 'meanSquaredError',
+        model: () => tf.sequential({ layers: [tf.layers.dense({ inputShape: [1], units: 1, name: 'fit' })] }),
+        data: { train: () => [] },
+      }),
+      {},
+    ).evaluate(Float32Array.from([1, 0]), [{ xs: tf.tensor2d([[1]]), ys: tf.tensor2d([[1]]) }]);
+    expect(regression.classes).toBe(0);
+    expect(regression.confusion).toEqual([]);
+  });
+
   it('rejects a data function that yields something other than batches', async () => {
     const broken = task({ data: { train: () => [{ xs: tf.zeros([2, 3]), ys: tf.zeros([3, 2]) }] } });
     const model = new TaskModel(tf, broken, {});

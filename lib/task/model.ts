@@ -34,6 +34,10 @@ export interface Evaluation {
   readonly accuracy: number | null;
   readonly metrics: Readonly<Record<string, number>>;
   readonly examples: number;
+  /** Classes of a classifier (a cross-entropy loss), else 0. */
+  readonly classes: number;
+  /** classes × classes counts, row = true class, column = predicted (argmax); empty unless a classifier. */
+  readonly confusion: readonly number[];
 }
 
 /**
@@ -231,28 +235,55 @@ export class TaskModel<C extends TaskConfig = TaskConfig> {
     return { numExamples: firstEpochExamples, loss: lossSum / Math.max(1, seen) };
   }
 
-  /** Loss and metrics of `weights` over one pass of `source`, example-weighted. */
+  /**
+   * Loss and metrics of `weights` over one pass of `source`, example-weighted, and for a classifier
+   * the confusion matrix (true class against argmax of the prediction).
+   */
   async evaluate(weights: Float32Array, source: BatchSource | Promise<BatchSource>): Promise<Evaluation> {
     const tf = this.tf;
     this.setFlat(weights);
     const sums: Record<string, number> = { loss: 0 };
     for (const name of Object.keys(this.metrics)) sums[name] = 0;
     let examples = 0;
+    const lossName = this.task.loss ?? 'categoricalCrossentropy';
+    const classifier = typeof lossName === 'string' && CROSS_ENTROPY.includes(lossName);
+    let classes = 0;
+    let confusion: number[] = [];
     for await (const { xs, ys } of batchesOf(source)) {
       const n = xs.shape[0] ?? 0;
-      const values = tf.tidy(() => {
+      const { values, truth, guess, width } = tf.tidy(() => {
         const predicted = this.model.predict(xs) as TF.Tensor;
         const out: [string, TF.Scalar][] = [['loss', this.loss(ys, predicted)]];
         for (const [name, metric] of Object.entries(this.metrics))
           out.push([name, metric(ys, predicted, tf)]);
-        return out.map(([name, t]) => [name, t.dataSync()[0] ?? 0] as const);
+        const width = predicted.shape[predicted.shape.length - 1] ?? 0;
+        const pairs = classifier
+          ? {
+              truth: (lossName === 'sparseCategoricalCrossentropy'
+                ? tf.cast(tf.reshape(ys, [-1]), 'int32')
+                : tf.argMax(ys, -1)
+              ).dataSync(),
+              guess: tf.argMax(predicted, -1).dataSync(),
+            }
+          : { truth: new Int32Array(0), guess: new Int32Array(0) };
+        return { values: out.map(([name, t]) => [name, t.dataSync()[0] ?? 0] as const), width, ...pairs };
       });
+      if (classifier && classes === 0 && width > 0) {
+        classes = width;
+        confusion = new Array<number>(width * width).fill(0);
+      }
+      for (let i = 0; i < truth.length; i++) {
+        const t = truth[i] ?? -1;
+        const g = guess[i] ?? -1;
+        if (t >= 0 && t < classes && g >= 0 && g < classes)
+          confusion[t * classes + g] = (confusion[t * classes + g] ?? 0) + 1;
+      }
       for (const [name, value] of values) sums[name] = (sums[name] ?? 0) + value * n;
       examples += n;
       tf.dispose([xs, ys]);
     }
     const mean = (name: string) => (sums[name] ?? 0) / Math.max(1, examples);
     const metrics = Object.fromEntries(Object.keys(this.metrics).map((name) => [name, mean(name)]));
-    return { loss: mean('loss'), accuracy: metrics.accuracy ?? null, metrics, examples };
+    return { loss: mean('loss'), accuracy: metrics.accuracy ?? null, metrics, examples, classes, confusion };
   }
 }

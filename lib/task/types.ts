@@ -46,6 +46,14 @@ export interface EvaluationContext<C extends TaskConfig> extends ModelContext<C>
   readonly batchSize: number;
 }
 
+/** Who is asking for a silo's holdout data, and for which global version. */
+export interface HoldoutContext<C extends TaskConfig> extends EvaluationContext<C> {
+  readonly silo: string;
+  readonly workerId: string;
+  readonly shard: { readonly index: number; readonly count: number };
+  readonly version: number;
+}
+
 /** Where a streamed record came from. */
 export interface StreamRecordMeta {
   readonly topic: string;
@@ -142,6 +150,8 @@ export interface RunDefaults {
   readonly maxVersions?: number;
   readonly maxWallSeconds?: number;
   readonly evaluateEvery?: number;
+  /** Federated evaluation every this many versions (0: never; default 5 when the task has data.holdout). */
+  readonly federatedEvaluateEvery?: number;
 }
 
 export interface TaskDefinition<C extends TaskConfig = TaskConfig> {
@@ -153,6 +163,8 @@ export interface TaskDefinition<C extends TaskConfig = TaskConfig> {
   model(context: ModelContext<C>): TF.LayersModel;
   /** Default 'categoricalCrossentropy' (one-hot targets, softmax outputs). */
   readonly loss?: LossName | ((ys: TF.Tensor, predictions: TF.Tensor, tf: Tf) => TF.Scalar);
+  /** Names of a classifier's classes, in output order: per-class figures of federated evaluation use them. */
+  readonly classNames?: readonly string[];
   /** Evaluation figures besides loss. Default: accuracy for cross-entropy losses, mse and mae otherwise. */
   readonly metrics?: Readonly<Record<string, MetricFunction>>;
   readonly data: {
@@ -162,6 +174,12 @@ export interface TaskDefinition<C extends TaskConfig = TaskConfig> {
     stream?: StreamDefinition<C>;
     /** The coordinator's held-out data, if the task has a central test set. */
     evaluation?(context: EvaluationContext<C>): BatchSource | Promise<BatchSource>;
+    /**
+     * A silo's own held-out data, never trained on, for federated evaluation: the coordinator asks
+     * each worker to evaluate a global version on it and aggregates the answers per silo and overall.
+     * Called once per evaluation.
+     */
+    holdout?(context: HoldoutContext<C>): BatchSource | Promise<BatchSource>;
   };
   /** Replaces the default local training (SGD on the task's loss, FedProx term included). */
   train?(context: LocalTrainingContext<C>): Promise<LocalTrainingResult>;

@@ -42,6 +42,8 @@ const MESSAGE_OF = {
   checkins: 'WorkerCheckIn',
   events: 'CoordinatorEvent',
   rejected: 'RejectedUpdate',
+  'evaluation-tasks': 'EvaluationTask',
+  evaluations: 'EvaluationReport',
 } as const satisfies Partial<Record<TopicKind, MessageName>>;
 export type ReadableTopic = keyof typeof MESSAGE_OF;
 

@@ -10,3 +10,7 @@ export { startStack, type Stack, type StackMode, type StackOptions } from '../..
 export { Federation, startFederation, type FederationOptions, type ReadableTopic } from './federation.js';
 export { ServiceProcess, waitFor } from './process.js';
 export type { RunReport } from '../../services/coordinator/report.js';
+export type { FederatedEvaluationPoint, SiloStaleness } from '../../services/coordinator/silo-metrics.js';
+export type { EvaluationAggregate } from '../core/evaluation.js';
+/** Charts of run results: PNG and self-contained HTML. */
+export { writeLineChart, type LineChart, type Series } from '../chart.js';

@@ -15,6 +15,8 @@ export const MESSAGE_SCHEMAS = {
   WorkerCheckIn: 'worker-check-in.v2.avsc',
   CoordinatorEvent: 'coordinator-event.v1.avsc',
   RejectedUpdate: 'rejected-update.v1.avsc',
+  EvaluationTask: 'evaluation-task.v1.avsc',
+  EvaluationReport: 'evaluation-report.v1.avsc',
 } as const;
 export type MessageName = keyof typeof MESSAGE_SCHEMAS;
 
@@ -134,6 +136,31 @@ export interface RejectedUpdate {
   rejectedAtMs: number;
 }
 
+export interface EvaluationTask {
+  taskId: string;
+  jobId: string;
+  workerId: string;
+  version: number;
+  issuedAtMs: number;
+  deadlineMs: number;
+}
+
+export interface EvaluationReport {
+  taskId: string;
+  jobId: string;
+  workerId: string;
+  silo: string;
+  version: number;
+  numExamples: number;
+  loss: number;
+  metrics: Record<string, number>;
+  /** 0 when the task is not a classifier. */
+  classes: number;
+  /** classes × classes, row-major: row = true class, column = predicted. */
+  confusion: number[];
+  evaluatedAtMs: number;
+}
+
 export interface MessageTypes {
   TrainTask: TrainTask;
   ModelUpdate: ModelUpdate;
@@ -141,4 +168,6 @@ export interface MessageTypes {
   WorkerCheckIn: WorkerCheckIn;
   CoordinatorEvent: CoordinatorEvent;
   RejectedUpdate: RejectedUpdate;
+  EvaluationTask: EvaluationTask;
+  EvaluationReport: EvaluationReport;
 }

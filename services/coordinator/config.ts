@@ -37,6 +37,11 @@ export interface CoordinatorConfig {
     proximalMu: number | null;
   };
   readonly evaluateEvery: number;
+  /**
+   * Federated evaluation: every `every` versions (0: never) each live worker is asked to evaluate
+   * the version on its silo's holdout; a round closes when all have answered or at `deadlineMs`.
+   */
+  readonly federatedEvaluation: { readonly every: number; readonly deadlineMs: number };
   readonly targetAccuracy: number | null;
   readonly maxVersions: number | null;
   readonly maxWallSeconds: number | null;
@@ -234,6 +239,10 @@ export function loadCoordinatorConfig(
       proximalMu: r.number('TRIBUTARY_PROXIMAL_MU', 0, { min: 0 }) || null,
     },
     evaluateEvery: r.number('TRIBUTARY_EVALUATE_EVERY', 1, { integer: true, min: 1 }),
+    federatedEvaluation: {
+      every: r.number('TRIBUTARY_FEDERATED_EVALUATE_EVERY', 0, { integer: true, min: 0 }),
+      deadlineMs: r.number('TRIBUTARY_FEDERATED_EVALUATION_DEADLINE_MS', 30_000, { integer: true, min: 100 }),
+    },
     targetAccuracy: targetAccuracy > 0 ? targetAccuracy : null,
     maxVersions: maxVersions > 0 ? maxVersions : null,
     maxWallSeconds: maxWallSeconds > 0 ? maxWallSeconds : null,

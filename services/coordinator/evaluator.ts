@@ -11,6 +11,8 @@ export interface Evaluator {
   readonly backend: string;
   /** False when the task has no central evaluation data. */
   readonly evaluates: boolean;
+  /** The task's names for its classes (federated evaluation's per-class figures), if it gives them. */
+  readonly classNames: readonly string[];
   initialWeights(): Float32Array;
   evaluate(weights: Float32Array): Promise<Evaluation | null>;
 }
@@ -27,6 +29,7 @@ export function taskEvaluator(
     layout: model.layout,
     backend,
     evaluates: data !== undefined,
+    classNames: model.task.classNames ?? [],
     initialWeights: () => Float32Array.from(initial),
     evaluate: async (weights) =>
       data ? model.evaluate(weights, data({ tf: model.tf, config: model.config, batchSize })) : null,

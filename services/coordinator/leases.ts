@@ -48,6 +48,13 @@ export class LeaseBook {
 
   constructor(private readonly policy: PacingPolicy) {}
 
+  /** Workers that can be asked for an evaluation: present, responsive, and reporting no problem. */
+  askable(): { workerId: string; silo: string }[] {
+    return [...this.workers.values()]
+      .filter((w) => w.state !== 'LEAVING' && w.unresponsiveSinceMs === null && w.problem === null)
+      .map((w) => ({ workerId: w.workerId, silo: w.silo }));
+  }
+
   leaseOf(workerId: string): Lease | undefined {
     for (const lease of this.leases.values()) if (lease.workerId === workerId) return lease;
     return undefined;

@@ -28,8 +28,12 @@ async function main(): Promise<void> {
     console.error((error as Error).message);
     process.exit(2);
   });
+  // A task with holdout data is evaluated federatedly every 5 versions unless it or the user says otherwise.
+  const federatedDefault: Record<string, string> = loaded.task.data.holdout
+    ? { TRIBUTARY_FEDERATED_EVALUATE_EVERY: '5' }
+    : {};
   const config = loadConfigOrExit(() =>
-    loadCoordinatorConfig(process.env, runDefaultsAsEnv(loaded.task.defaults)),
+    loadCoordinatorConfig(process.env, { ...federatedDefault, ...runDefaultsAsEnv(loaded.task.defaults) }),
   );
   const log = createLogger({
     component: 'coordinator',
@@ -40,9 +44,9 @@ async function main(): Promise<void> {
   const model = new TaskModel(tf, loaded.task, loaded.config);
   log.info('task-loaded', { taskId: loaded.task.id, file: loaded.file, backend, skipped });
   const evaluator = taskEvaluator(model, backend, config.modelSeed);
-  if (!evaluator.evaluates && config.targetAccuracy !== null) {
+  if (!evaluator.evaluates && config.federatedEvaluation.every === 0 && config.targetAccuracy !== null) {
     console.error(
-      'invalid configuration:\n  - TRIBUTARY_TARGET_ACCURACY: the task has no evaluation data (data.evaluation), so no accuracy to reach',
+      'invalid configuration:\n  - TRIBUTARY_TARGET_ACCURACY: the task has no evaluation data (data.evaluation) and federated evaluation is off, so no accuracy to reach',
     );
     process.exit(2);
   }

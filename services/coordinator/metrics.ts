@@ -2,6 +2,7 @@
 import { ERROR_CODES } from '../../lib/core/errors.js';
 import type { FlushOutcome, FoldedUpdate } from '../../lib/core/fedbuff/aggregator.js';
 import type { CoordinatorConfig } from './config.js';
+import { SiloMetrics } from './silo-metrics.js';
 
 export interface AccuracyPoint {
   readonly version: number;
@@ -39,10 +40,15 @@ export class RunMetrics {
   /** When the first task was leased: training starts here; before it is start-up. */
   firstLeaseAtMs: number | null = null;
 
+  /** Staleness per silo and federated-evaluation rounds. */
+  readonly silos: SiloMetrics;
+
   constructor(
     private readonly config: CoordinatorConfig,
     readonly startedAtMs: number,
-  ) {}
+  ) {
+    this.silos = new SiloMetrics(startedAtMs);
+  }
 
   recovered(version: number): void {
     this.recoveredFromVersion = version;

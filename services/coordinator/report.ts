@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { writeLineChart } from '../../lib/chart.js';
 import type { CoordinatorConfig } from './config.js';
 import type { AccuracyPoint, RunMetrics } from './metrics.js';
+import type { FederatedEvaluationPoint, SiloStaleness } from './silo-metrics.js';
 
 export interface RunReport {
   runId: string;
@@ -32,6 +33,10 @@ export interface RunReport {
   trainingMetrics: Record<string, number>;
   /** Every central evaluation: accuracy (null without one), loss and the task's metrics. */
   accuracyCurve: AccuracyPoint[];
+  /** Staleness of the folded updates, per silo of the worker that sent them. */
+  stalenessBySilo: Record<string, SiloStaleness>;
+  /** Every closed federated-evaluation round, per silo and overall (empty when it is off). */
+  federatedEvaluation: FederatedEvaluationPoint[];
 }
 
 export function buildReport(
@@ -67,6 +72,8 @@ export function buildReport(
     training: config.training,
     trainingMetrics: metrics.trainingMetrics(),
     accuracyCurve: metrics.accuracy,
+    stalenessBySilo: metrics.silos.stalenessBySilo(),
+    federatedEvaluation: metrics.silos.rounds,
   };
 }
 

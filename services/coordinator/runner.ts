@@ -37,6 +37,8 @@ import { rejectionOf, UpdateIntake, type RecordFailure } from './intake.js';
 import { writeStep, type CommitStep } from './step.js';
 import { JobEvents, type JobEvent } from './events.js';
 import { checkInEvents, trainTaskRecord } from './tasks.js';
+import { FederatedEvaluation, roundEvents } from './federated.js';
+import type { RoundResult } from '../../lib/core/evaluation.js';
 
 export type StopReason = 'target-accuracy' | 'max-versions' | 'max-wall-time' | 'stopped';
 
@@ -47,6 +49,7 @@ export class CoordinatorRunner {
   private readonly intake: UpdateIntake;
   private readonly rejections: RejectionBatch;
   private readonly events: JobEvents;
+  readonly federated: FederatedEvaluation;
   private readonly schemaIds = { task: 0, model: 0, event: 0, rejected: 0 };
   private admin!: Admin;
   private producer!: Producer;
@@ -90,6 +93,19 @@ export class CoordinatorRunner {
     this.startedAtMs = now();
     this.metrics = new RunMetrics(config, this.startedAtMs);
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+    this.federated = new FederatedEvaluation({
+      jobId: this.jobId,
+      runId: config.runId,
+      settings: config.federatedEvaluation,
+      kafka,
+      serde,
+      producer: () => this.producer,
+      log,
+      now,
+      emit: (event) => this.emit(event),
+      serial: (work) => this.serial(work),
+      onRound: (round) => this.onEvaluationRound(round),
+    });
   }
 
   get jobId(): string {
@@ -136,6 +152,7 @@ export class CoordinatorRunner {
     await Promise.all([this.producer.connect(), this.txProducer.connect()]);
 
     await this.recover();
+    await this.federated.start();
 
     this.checkinsConsumer = this.kafka.consumer({
       groupId: `tributary.${this.jobId}.coordinator.checkins.${randomUUID()}`,
@@ -254,6 +271,8 @@ export class CoordinatorRunner {
     if (lease) this.leases.folded(lease);
     const late = lease === undefined;
     this.metrics.folded(outcome.update, late, this.now());
+    const silo = this.leases.workers.get(whole.workerId)?.silo ?? '(unknown)';
+    this.metrics.silos.folded(silo, outcome.update.staleness, late);
     this.metrics.trained(whole.metrics, whole.numExamples);
     await this.emit({
       type: 'update-folded',
@@ -333,6 +352,20 @@ export class CoordinatorRunner {
     });
     if (evaluation) await this.emit({ type: 'evaluation', numbers });
     this.checkStop(numbers.testAccuracy);
+    if (!this.stopReason) await this.federated.versionPublished(flush.version, this.leases.askable());
+  }
+
+  /**
+   * A closed federated-evaluation round: events per silo and overall, and, for a task without a
+   * central test set, the job's accuracy (curve and target) when the round heard from every silo.
+   */
+  private async onEvaluationRound(round: RoundResult): Promise<void> {
+    this.metrics.silos.federatedRound(round);
+    for (const event of roundEvents(round, this.evaluator.classNames)) await this.emit(event);
+    if (this.evaluator.evaluates || round.missingSilos.length > 0 || round.answered === 0) return;
+    const { overall } = round;
+    this.metrics.evaluated(round.version, overall, this.now());
+    this.checkStop(overall.accuracy ?? undefined);
   }
 
   /**
@@ -375,6 +408,7 @@ export class CoordinatorRunner {
   private async tick(): Promise<void> {
     if (this.stopReason) return;
     const now = this.now();
+    await this.federated.tick();
     for (const failure of this.intake.expire(now)) await this.reject(failure);
     for (const lease of this.leases.expire(now)) {
       this.metrics.leaseExpired();
@@ -421,13 +455,18 @@ export class CoordinatorRunner {
     this.finish(reason);
     if (this.ticker) clearInterval(this.ticker);
     await this.serial(async () => {
+      await this.federated.finish();
       await this.emit({
         type: 'job-finished',
         labels: { reason: this.stopReason ?? reason },
         numbers: { bufferCount: this.aggregator?.bufferCount ?? 0 },
       });
     }).catch(() => undefined);
-    await Promise.allSettled([this.updatesConsumer?.disconnect(), this.checkinsConsumer?.disconnect()]);
+    await Promise.allSettled([
+      this.updatesConsumer?.disconnect(),
+      this.checkinsConsumer?.disconnect(),
+      this.federated.stop(),
+    ]);
     await Promise.allSettled([
       this.producer?.disconnect(),
       this.txProducer?.disconnect(),

@@ -5,7 +5,7 @@ import type { PartitionSpec } from '../../lib/core/partition.js';
 import { TENSOR_ENCODINGS, type TensorEncoding } from '../../lib/core/tensors.js';
 import type { BackendName } from '../../lib/ml/backend.js';
 import { defaultTaskSpec } from '../../lib/task/load.js';
-import type { DelayModel } from './delay.js';
+import type { DelayModel, OutageModel } from './delay.js';
 
 export interface WorkerConfig {
   readonly brokers: string[];
@@ -26,6 +26,8 @@ export interface WorkerConfig {
   readonly backend: BackendName | null;
   readonly delay: DelayModel;
   readonly dropoutProbability: number;
+  /** A simulated intermittent site: offline for `forMs` of every `everyMs` (0: always online). */
+  readonly outage: OutageModel;
   readonly checkInIntervalMs: number;
   readonly seed: number;
 }
@@ -64,6 +66,12 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     shardIndex < shardCount,
     `TRIBUTARY_SHARD_INDEX (${shardIndex}) must be below TRIBUTARY_SHARD_COUNT (${shardCount})`,
   );
+  const outageEvery = r.number('TRIBUTARY_OUTAGE_EVERY_MS', 0, { integer: true, min: 0 });
+  const outageFor = r.number('TRIBUTARY_OUTAGE_FOR_MS', 0, { integer: true, min: 0 });
+  r.require(
+    outageFor === 0 || outageFor < outageEvery,
+    `TRIBUTARY_OUTAGE_FOR_MS (${outageFor}) must be below TRIBUTARY_OUTAGE_EVERY_MS (${outageEvery})`,
+  );
   const backend = r.optionalString('TRIBUTARY_BACKEND');
   r.require(
     backend === null || ['tensorflow', 'wasm', 'cpu'].includes(backend),
@@ -85,6 +93,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     backend: backend as BackendName | null,
     delay,
     dropoutProbability: r.number('TRIBUTARY_DROPOUT', 0, { min: 0, max: 1 }),
+    outage: { everyMs: outageEvery, forMs: outageFor },
     checkInIntervalMs: r.number('TRIBUTARY_CHECKIN_INTERVAL_MS', 5000, { integer: true, min: 100 }),
     seed: r.number('TRIBUTARY_SEED', 1, { integer: true }),
   });

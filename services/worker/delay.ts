@@ -24,3 +24,19 @@ export function delayMultiplier(model: DelayModel, random: Random): number {
       return Math.max(1, model.scale * Math.exp(model.sigma * standardNormal(random)));
   }
 }
+
+/**
+ * A simulated intermittent site: offline for the last `forMs` of every `everyMs` since the worker
+ * started. Returns how long it stays offline from `sinceStartMs` (0: online).
+ */
+export interface OutageModel {
+  readonly everyMs: number;
+  readonly forMs: number;
+}
+
+export function offlineForMs(outage: OutageModel, sinceStartMs: number): number {
+  if (outage.everyMs <= 0 || outage.forMs <= 0) return 0;
+  const phase = sinceStartMs % outage.everyMs;
+  const offlineFrom = outage.everyMs - Math.min(outage.forMs, outage.everyMs);
+  return phase >= offlineFrom ? outage.everyMs - phase : 0;
+}

@@ -61,6 +61,7 @@ async function main(): Promise<void> {
       )
     : null;
   const trainData = task.data.train;
+  const holdout = task.data.holdout;
 
   const trainer: Trainer = {
     layout: model.layout,
@@ -100,7 +101,30 @@ async function main(): Promise<void> {
       );
     },
   };
-  const worker = new WorkerRunner(config, kafka, serde, trainer, log);
+  const worker = new WorkerRunner(
+    config,
+    kafka,
+    serde,
+    holdout
+      ? {
+          ...trainer,
+          evaluate: (weights, version) =>
+            model.evaluate(
+              weights,
+              holdout({
+                tf,
+                config: taskConfig,
+                silo: config.silo,
+                workerId: config.workerId,
+                shard: silo.shard,
+                version,
+                batchSize: 256,
+              }),
+            ),
+        }
+      : trainer,
+    log,
+  );
 
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -19,11 +19,18 @@ import { seededRandom } from '../../lib/core/random.js';
 import { joinFlat, type ModelLayout } from '../../lib/core/fedbuff/layout.js';
 import { tensorsOf, toRecords } from '../../lib/wire/records.js';
 import { ModelAssembler, type ModelAssembly } from '../../lib/wire/model-assembly.js';
-import type { ModelUpdate, TrainTask, WorkerCheckIn, WorkerProblem } from '../../lib/wire/schemas.js';
+import type {
+  EvaluationTask,
+  ModelUpdate,
+  TrainTask,
+  WorkerCheckIn,
+  WorkerProblem,
+} from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import { splitFlat } from '../../lib/core/fedbuff/layout.js';
 import type { WorkerConfig } from './config.js';
-import { delayMultiplier } from './delay.js';
+import { delayMultiplier, offlineForMs } from './delay.js';
+import { EvaluationResponder, type HoldoutEvaluator } from './evaluations.js';
 import { ModelCache } from './model-cache.js';
 import { TRANSACTION_TIMEOUT_MS } from '../../lib/core/limits.js';
 import type { TributaryError } from '../../lib/core/errors.js';
@@ -44,7 +51,11 @@ export interface Trainer {
     seconds: number;
     metrics?: Readonly<Record<string, number>>;
   } | null>;
+  /** Evaluation on the silo's holdout, for federated evaluation (absent: the task has none). */
+  readonly evaluate?: HoldoutEvaluator;
 }
+
+type Work = { kind: 'train'; task: TrainTask } | { kind: 'evaluate'; task: EvaluationTask };
 
 /** The update carries at most 64 metrics; three are the worker's own. */
 const MAX_TASK_METRICS = 60;
@@ -58,6 +69,10 @@ const sleep = (ms: number, signal: AbortSignal) =>
 export class WorkerRunner {
   private readonly stopping = new AbortController();
   private readonly queue: TrainTask[] = [];
+  /** Evaluation requests go before training tasks: they are short and their rounds have deadlines. */
+  private readonly evaluationQueue: EvaluationTask[] = [];
+  private readonly evaluations: EvaluationResponder | null;
+  private readonly startedAtMs = Date.now();
   private wake: (() => void) | undefined;
   private readonly models: ModelCache;
   private state: WorkerCheckIn['state'] = 'IDLE';
@@ -89,6 +104,9 @@ export class WorkerRunner {
   ) {
     this.models = new ModelCache(config.modelCacheBytes);
     this.random = seededRandom(config.seed);
+    this.evaluations = trainer.evaluate
+      ? new EvaluationResponder(config, kafka, serde, trainer.evaluate, this.models, log)
+      : null;
   }
 
   async start(): Promise<void> {
@@ -161,10 +179,15 @@ export class WorkerRunner {
         }
       },
     });
+    await this.evaluations?.start((task) => {
+      this.evaluationQueue.push(task);
+      this.wake?.();
+    });
     await joined;
     await this.checkIn();
     this.checkInTimer = setInterval(() => {
-      if (this.state === 'IDLE' && this.queue.length === 0) void this.checkIn().catch(() => undefined);
+      if (this.state === 'IDLE' && this.queue.length === 0 && this.offlineForMs() === 0)
+        void this.checkIn().catch(() => undefined);
     }, this.config.checkInIntervalMs);
     this.log.info('worker-started', { backend: this.trainer.backend });
     this.loop = this.runLoop();
@@ -222,10 +245,28 @@ export class WorkerRunner {
     });
   }
 
-  private async nextTask(): Promise<TrainTask | undefined> {
+  private offlineForMs(): number {
+    return offlineForMs(this.config.outage, Date.now() - this.startedAtMs);
+  }
+
+  /**
+   * A simulated intermittent site (TRIBUTARY_OUTAGE_*): while offline it sends nothing and starts
+   * nothing; what it was doing waits for the connection to return.
+   */
+  private async waitOnline(): Promise<void> {
+    const ms = this.offlineForMs();
+    if (ms === 0) return;
+    this.log.info('site-offline', { forMs: ms });
+    await sleep(ms, this.stopping.signal);
+    this.log.info('site-online', {});
+  }
+
+  private async nextWork(): Promise<Work | undefined> {
     while (!this.stopping.signal.aborted) {
+      const evaluation = this.evaluationQueue.shift();
+      if (evaluation) return { kind: 'evaluate', task: evaluation };
       const task = this.queue.shift();
-      if (task) return task;
+      if (task) return { kind: 'train', task };
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         this.stopping.signal.addEventListener('abort', () => resolve(), { once: true });
@@ -237,8 +278,22 @@ export class WorkerRunner {
 
   private async runLoop(): Promise<void> {
     for (;;) {
-      const task = await this.nextTask();
-      if (!task) return;
+      const work = await this.nextWork();
+      if (!work) return;
+      await this.waitOnline();
+      if (work.kind === 'evaluate') {
+        await this.evaluations
+          ?.answer(work.task, this.producer, this.stopping.signal)
+          .catch((error: unknown) =>
+            this.log.error('evaluation-failed', { taskId: work.task.taskId, error }),
+          );
+        continue;
+      }
+      const task = work.task;
+      if (task.deadlineMs < Date.now()) {
+        this.log.info('task-expired-before-start', { taskId: task.taskId });
+        continue;
+      }
       try {
         await this.handle(task);
       } catch (error) {
@@ -287,6 +342,7 @@ export class WorkerRunner {
       this.log.info('task-abandoned', { taskId: task.taskId, reason: 'shutdown' });
       return;
     }
+    await this.waitOnline(); // trained before the outage, sent after it: a stale update
     const updateId = `${this.config.workerId}-${task.taskId}`;
     const records = toRecords<ModelUpdate>(
       {
@@ -342,6 +398,7 @@ export class WorkerRunner {
     await Promise.allSettled([
       this.tasksConsumer?.disconnect(),
       this.modelsConsumer?.disconnect(),
+      this.evaluations?.stop(),
       this.producer?.disconnect(),
       this.txProducer?.disconnect(),
     ]);

@@ -1,0 +1,125 @@
+/**
+ * The worker's side of federated evaluation: EvaluationTask records addressed to this worker are
+ * queued for the worker's loop (evaluation shares the model with training, so the two never run at
+ * once), and each is answered with an EvaluationReport on the silo's holdout data.
+ */
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { topicName } from '../../lib/kafka/topics.js';
+import type { Logger } from '../../lib/log.js';
+import type { Evaluation } from '../../lib/task/model.js';
+import type { EvaluationReport, EvaluationTask } from '../../lib/wire/schemas.js';
+import type { AvroSerde } from '../../lib/wire/serde.js';
+import type { WorkerConfig } from './config.js';
+import type { ModelCache } from './model-cache.js';
+
+/** Evaluates flat weights on the silo's holdout for `version`; null when the task has no holdout. */
+export type HoldoutEvaluator = (weights: Float32Array, version: number) => Promise<Evaluation | null>;
+
+/** The report a worker sends for an evaluation (the confusion matrix only when it adds up). */
+export function evaluationReport(
+  task: EvaluationTask,
+  silo: string,
+  evaluation: Evaluation,
+  nowMs: number,
+): EvaluationReport {
+  const counted = evaluation.confusion.reduce((a, b) => a + b, 0);
+  // Labels outside the model's classes are not in the matrix; then the matrix is left out.
+  const whole = evaluation.classes > 0 && counted === evaluation.examples;
+  return {
+    taskId: task.taskId,
+    jobId: task.jobId,
+    workerId: task.workerId,
+    silo,
+    version: task.version,
+    numExamples: evaluation.examples,
+    loss: evaluation.loss,
+    metrics: { ...evaluation.metrics },
+    classes: whole ? evaluation.classes : 0,
+    confusion: whole ? [...evaluation.confusion] : [],
+    evaluatedAtMs: nowMs,
+  };
+}
+
+export class EvaluationResponder {
+  private consumer: Consumer | undefined;
+  private reportSchema = 0;
+  private noHoldoutLogged = false;
+  readonly stats = { answered: 0, skipped: 0 };
+
+  constructor(
+    private readonly config: WorkerConfig,
+    private readonly kafka: Kafka,
+    private readonly serde: AvroSerde,
+    private readonly evaluate: HoldoutEvaluator,
+    private readonly models: ModelCache,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts reading requests; each one for this worker and job, not yet past its deadline, goes to `enqueue`. */
+  async start(enqueue: (task: EvaluationTask) => void): Promise<void> {
+    const { jobId, workerId } = this.config;
+    this.reportSchema = await this.serde.register('EvaluationReport', topicName(jobId, 'evaluations'));
+    this.consumer = this.kafka.consumer({ groupId: `tributary.${jobId}.worker.${workerId}.evaluations` });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: topicName(jobId, 'evaluation-tasks'), fromBeginning: false });
+    await this.consumer.run({
+      eachMessage: async ({ message }) => {
+        if (message.key?.toString() !== workerId) return;
+        try {
+          const task = await this.serde.decode('EvaluationTask', message.value);
+          if (task.workerId !== workerId || task.jobId !== jobId) return;
+          if (task.deadlineMs < Date.now()) return;
+          enqueue(task);
+        } catch (error) {
+          this.log.warn('evaluation-task-unreadable', { error, offset: message.offset });
+        }
+      },
+    });
+  }
+
+  /** Evaluates the version asked for and publishes the report (nothing when the task has no holdout). */
+  async answer(task: EvaluationTask, producer: Producer, signal: AbortSignal): Promise<void> {
+    const left = task.deadlineMs - Date.now();
+    if (left <= 0) return void (this.stats.skipped += 1);
+    const weights = await this.models.waitFor(task.version, left, signal);
+    if (!weights) {
+      this.stats.skipped += 1;
+      this.log.warn('evaluation-version-unavailable', { taskId: task.taskId, version: task.version });
+      return;
+    }
+    const began = performance.now();
+    const evaluation = await this.evaluate(weights, task.version);
+    if (!evaluation || evaluation.examples === 0) {
+      this.stats.skipped += 1;
+      if (!this.noHoldoutLogged)
+        this.log.warn('evaluation-without-holdout', {
+          taskId: task.taskId,
+          reason: 'the task has no data.holdout',
+        });
+      this.noHoldoutLogged = true;
+      return;
+    }
+    const report = evaluationReport(task, this.config.silo, evaluation, Date.now());
+    await producer.send({
+      topic: topicName(this.config.jobId, 'evaluations'),
+      messages: [
+        {
+          key: this.config.workerId,
+          value: this.serde.encode('EvaluationReport', this.reportSchema, report),
+        },
+      ],
+    });
+    this.stats.answered += 1;
+    this.log.info('evaluation-reported', {
+      taskId: task.taskId,
+      version: task.version,
+      examples: report.numExamples,
+      loss: report.loss,
+      ms: Math.round(performance.now() - began),
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The sensor-fleet example, shortened: four plants stream telemetry into their own topics, an
+ * inner-race fault appears at plant-0 after 5 s, and the federated job must reach 0.9 accuracy
+ * over every plant's holdout — which it cannot without plants that never saw the fault learning
+ * it through federation (a fifth of each holdout is inner-race). Federated evaluation is checked
+ * against the workers' own reports, summed by hand.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { startFederation, type Federation } from '../../lib/testing/index.js';
+import { CONDITIONS, PLANTS } from '../../examples/sensor-fleet/physics.js';
+import { startTelemetry, type Telemetry } from '../../examples/sensor-fleet/telemetry.js';
+
+const INNER_RACE = CONDITIONS.indexOf('inner-race');
+
+let federation: Federation | undefined;
+let telemetry: Telemetry | undefined;
+afterEach(async () => {
+  const dir = process.env.TRIBUTARY_IT_LOG_DIR;
+  if (dir && federation)
+    for (const p of [federation.coordinator, ...federation.workers])
+      writeFileSync(join(dir, `sensor-fleet-${p.name}-${p.child.pid}.log`), p.output);
+  await federation?.stop();
+  await telemetry?.stop();
+});
+
+describe('the sensor-fleet example, shortened', () => {
+  it('learns a fault at plants that never saw it and reaches its target on federated evaluation', async () => {
+    const stack = { brokers: inject('brokers'), registryUrl: inject('registryUrl') };
+    telemetry = await startTelemetry({
+      ...stack,
+      plants: PLANTS,
+      seed: 3,
+      tickMs: 250,
+      emerging: { plant: 'plant-0', condition: 'inner-race', atMs: Date.now() + 5000, share: 0.6 },
+    });
+    federation = await startFederation({
+      stack,
+      task: fileURLToPath(new URL('../../examples/sensor-fleet/task.ts', import.meta.url)),
+      workers: PLANTS.length,
+      worker: (i) => ({ TRIBUTARY_SILO: PLANTS[i]?.name ?? '', TRIBUTARY_WORKER_ID: `edge-${i}` }),
+      coordinator: { TRIBUTARY_TARGET_ACCURACY: '0.9', TRIBUTARY_MAX_WALL_SECONDS: '180' },
+    });
+    const report = await federation.finished({ timeoutMs: 230_000 });
+    expect(report.stopReason).toBe('target-accuracy');
+    expect(report.finalAccuracy).toBeGreaterThanOrEqual(0.9);
+
+    // Only plant-0 ever published the fault; the others recognise it from federation alone.
+    for (const plant of ['plant-1', 'plant-2', 'plant-3'])
+      expect(telemetry.byCondition[plant]?.['inner-race'] ?? 0).toBe(0);
+    expect(telemetry.byCondition['plant-0']?.['inner-race']).toBeGreaterThan(0);
+    const last = report.federatedEvaluation.at(-1);
+    expect(last?.missingSilos).toEqual([]);
+    expect(Object.keys(last?.silos ?? {})).toEqual(PLANTS.map((p) => p.name));
+    for (const plant of ['plant-1', 'plant-3'])
+      expect(last?.silos[plant]?.recall[INNER_RACE]).toBeGreaterThan(0.5);
+
+    // The round that met the target, from the workers' own reports: per-silo and overall sums.
+    const reports = (await federation.readTopic('evaluations')).filter((r) => r.version === last?.version);
+    expect(reports).toHaveLength(PLANTS.length);
+    const examples = reports.reduce((sum, r) => sum + r.numExamples, 0);
+    expect(last?.overall.examples).toBe(examples);
+    expect(last?.overall.loss).toBeCloseTo(
+      reports.reduce((s, r) => s + r.loss * r.numExamples, 0) / examples,
+      9,
+    );
+    const correct = reports.reduce(
+      (s, r) => s + CONDITIONS.reduce((d, _, c) => d + (r.confusion[c * 5 + c] ?? 0), 0),
+      0,
+    );
+    expect(last?.overall.accuracy).toBeCloseTo(correct / examples, 12);
+    for (const r of reports) {
+      expect(last?.silos[r.silo]?.confusion).toEqual(r.confusion);
+      expect(last?.silos[r.silo]?.examples).toBe(r.numExamples);
+    }
+    // Every plant's updates were folded, with their staleness on record.
+    expect(Object.keys(report.stalenessBySilo).sort()).toEqual(PLANTS.map((p) => p.name));
+    const events = await federation.readTopic('events');
+    expect(events.filter((e) => e.type === 'federated-evaluation-silo').length).toBeGreaterThanOrEqual(4);
+    expect(events.filter((e) => e.type === 'evaluation-rejected')).toEqual([]);
+  });
+});
