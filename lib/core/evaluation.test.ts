@@ -144,6 +144,7 @@ describe('EvaluationRounds', () => {
       rounds.accept(report({ taskId: `v3-${w}`, workerId: w, silo, numExamples: n, loss }), 10);
     expect(answer('w1', 'a', 10, 1)).toEqual({ kind: 'accepted', closed: null });
     expect(answer('w1', 'a', 10, 1)).toEqual({ kind: 'duplicate' });
+    expect(answer('w1', 'a', 0, 1)).toMatchObject({ kind: 'rejected', code: 'TRIB_EVALUATION_INVALID' });
     expect(answer('w3', 'b', 30, 2)).toEqual({ kind: 'accepted', closed: null });
     const last = answer('w2', 'a', 30, 3);
     expect(last.kind).toBe('accepted');
@@ -182,6 +183,14 @@ describe('EvaluationRounds', () => {
     expect(rounds.accept(report({ taskId: 'v3-w3', workerId: 'w3', silo: 'b' }), 40_000)).toEqual({
       kind: 'late',
     });
+    // A closed round's request is still only the asked worker's to answer, well-formed.
+    expect(rounds.accept(report({ taskId: 'v3-w3', workerId: 'w1', silo: 'a' }), 40_000)).toMatchObject({
+      kind: 'rejected',
+      code: 'TRIB_EVALUATION_UNEXPECTED',
+    });
+    expect(
+      rounds.accept(report({ taskId: 'v3-w3', workerId: 'w3', silo: 'b', numExamples: 0 }), 40_000),
+    ).toMatchObject({ kind: 'rejected', code: 'TRIB_EVALUATION_INVALID' });
   });
 
   it('keeps a bounded number of rounds open and closes the oldest to open another', () => {

@@ -164,7 +164,10 @@ export type ReportOutcome =
 export class EvaluationRounds {
   private readonly open = new Map<number, OpenRound>();
   /** Task ids of recently closed rounds, so a late answer is told from a forged one (bounded). */
-  private readonly closedTasks = new Map<string, number>();
+  private readonly closedTasks = new Map<
+    string,
+    { readonly version: number; readonly worker: AskedWorker }
+  >();
 
   constructor(
     private readonly limits: {
@@ -216,24 +219,26 @@ export class EvaluationRounds {
 
   accept(report: EvaluationReport, nowMs: number): ReportOutcome {
     const round = this.open.get(report.version);
-    const asked = round?.asked.get(report.taskId);
-    if (!round || !asked) {
-      if (this.closedTasks.get(report.taskId) === report.version) return { kind: 'late' };
+    const closed = this.closedTasks.get(report.taskId);
+    const asked =
+      round?.asked.get(report.taskId) ?? (closed?.version === report.version ? closed.worker : undefined);
+    if (!asked)
       return {
         kind: 'rejected',
         code: 'TRIB_EVALUATION_UNEXPECTED',
-        message: `no open evaluation request ${report.taskId.slice(0, 128)} for version ${report.version}`,
+        message: `no evaluation request ${report.taskId.slice(0, 128)} for version ${report.version}`,
       };
-    }
     if (asked.workerId !== report.workerId || asked.silo !== report.silo)
       return {
         kind: 'rejected',
         code: 'TRIB_EVALUATION_UNEXPECTED',
         message: `request ${report.taskId.slice(0, 128)} was sent to ${asked.workerId} (${asked.silo}), not ${report.workerId.slice(0, 128)} (${report.silo.slice(0, 128)})`,
       };
-    if (round.reports.has(report.taskId)) return { kind: 'duplicate' };
+    // A malformed report is rejected whatever else is true of it (late, or a repeat).
     const problem = reportProblem(report);
     if (problem) return { kind: 'rejected', ...problem };
+    if (!round?.asked.has(report.taskId)) return { kind: 'late' };
+    if (round.reports.has(report.taskId)) return { kind: 'duplicate' };
     const first = round.reports.values().next().value;
     if (first && first.classes !== report.classes)
       return {
@@ -263,7 +268,7 @@ export class EvaluationRounds {
     const round = this.open.get(version);
     if (!round) throw new Error(`no open evaluation round for version ${version}`);
     this.open.delete(version);
-    for (const taskId of round.asked.keys()) this.closedTasks.set(taskId, version);
+    for (const [taskId, worker] of round.asked) this.closedTasks.set(taskId, { version, worker });
     while (this.closedTasks.size > this.limits.rememberClosed) {
       const oldest = this.closedTasks.keys().next().value;
       if (oldest === undefined) break;
