@@ -17,6 +17,10 @@ import { randomUUID } from 'node:crypto';
 import { splitIntoChunks } from '../../lib/core/chunking.js';
 import { TributaryError } from '../../lib/core/errors.js';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
+import { restoreAggregator } from '../../lib/core/fedbuff/state.js';
+import type { FedBuffAggregator } from '../../lib/core/fedbuff/aggregator.js';
+import type { Logger } from '../../lib/log.js';
+import { decodeCursor, type ReplayCursor } from './cursor.js';
 
 const FORMAT = 'tributary-checkpoint-manifest-1';
 const LEGACY_MAGIC = 'TRIBAGG1';
@@ -175,4 +179,25 @@ export async function readLatestCheckpoint(
       `checkpoint chunks on ${topic} do not match their manifest`,
     );
   return { bytes, cursor: m.cursor, chunks: m.offsets.length, seconds: (now() - startedAt) / 1000 };
+}
+
+/** The aggregator and replay cursor of the job's last checkpoint, or null for a new job. */
+export async function restoreLatest(
+  kafka: Kafka,
+  topic: string,
+  jobId: string,
+  now: () => number,
+  log: Logger,
+): Promise<{ aggregator: FedBuffAggregator; replay: ReplayCursor } | null> {
+  const checkpoint = await readLatestCheckpoint(kafka, topic, jobId, { now });
+  if (!checkpoint) return null;
+  const aggregator = restoreAggregator(checkpoint.bytes);
+  log.info('recovered', {
+    version: aggregator.version,
+    foldedIds: aggregator.snapshot().foldedIds.size,
+    checkpointBytes: checkpoint.bytes.length,
+    checkpointChunks: checkpoint.chunks,
+    readSeconds: checkpoint.seconds,
+  });
+  return { aggregator, replay: decodeCursor(checkpoint.cursor) };
 }

@@ -2,7 +2,8 @@
 import type { Producer } from 'kafkajs';
 import { topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
-import type { CoordinatorEvent } from '../../lib/wire/schemas.js';
+import type { FoldOutcome } from '../../lib/core/fedbuff/aggregator.js';
+import type { CoordinatorEvent, ModelUpdate } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 
 export type JobEvent = Partial<CoordinatorEvent> & { type: string };
@@ -39,4 +40,22 @@ export class JobEvents {
       this.log.warn('event-not-sent', { type: event.type, error });
     }
   }
+}
+
+/** An update folded into the buffer: its staleness, weight, norm and clipping, and the buffer's fill. */
+export function foldedEvent(whole: ModelUpdate, outcome: FoldOutcome, late: boolean): JobEvent {
+  return {
+    type: 'update-folded',
+    workerId: whole.workerId,
+    updateId: whole.updateId,
+    numbers: {
+      staleness: outcome.update.staleness,
+      stalenessWeight: outcome.update.stalenessWeight,
+      norm: outcome.update.norm,
+      clipFactor: outcome.update.clipFactor,
+      bufferCount: outcome.bufferCount,
+      late: late ? 1 : 0,
+      numExamples: whole.numExamples,
+    },
+  };
 }

@@ -16,6 +16,8 @@ import type { Logger } from '../../lib/log.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import type { CoordinatorConfig } from './config.js';
 import type { JobEvent } from './events.js';
+import type { RunMetrics } from './metrics.js';
+import type { StopConditions } from './stop-conditions.js';
 
 export interface FederatedEvaluationDeps {
   readonly jobId: string;
@@ -29,8 +31,13 @@ export interface FederatedEvaluationDeps {
   readonly emit: (event: JobEvent) => Promise<void>;
   /** Runs work on the coordinator's serial chain (the round book is never touched concurrently). */
   readonly serial: <T>(work: () => Promise<T>) => Promise<T>;
-  /** A closed round: aggregated per silo and overall. */
-  readonly onRound: (round: RoundResult) => Promise<void>;
+  readonly metrics: RunMetrics;
+  readonly stopConditions: StopConditions;
+  /** Whether the task has a central test set (then federated figures never drive the job's accuracy). */
+  readonly centralEvaluation: boolean;
+  readonly classNames: readonly string[];
+  /** The current global version. */
+  readonly version: () => number;
 }
 
 export class FederatedEvaluation {
@@ -77,7 +84,7 @@ export class FederatedEvaluation {
       now,
       (w) => `${this.deps.runId}-e${version}-${w.workerId}-${randomUUID().slice(0, 8)}`,
     );
-    for (const round of closed) await this.deps.onRound(round);
+    for (const round of closed) await this.onRound(round);
     if (requests.length === 0) return;
     const messages = requests.map(({ taskId, worker, deadlineMs }) => ({
       key: worker.workerId,
@@ -97,12 +104,25 @@ export class FederatedEvaluation {
 
   /** Closes rounds past their deadline. */
   async tick(): Promise<void> {
-    for (const round of this.rounds.expire(this.deps.now())) await this.deps.onRound(round);
+    for (const round of this.rounds.expire(this.deps.now())) await this.onRound(round);
   }
 
   /** Closes every open round with the reports it has (the job is ending). */
   async finish(): Promise<void> {
-    for (const round of this.rounds.closeAll(this.deps.now())) await this.deps.onRound(round);
+    for (const round of this.rounds.closeAll(this.deps.now())) await this.onRound(round);
+  }
+
+  /**
+   * A closed round: events per silo and overall, and, for a task without a central test set, the
+   * job's accuracy (curve and target) when the round heard from every silo asked.
+   */
+  private async onRound(round: RoundResult): Promise<void> {
+    const { metrics, stopConditions } = this.deps;
+    metrics.silos.federatedRound(round);
+    for (const event of roundEvents(round, this.deps.classNames)) await this.deps.emit(event);
+    if (this.deps.centralEvaluation || round.missingSilos.length > 0 || round.answered === 0) return;
+    metrics.evaluated(round.version, round.overall, this.deps.now());
+    stopConditions.evaluated(round.overall.accuracy ?? undefined, this.deps.version());
   }
 
   private async onReport(message: KafkaMessage): Promise<void> {
@@ -145,7 +165,7 @@ export class FederatedEvaluation {
           labels: { silo: report.silo },
           numbers: { numExamples: report.numExamples, loss: report.loss, ...report.metrics },
         });
-        if (outcome.closed) await this.deps.onRound(outcome.closed);
+        if (outcome.closed) await this.onRound(outcome.closed);
     }
   }
 

@@ -8,26 +8,19 @@ import type { KafkaMessage } from 'kafkajs';
 import { isTributaryError, TributaryError, WireError } from '../../lib/core/errors.js';
 import type { ModelLayout } from '../../lib/core/fedbuff/layout.js';
 import type { Logger } from '../../lib/log.js';
-import type { ModelUpdate, RejectedUpdate } from '../../lib/wire/schemas.js';
+import type { ModelUpdate } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import { checkEnvelope, checkKey } from '../../lib/wire/update-checks.js';
 import type { CoordinatorConfig } from './config.js';
 import type { ReplayCursor } from './cursor.js';
 import { UpdateReassembly } from './reassembly.js';
-import { boundedKey, boundedMessage, type RejectionLimits } from './rejections.js';
+import type { RecordFailure } from './rejections.js';
+export type { RecordFailure } from './rejections.js';
 
 /** How many times a schema lookup may fail while the registry answers for our own schema. */
 const LOOKUP_FAILURES_BEFORE_BLAME = 3;
 
 /** A record (or a held chunked update, `message` null) that ends rejected. */
-export interface RecordFailure {
-  readonly partition: number;
-  readonly offset: number;
-  readonly message: KafkaMessage | null;
-  readonly record?: ModelUpdate;
-  readonly key?: string;
-  readonly error: unknown;
-}
 
 export type IntakeOutcome =
   | { readonly kind: 'skipped' }
@@ -127,33 +120,6 @@ export class UpdateIntake {
       }
     }
   }
-}
-
-/** The bounded RejectedUpdate for a failure, and the key it is recorded under. Pure. */
-export function rejectionOf(
-  failure: RecordFailure,
-  context: { jobId: string; topic: string; limits: RejectionLimits; nowMs: number },
-): RejectedUpdate {
-  const { limits } = context;
-  const { partition, offset, message, record, error } = failure;
-  const coded = isTributaryError(error)
-    ? error
-    : new TributaryError('TRIB_DECODE_FAILED', `unexpected failure: ${String(error)}`, { cause: error });
-  const value = message?.value ?? Buffer.alloc(0);
-  const rawKey = message?.key
-    ? message.key.subarray(0, limits.maxKeyBytes * 4).toString('utf8')
-    : failure.key;
-  return {
-    jobId: context.jobId,
-    code: coded.code,
-    message: boundedMessage(coded.message, limits.maxMessageChars),
-    updateId: boundedKey(record?.updateId ?? rawKey ?? `${partition}:${offset}`, limits.maxKeyBytes),
-    workerId: record ? boundedKey(record.workerId, limits.maxKeyBytes) : null,
-    source: { topic: context.topic, partition, offset },
-    originalBytes: value.subarray(0, limits.originalBytesKept),
-    originalSize: value.length,
-    rejectedAtMs: context.nowMs,
-  };
 }
 
 /** `work`, or TRIB_RECORD_TIMEOUT once `ms` pass (the work is abandoned; it has no side effects). */

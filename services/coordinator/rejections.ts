@@ -6,7 +6,10 @@
  * (`message.max.bytes`, 16 MiB on the topics Tributary creates). Pure: sizes are of encoded bytes.
  */
 import { createHash } from 'node:crypto';
+import type { KafkaMessage } from 'kafkajs';
+import { isTributaryError, TributaryError } from '../../lib/core/errors.js';
 import { groupBySize } from '../../lib/kafka/publish.js';
+import type { ModelUpdate, RejectedUpdate } from '../../lib/wire/schemas.js';
 
 export interface RejectionLimits {
   /** Bytes of the rejected record kept for inspection. */
@@ -53,6 +56,17 @@ export class RejectionBatch {
 
   constructor(private readonly limits: RejectionLimits) {}
 
+  /** Adds the rejection of `failure`, encoded by `encode`; returns it. */
+  addFailure(
+    failure: RecordFailure,
+    context: { jobId: string; topic: string; nowMs: number },
+    encode: (rejection: RejectedUpdate) => Buffer,
+  ): RejectedUpdate {
+    const rejection = rejectionOf(failure, { ...context, limits: this.limits });
+    this.add({ key: rejection.updateId ?? '', value: encode(rejection) });
+    return rejection;
+  }
+
   add(rejection: EncodedRejection): void {
     this.records.push(rejection);
     this.bytes += sizeOf(rejection);
@@ -76,4 +90,41 @@ export class RejectionBatch {
     this.records = [];
     this.bytes = 0;
   }
+}
+
+/** A record that could not be taken: where it was, what it was (as far as known), and why. */
+export interface RecordFailure {
+  readonly partition: number;
+  readonly offset: number;
+  readonly message: KafkaMessage | null;
+  readonly record?: ModelUpdate;
+  readonly key?: string;
+  readonly error: unknown;
+}
+
+/** The bounded RejectedUpdate for a failure, and the key it is recorded under. Pure. */
+export function rejectionOf(
+  failure: RecordFailure,
+  context: { jobId: string; topic: string; limits: RejectionLimits; nowMs: number },
+): RejectedUpdate {
+  const { limits } = context;
+  const { partition, offset, message, record, error } = failure;
+  const coded = isTributaryError(error)
+    ? error
+    : new TributaryError('TRIB_DECODE_FAILED', `unexpected failure: ${String(error)}`, { cause: error });
+  const value = message?.value ?? Buffer.alloc(0);
+  const rawKey = message?.key
+    ? message.key.subarray(0, limits.maxKeyBytes * 4).toString('utf8')
+    : failure.key;
+  return {
+    jobId: context.jobId,
+    code: coded.code,
+    message: boundedMessage(coded.message, limits.maxMessageChars),
+    updateId: boundedKey(record?.updateId ?? rawKey ?? `${partition}:${offset}`, limits.maxKeyBytes),
+    workerId: record ? boundedKey(record.workerId, limits.maxKeyBytes) : null,
+    source: { topic: context.topic, partition, offset },
+    originalBytes: value.subarray(0, limits.originalBytesKept),
+    originalSize: value.length,
+    rejectedAtMs: context.nowMs,
+  };
 }

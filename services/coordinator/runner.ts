@@ -15,12 +15,9 @@
  * (./reassembly.ts), rejections are committed in bounded batches (./rejections.ts), and whatever
  * goes wrong with one record ends in its rejection, never a crash, stall or crash loop.
  */
-import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { failpoint } from '../../lib/failpoints.js';
-import { FedBuffAggregator, type FlushOutcome } from '../../lib/core/fedbuff/aggregator.js';
-import { restoreAggregator } from '../../lib/core/fedbuff/state.js';
-import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
+import { FedBuffAggregator, type FlushOutcome, type FoldOutcome } from '../../lib/core/fedbuff/aggregator.js';
 import { ensureTopics, topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
 import { toFoldInput } from '../../lib/wire/records.js';
@@ -31,16 +28,16 @@ import { LeaseBook } from './leases.js';
 import { RunMetrics } from './metrics.js';
 import { evaluationNumbers, type Evaluator } from './evaluator.js';
 import { RejectionBatch } from './rejections.js';
-import { readLatestCheckpoint } from './checkpoints.js';
-import { decodeCursor } from './cursor.js';
-import { rejectionOf, UpdateIntake, type RecordFailure } from './intake.js';
+import { restoreLatest } from './checkpoints.js';
+import { UpdateIntake, type RecordFailure } from './intake.js';
 import { writeStep, type CommitStep } from './step.js';
-import { JobEvents, type JobEvent } from './events.js';
-import { checkInEvents, trainTaskRecord } from './tasks.js';
-import { FederatedEvaluation, roundEvents } from './federated.js';
-import type { RoundResult } from '../../lib/core/evaluation.js';
+import { foldedEvent, JobEvents, type JobEvent } from './events.js';
+import { checkInEvents, issueLeases, TaskIds, trainTaskRecord } from './tasks.js';
+import { connectProducers, consumeCheckIns, consumeUpdates } from './clients.js';
+import { StopConditions, type StopReason } from './stop-conditions.js';
+import { FederatedEvaluation } from './federated.js';
 
-export type StopReason = 'target-accuracy' | 'max-versions' | 'max-wall-time' | 'stopped';
+export type { StopReason } from './stop-conditions.js';
 
 export class CoordinatorRunner {
   readonly metrics: RunMetrics;
@@ -57,10 +54,8 @@ export class CoordinatorRunner {
   private updatesConsumer!: Consumer;
   private checkinsConsumer!: Consumer;
   private ticker: NodeJS.Timeout | undefined;
-  private stopReason: StopReason | null = null;
-  private resolveFinished!: (reason: StopReason) => void;
-  readonly finished: Promise<StopReason>;
-  private taskCounter = 0;
+  private readonly stopConditions: StopConditions;
+  private readonly taskIds: TaskIds;
   private readonly startedAtMs: number;
   /** Serialises record handling, ticks and shutdown: the aggregator is never touched concurrently. */
   private chain: Promise<unknown> = Promise.resolve();
@@ -91,8 +86,11 @@ export class CoordinatorRunner {
     this.rejections = new RejectionBatch(config.rejections);
     this.events = new JobEvents(this.jobId, () => this.producer, serde, now, log);
     this.startedAtMs = now();
+    this.taskIds = new TaskIds(config.runId);
     this.metrics = new RunMetrics(config, this.startedAtMs);
-    this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+    this.stopConditions = new StopConditions(config, this.startedAtMs, (reason) =>
+      this.metrics.finished(reason, this.now()),
+    );
     this.federated = new FederatedEvaluation({
       jobId: this.jobId,
       runId: config.runId,
@@ -104,8 +102,17 @@ export class CoordinatorRunner {
       now,
       emit: (event) => this.emit(event),
       serial: (work) => this.serial(work),
-      onRound: (round) => this.onEvaluationRound(round),
+      metrics: this.metrics,
+      stopConditions: this.stopConditions,
+      centralEvaluation: evaluator.evaluates,
+      classNames: evaluator.classNames,
+      version: () => this.version,
     });
+  }
+
+  /** Settles with the reason the job ended (a stop condition, or stop()). */
+  get finished(): Promise<StopReason> {
+    return this.stopConditions.finished;
   }
 
   get jobId(): string {
@@ -142,46 +149,23 @@ export class CoordinatorRunner {
     this.events.schemaId = this.schemaIds.event;
     this.schemaIds.rejected = await this.serde.register('RejectedUpdate', this.topic('rejected'));
 
-    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    this.txProducer = this.kafka.producer({
-      transactionalId: `tributary.${this.jobId}.coordinator`,
-      transactionTimeout: this.config.transactionTimeoutMs,
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await Promise.all([this.producer.connect(), this.txProducer.connect()]);
-
+    ({ producer: this.producer, txProducer: this.txProducer } = await connectProducers(
+      this.kafka,
+      this.jobId,
+      this.config.transactionTimeoutMs,
+    ));
     await this.recover();
     await this.federated.start();
-
-    this.checkinsConsumer = this.kafka.consumer({
-      groupId: `tributary.${this.jobId}.coordinator.checkins.${randomUUID()}`,
+    this.checkinsConsumer = await consumeCheckIns(this.kafka, this.jobId, async (message) => {
+      await this.serial(() => this.onCheckIn(message));
+      this.tickSoon(); // an idle worker may take a free slot now
     });
-    await this.checkinsConsumer.connect();
-    await this.checkinsConsumer.subscribe({ topic: this.topic('checkins'), fromBeginning: true });
-    await this.checkinsConsumer.run({
-      eachMessage: async ({ message }) => {
-        await this.serial(() => this.onCheckIn(message));
-        this.tickSoon(); // an idle worker may take a free slot now
-      },
-    });
-
-    this.updatesConsumer = this.kafka.consumer({
-      groupId: `tributary.${this.jobId}.coordinator`,
-      readUncommitted: false,
-      // A coordinator that died outright still holds its group membership until this expires, so it
-      // bounds how long a restarted coordinator waits before it can read updates again.
-      sessionTimeout: this.config.sessionTimeoutMs,
-      heartbeatInterval: Math.max(500, Math.floor(this.config.sessionTimeoutMs / 4)),
-      ...LARGE_RECORD_CONSUMER,
-    });
-    await this.updatesConsumer.connect();
-    await this.updatesConsumer.subscribe({ topic: this.topic('updates'), fromBeginning: true });
-    await this.updatesConsumer.run({
-      autoCommit: false,
-      eachMessage: async ({ partition, message }) =>
-        this.serial(() => this.onUpdateRecord(partition, message)),
-    });
+    this.updatesConsumer = await consumeUpdates(
+      this.kafka,
+      this.jobId,
+      this.config.sessionTimeoutMs,
+      (partition, message) => this.serial(() => this.onUpdateRecord(partition, message)),
+    );
 
     this.ticker = setInterval(() => this.tickSoon(), this.config.tickMs);
     await this.emit({
@@ -197,19 +181,15 @@ export class CoordinatorRunner {
 
   /** Restores the last checkpoint, or publishes version 0. */
   private async recover(): Promise<void> {
-    const checkpoint = await readLatestCheckpoint(this.kafka, this.topic('checkpoints'), this.jobId, {
-      now: this.now,
-    });
-    if (checkpoint) {
-      this.aggregator = restoreAggregator(checkpoint.bytes);
-      this.intake.replay = decodeCursor(checkpoint.cursor);
-      this.log.info('recovered', {
-        version: this.aggregator.version,
-        foldedIds: this.aggregator.snapshot().foldedIds.size,
-        checkpointBytes: checkpoint.bytes.length,
-        checkpointChunks: checkpoint.chunks,
-        readSeconds: checkpoint.seconds,
-      });
+    const restored = await restoreLatest(
+      this.kafka,
+      this.topic('checkpoints'),
+      this.jobId,
+      this.now,
+      this.log,
+    );
+    if (restored) {
+      ({ aggregator: this.aggregator, replay: this.intake.replay } = restored);
       this.metrics.recovered(this.aggregator.version);
       return;
     }
@@ -261,7 +241,7 @@ export class CoordinatorRunner {
 
   private async foldWhole(whole: ModelUpdate): Promise<void> {
     const lease = this.leases.complete(whole.taskId);
-    let outcome: ReturnType<FedBuffAggregator['fold']>;
+    let outcome: FoldOutcome;
     try {
       outcome = this.aggregator.fold(toFoldInput(whole, this.aggregator.stagingArea));
     } catch (error) {
@@ -274,20 +254,7 @@ export class CoordinatorRunner {
     const silo = this.leases.workers.get(whole.workerId)?.silo ?? '(unknown)';
     this.metrics.silos.folded(silo, outcome.update.staleness, late);
     this.metrics.trained(whole.metrics, whole.numExamples);
-    await this.emit({
-      type: 'update-folded',
-      workerId: whole.workerId,
-      updateId: whole.updateId,
-      numbers: {
-        staleness: outcome.update.staleness,
-        stalenessWeight: outcome.update.stalenessWeight,
-        norm: outcome.update.norm,
-        clipFactor: outcome.update.clipFactor,
-        bufferCount: outcome.bufferCount,
-        late: late ? 1 : 0,
-        numExamples: whole.numExamples,
-      },
-    });
+    await this.emit(foldedEvent(whole, outcome, late));
     if (outcome.flush) await this.onFlush(outcome.flush);
     else failpoint('fold.after');
     // A slot just freed (and maybe a new version exists): lease now rather than at the next tick.
@@ -295,16 +262,11 @@ export class CoordinatorRunner {
   }
 
   private async reject(failure: RecordFailure): Promise<void> {
-    const rejection = rejectionOf(failure, {
-      jobId: this.jobId,
-      topic: this.topic('updates'),
-      limits: this.config.rejections,
-      nowMs: this.now(),
-    });
-    this.rejections.add({
-      key: rejection.updateId ?? '',
-      value: this.serde.encode('RejectedUpdate', this.schemaIds.rejected, rejection),
-    });
+    const rejection = this.rejections.addFailure(
+      failure,
+      { jobId: this.jobId, topic: this.topic('updates'), nowMs: this.now() },
+      (r) => this.serde.encode('RejectedUpdate', this.schemaIds.rejected, r),
+    );
     this.metrics.rejected(rejection.code);
     this.log.warn('update-rejected', {
       code: rejection.code,
@@ -351,21 +313,9 @@ export class CoordinatorRunner {
       },
     });
     if (evaluation) await this.emit({ type: 'evaluation', numbers });
-    this.checkStop(numbers.testAccuracy);
-    if (!this.stopReason) await this.federated.versionPublished(flush.version, this.leases.askable());
-  }
-
-  /**
-   * A closed federated-evaluation round: events per silo and overall, and, for a task without a
-   * central test set, the job's accuracy (curve and target) when the round heard from every silo.
-   */
-  private async onEvaluationRound(round: RoundResult): Promise<void> {
-    this.metrics.silos.federatedRound(round);
-    for (const event of roundEvents(round, this.evaluator.classNames)) await this.emit(event);
-    if (this.evaluator.evaluates || round.missingSilos.length > 0 || round.answered === 0) return;
-    const { overall } = round;
-    this.metrics.evaluated(round.version, overall, this.now());
-    this.checkStop(overall.accuracy ?? undefined);
+    this.stopConditions.evaluated(numbers.testAccuracy, this.aggregator.version);
+    if (!this.stopConditions.reason)
+      await this.federated.versionPublished(flush.version, this.leases.askable());
   }
 
   /**
@@ -395,18 +345,13 @@ export class CoordinatorRunner {
     }
   }
 
-  private nextTaskId(): string {
-    this.taskCounter += 1;
-    return `${this.config.runId}-v${this.aggregator.version}-t${this.taskCounter}-${randomUUID().slice(0, 8)}`;
-  }
-
   /** Queues a tick behind the work in progress (never awaited from inside serial work). */
   private tickSoon(): void {
     void this.serial(() => this.tick()).catch((error: unknown) => this.log.error('tick-failed', { error }));
   }
 
   private async tick(): Promise<void> {
-    if (this.stopReason) return;
+    if (this.stopConditions.reason) return;
     const now = this.now();
     await this.federated.tick();
     for (const failure of this.intake.expire(now)) await this.reject(failure);
@@ -415,35 +360,13 @@ export class CoordinatorRunner {
       this.log.info('lease-expired', { taskId: lease.taskId, workerId: lease.workerId });
       await this.emit({ type: 'lease-expired', workerId: lease.workerId, labels: { taskId: lease.taskId } });
     }
-    const workers = this.leases.plan(now, this.aggregator.bufferCount);
-    if (workers.length > 0) {
-      const messages = workers.map((worker) => {
-        const lease = this.leases.issue(this.nextTaskId(), worker.workerId, this.aggregator.version, now);
-        this.metrics.leaseIssued(now);
-        return trainTaskRecord(lease, this.jobId, this.config.training, this.serde, this.schemaIds.task);
-      });
-      await this.producer.send({ topic: this.topic('tasks'), messages });
-    }
-    if (this.config.maxWallSeconds !== null && (now - this.startedAtMs) / 1000 >= this.config.maxWallSeconds)
-      this.finish('max-wall-time');
-  }
-
-  private checkStop(accuracy: number | undefined): void {
-    if (
-      this.config.targetAccuracy !== null &&
-      accuracy !== undefined &&
-      accuracy >= this.config.targetAccuracy
-    )
-      this.finish('target-accuracy');
-    else if (this.config.maxVersions !== null && this.aggregator.version >= this.config.maxVersions)
-      this.finish('max-versions');
-  }
-
-  private finish(reason: StopReason): void {
-    if (this.stopReason) return;
-    this.stopReason = reason;
-    this.metrics.finished(reason, this.now());
-    this.resolveFinished(reason);
+    const { version, bufferCount } = this.aggregator;
+    const messages = issueLeases(this.leases, this.taskIds, version, bufferCount, now, (lease) => {
+      this.metrics.leaseIssued(now);
+      return trainTaskRecord(lease, this.jobId, this.config.training, this.serde, this.schemaIds.task);
+    });
+    if (messages.length > 0) await this.producer.send({ topic: this.topic('tasks'), messages });
+    this.stopConditions.ticked(now);
   }
 
   private emit(event: JobEvent): Promise<void> {
@@ -452,13 +375,13 @@ export class CoordinatorRunner {
 
   /** Stops taking work; what is buffered but not stepped is re-read by the next coordinator. */
   async stop(reason: StopReason = 'stopped'): Promise<void> {
-    this.finish(reason);
+    this.stopConditions.finish(reason);
     if (this.ticker) clearInterval(this.ticker);
     await this.serial(async () => {
       await this.federated.finish();
       await this.emit({
         type: 'job-finished',
-        labels: { reason: this.stopReason ?? reason },
+        labels: { reason: this.stopConditions.reason ?? reason },
         numbers: { bufferCount: this.aggregator?.bufferCount ?? 0 },
       });
     }).catch(() => undefined);

@@ -1,9 +1,37 @@
 /** The lease book's Kafka side: a lease as a TrainTask record, and a check-in as lease-book changes and events. */
+import { randomUUID } from 'node:crypto';
 import type { CoordinatorConfig } from './config.js';
 import type { JobEvent } from './events.js';
 import type { Lease, LeaseBook } from './leases.js';
 import type { WorkerCheckIn } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
+
+/** Task ids: the run, the base version, a counter and a random tail (unique across restarts). */
+export class TaskIds {
+  private counter = 0;
+  constructor(private readonly runId: string) {}
+  next(version: number): string {
+    this.counter += 1;
+    return `${this.runId}-v${version}-t${this.counter}-${randomUUID().slice(0, 8)}`;
+  }
+}
+
+/**
+ * Issues the leases the book plans (free slots given to available workers) at `version`; returns
+ * their TrainTask records.
+ */
+export function issueLeases(
+  leases: LeaseBook,
+  ids: TaskIds,
+  version: number,
+  bufferCount: number,
+  nowMs: number,
+  record: (lease: Lease) => { key: string; value: Buffer },
+): { key: string; value: Buffer }[] {
+  return leases
+    .plan(nowMs, bufferCount)
+    .map((worker) => record(leases.issue(ids.next(version), worker.workerId, version, nowMs)));
+}
 
 /** A lease as its TrainTask record, keyed by the worker it is leased to. */
 export function trainTaskRecord(

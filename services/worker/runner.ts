@@ -17,19 +17,13 @@ import { topicName, waitForTopics } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
 import { seededRandom } from '../../lib/core/random.js';
 import { joinFlat, type ModelLayout } from '../../lib/core/fedbuff/layout.js';
-import { tensorsOf, toRecords } from '../../lib/wire/records.js';
+import { tensorsOf } from '../../lib/wire/records.js';
 import { ModelAssembler, type ModelAssembly } from '../../lib/wire/model-assembly.js';
-import type {
-  EvaluationTask,
-  ModelUpdate,
-  TrainTask,
-  WorkerCheckIn,
-  WorkerProblem,
-} from '../../lib/wire/schemas.js';
+import type { EvaluationTask, TrainTask, WorkerCheckIn, WorkerProblem } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
-import { splitFlat } from '../../lib/core/fedbuff/layout.js';
 import type { WorkerConfig } from './config.js';
 import { delayMultiplier, offlineForMs } from './delay.js';
+import { updateRecords, type LocalResult } from './update.js';
 import { EvaluationResponder, type HoldoutEvaluator } from './evaluations.js';
 import { ModelCache } from './model-cache.js';
 import { TRANSACTION_TIMEOUT_MS } from '../../lib/core/limits.js';
@@ -39,26 +33,12 @@ import { firstLayoutMismatch, LayoutMismatchError } from '../../lib/task/layout.
 export interface Trainer {
   readonly layout: ModelLayout;
   readonly backend: string;
-  train(
-    start: Float32Array,
-    task: TrainTask,
-    shouldStop: () => boolean,
-  ): Promise<{
-    delta: Float32Array;
-    numExamples: number;
-    loss: number;
-    samples: number;
-    seconds: number;
-    metrics?: Readonly<Record<string, number>>;
-  } | null>;
+  train(start: Float32Array, task: TrainTask, shouldStop: () => boolean): Promise<LocalResult | null>;
   /** Evaluation on the silo's holdout, for federated evaluation (absent: the task has none). */
   readonly evaluate?: HoldoutEvaluator;
 }
 
 type Work = { kind: 'train'; task: TrainTask } | { kind: 'evaluate'; task: EvaluationTask };
-
-/** The update carries at most 64 metrics; three are the worker's own. */
-const MAX_TASK_METRICS = 60;
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -343,27 +323,13 @@ export class WorkerRunner {
       return;
     }
     await this.waitOnline(); // trained before the outage, sent after it: a stale update
-    const updateId = `${this.config.workerId}-${task.taskId}`;
-    const records = toRecords<ModelUpdate>(
-      {
-        updateId,
-        taskId: task.taskId,
-        jobId: task.jobId,
-        workerId: this.config.workerId,
-        baseVersion: task.baseVersion,
-        numExamples: result.numExamples,
-        metrics: {
-          loss: result.loss,
-          samplesPerSecond: result.samples / result.seconds,
-          delayMultiplier: multiplier,
-          // A task's own figures, after ours and within the update's limit on metrics.
-          ...Object.fromEntries(Object.entries(result.metrics ?? {}).slice(0, MAX_TASK_METRICS)),
-        },
-        timings: { startedAtMs, finishedAtMs: Date.now() },
-      },
-      splitFlat(this.trainer.layout, result.delta),
-      this.config.encoding,
-      this.config.maxChunkBytes,
+    const { updateId, records } = updateRecords(
+      task,
+      this.config.workerId,
+      result,
+      { startedAtMs, finishedAtMs: Date.now(), delayMultiplier: multiplier },
+      this.trainer.layout,
+      this.config,
     );
     // Once publication starts it finishes, even on shutdown: all of the update's records or none.
     await publishAtomically(
