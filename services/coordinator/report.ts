@@ -107,5 +107,37 @@ export function writeReport(dir: string, report: RunReport): { json: string; cha
       `backend ${report.backend}; ${report.workers.length} workers`,
     ],
   });
+  if (report.federatedEvaluation.length > 0) writeSiloChart(join(dir, 'federated-evaluation'), report);
   return { json, chart: png };
+}
+
+/** Each silo's accuracy (or loss) on its own holdout, round by round: federated evaluation. */
+function writeSiloChart(base: string, report: RunReport): void {
+  const rounds = report.federatedEvaluation;
+  const silos = [...new Set(rounds.flatMap((r) => Object.keys(r.silos)))].sort().slice(0, 24);
+  const byAccuracy = rounds.some((r) => r.overall.accuracy !== null);
+  const value = (a: { accuracy: number | null; loss: number }) => (byAccuracy ? a.accuracy : a.loss);
+  const points = (
+    pick: (r: (typeof rounds)[number]) => { accuracy: number | null; loss: number } | undefined,
+  ) =>
+    rounds.flatMap((r) => {
+      const a = pick(r);
+      const y = a ? value(a) : null;
+      return y === null ? [] : [{ x: r.seconds, y }];
+    });
+  writeLineChart(base, {
+    title: `Tributary ${report.runId}: federated evaluation, each silo on its own holdout`,
+    xLabel: 'wall time (s)',
+    yLabel: byAccuracy ? 'accuracy' : 'loss',
+    ...(byAccuracy ? { yMin: 0, yMax: 1 } : {}),
+    series: [
+      { label: 'all silos', points: points((r) => r.overall) },
+      ...silos.map((silo) => ({ label: silo, dashed: true, points: points((r) => r.silos[silo]) })),
+    ],
+    notes: [
+      `${rounds.length} rounds; staleness per silo: ${Object.entries(report.stalenessBySilo)
+        .map(([silo, s]) => `${silo} ${s.meanStaleness.toFixed(1)}`)
+        .join(', ')}`,
+    ],
+  });
 }
