@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startFederation, startStack, type Federation, type RunReport } from 'tributary/testing';
 import { PLANTS } from './physics.js';
-import { startTelemetry } from './telemetry.js';
+import { startTelemetry, telemetryTopic } from './telemetry.js';
 import { summarise, writeCharts } from './summary.js';
 
 const { values } = parseArgs({
@@ -61,11 +61,12 @@ const telemetry = await startTelemetry({
   brokers: stack.brokers,
   registryUrl: stack.registryUrl,
   plants: PLANTS,
+  run: stamp,
   seed: 1,
   tickMs: 250,
   emerging: { plant: 'plant-0', condition: 'inner-race', atMs: driftAtMs, share: 0.6 },
 });
-say(`plants publishing to ${PLANTS.map((p) => `${p.name}.telemetry`).join(', ')}`);
+say(`plants publishing to ${PLANTS.map((p) => telemetryTopic(p.name, stamp)).join(', ')}`);
 
 const coordinator = { TRIBUTARY_MAX_WALL_SECONDS: String(seconds) };
 const jobs: { name: string; federation: Federation }[] = [
@@ -76,6 +77,7 @@ const jobs: { name: string; federation: Federation }[] = [
       task,
       workers: PLANTS.length,
       jobId: `fleet-${stamp}`,
+      taskConfig: { run: stamp },
       worker: siteEnv,
       coordinator,
       runDir: join(out, 'federated'),
@@ -91,6 +93,7 @@ if (!values['no-alone'])
         task,
         workers: 1,
         jobId: `alone-${plant.name}-${stamp}`,
+        taskConfig: { run: stamp },
         worker: () => siteEnv(i),
         // One worker, one update per version: the plant's own model, trained on its own stream.
         coordinator: { ...coordinator, TRIBUTARY_BUFFER_K: '1', TRIBUTARY_CONCURRENCY: '1' },

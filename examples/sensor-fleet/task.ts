@@ -22,7 +22,9 @@ type TelemetryRecord = Omit<Reading, 'condition'> & { condition: string };
 
 export default defineTask({
   id: 'sensor-fleet-mlp',
-  config: { holdoutPerCondition: 60, holdoutSeed: 7 },
+  // `run` tags the telemetry topics (`<plant>.telemetry.<run>`), so that a run on a shared cluster
+  // reads only its own plants' readings; empty: `<plant>.telemetry`.
+  config: { holdoutPerCondition: 60, holdoutSeed: 7, run: '' },
   classNames: [...CONDITIONS],
   model: ({ tf }) =>
     tf.sequential({
@@ -34,7 +36,7 @@ export default defineTask({
   initialWeights: 'he-normal',
   data: {
     stream: {
-      topics: ({ silo }) => [`${silo}.telemetry`],
+      topics: ({ silo, config }) => [`${silo}.telemetry${config.run ? `.${String(config.run)}` : ''}`],
       format: 'avro',
       map: (value) => {
         const r = value as TelemetryRecord;

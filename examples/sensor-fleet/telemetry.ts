@@ -35,6 +35,8 @@ export interface TelemetryOptions {
   readonly brokers: readonly string[];
   readonly registryUrl: string;
   readonly plants: readonly PlantProfile[];
+  /** Tags the topics (the task's `run` config must match): a run never reads another's readings. */
+  readonly run?: string;
   readonly seed: number;
   /** One reading per machine every tickMs. */
   readonly tickMs: number;
@@ -49,7 +51,8 @@ export interface Telemetry {
   stop(): Promise<void>;
 }
 
-export const telemetryTopic = (plant: string) => `${plant}.telemetry`;
+/** `<plant>.telemetry`, or `<plant>.telemetry.<run>` for a run of its own on a shared cluster. */
+export const telemetryTopic = (plant: string, run = '') => `${plant}.telemetry${run ? `.${run}` : ''}`;
 
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const kafka = new Kafka({
@@ -60,7 +63,9 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   const admin = kafka.admin();
   await admin.connect();
   const existing = new Set(await admin.listTopics());
-  const topics = options.plants.map((p) => telemetryTopic(p.name)).filter((t) => !existing.has(t));
+  const topics = options.plants
+    .map((p) => telemetryTopic(p.name, options.run))
+    .filter((t) => !existing.has(t));
   if (topics.length > 0)
     await admin.createTopics({
       topics: topics.map((topic) => ({ topic, numPartitions: 1, replicationFactor: -1 })),
@@ -73,7 +78,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   for (const plant of options.plants) {
     const { id } = await registry.register(
       { type: SchemaType.AVRO, schema: JSON.stringify(TELEMETRY_SCHEMA) },
-      { subject: `${telemetryTopic(plant.name)}-value` },
+      { subject: `${telemetryTopic(plant.name, options.run)}-value` },
     );
     ids.set(plant.name, id);
   }
@@ -107,7 +112,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       Promise.all(
         batches.map(async ({ name, readings }) =>
           producer.send({
-            topic: telemetryTopic(name),
+            topic: telemetryTopic(name, options.run),
             messages: await Promise.all(
               readings.map(async (r) => ({
                 key: r.machineId,

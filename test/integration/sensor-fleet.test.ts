@@ -16,7 +16,7 @@ import { readTopicNow } from '../../lib/kafka/read.js';
 import { topicName } from '../../lib/kafka/topics.js';
 import type { EvaluationReport } from '../../lib/wire/schemas.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
-import { waitFor } from './helpers.js';
+import { uniqueName, waitFor } from './helpers.js';
 import { startTelemetry, type Telemetry } from '../../examples/sensor-fleet/telemetry.js';
 
 const INNER_RACE = CONDITIONS.indexOf('inner-race');
@@ -35,9 +35,12 @@ afterEach(async () => {
 describe('the sensor-fleet example, shortened', () => {
   it('learns a fault at plants that never saw it and reaches its target on federated evaluation', async () => {
     const stack = { brokers: inject('brokers'), registryUrl: inject('registryUrl') };
+    // Topics of this run's own: the plants' readings of any other run are not in them.
+    const run = uniqueName('it');
     telemetry = await startTelemetry({
       ...stack,
       plants: PLANTS,
+      run,
       seed: 3,
       tickMs: 250,
       emerging: { plant: 'plant-0', condition: 'inner-race', atMs: Date.now() + 5000, share: 0.6 },
@@ -46,6 +49,7 @@ describe('the sensor-fleet example, shortened', () => {
       stack,
       task: fileURLToPath(new URL('../../examples/sensor-fleet/task.ts', import.meta.url)),
       workers: PLANTS.length,
+      taskConfig: { run },
       worker: (i) => ({ TRIBUTARY_SILO: PLANTS[i]?.name ?? '', TRIBUTARY_WORKER_ID: `edge-${i}` }),
       coordinator: { TRIBUTARY_TARGET_ACCURACY: '0.93', TRIBUTARY_MAX_WALL_SECONDS: '180' },
     });
