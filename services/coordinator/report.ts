@@ -126,7 +126,7 @@ function writeSiloChart(base: string, report: RunReport): void {
       return y === null ? [] : [{ x: r.seconds, y }];
     });
   writeLineChart(base, {
-    title: `Tributary ${report.runId}: federated evaluation, each silo on its own holdout`,
+    title: 'Federated evaluation: each silo on its own holdout',
     xLabel: 'wall time (s)',
     yLabel: byAccuracy ? 'accuracy' : 'loss',
     ...(byAccuracy ? { yMin: 0, yMax: 1 } : {}),

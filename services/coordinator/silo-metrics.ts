@@ -18,8 +18,9 @@ export interface SiloStaleness {
 
 export interface FederatedEvaluationPoint {
   readonly version: number;
-  /** Seconds from the coordinator's start to the round's close; when it opened (the version's time) and closed. */
+  /** Seconds from the coordinator's start to the round's opening (when the version was asked about). */
   readonly seconds: number;
+  /** When the round opened and when it closed (a worker offline for a while holds a round open). */
   readonly openedAtMs: number;
   readonly atMs: number;
   readonly closedBy: RoundResult['closedBy'];
@@ -50,7 +51,7 @@ export class SiloMetrics {
   federatedRound(round: RoundResult): void {
     this.rounds.push({
       version: round.version,
-      seconds: (round.closedAtMs - this.startedAtMs) / 1000,
+      seconds: (round.openedAtMs - this.startedAtMs) / 1000,
       openedAtMs: round.openedAtMs,
       atMs: round.closedAtMs,
       closedBy: round.closedBy,
