@@ -16,6 +16,7 @@ export default defineConfig({
             'services/**/*.test.ts',
             'infra/**/*.test.ts',
             'test/fuzz/**/*.test.ts',
+            'test/docs/**/*.test.ts',
             'cli/**/*.test.ts',
           ],
           environment: 'node',

@@ -87,6 +87,31 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** The codes a rejected ModelUpdate can carry (the `rejected` topic; docs/protocol.md lists them). */
+export const UPDATE_REJECTION_CODES = [
+  'TRIB_INVALID_KEY',
+  'TRIB_DECODE_FAILED',
+  'TRIB_UNKNOWN_SCHEMA',
+  'TRIB_SCHEMA_MISMATCH',
+  'TRIB_RECORD_TIMEOUT',
+  'TRIB_INVALID_UPDATE',
+  'TRIB_SHAPE_MISMATCH',
+  'TRIB_UNSUPPORTED_ENCODING',
+  'TRIB_PAYLOAD_CORRUPT',
+  'TRIB_CHUNK_MISSING',
+  'TRIB_CHUNK_DUPLICATE',
+  'TRIB_CHUNK_CORRUPT',
+  'TRIB_CHUNK_EXPIRED',
+  'TRIB_REASSEMBLY_BUDGET',
+  'TRIB_WRONG_JOB',
+  'TRIB_FUTURE_VERSION',
+  'TRIB_STALE_UPDATE',
+  'TRIB_DUPLICATE_UPDATE',
+  'TRIB_NON_FINITE',
+  'TRIB_NORM_EXCEEDED',
+  'TRIB_EXAMPLES_EXCEEDED',
+] as const satisfies readonly ErrorCode[];
+
 export class TributaryError extends Error {
   readonly code: ErrorCode;
   readonly retriable: boolean;

@@ -6,7 +6,26 @@ import type { FoldOutcome } from '../../lib/core/fedbuff/aggregator.js';
 import type { CoordinatorEvent, ModelUpdate } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 
-export type JobEvent = Partial<CoordinatorEvent> & { type: string };
+/** Every event type the coordinator emits (docs/protocol.md and docs/topics.md list them). */
+export const EVENT_TYPES = [
+  'job-started',
+  'lease-cancelled',
+  'lease-expired',
+  'worker-problem',
+  'update-folded',
+  'update-rejected',
+  'model-published',
+  'evaluation',
+  'evaluation-requested',
+  'evaluation-reported',
+  'evaluation-rejected',
+  'federated-evaluation',
+  'federated-evaluation-silo',
+  'job-finished',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export type JobEvent = Partial<Omit<CoordinatorEvent, 'type'>> & { type: EventType };
 
 export class JobEvents {
   schemaId = 0;

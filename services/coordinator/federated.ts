@@ -218,7 +218,7 @@ export function roundEvents(round: RoundResult, classNames: readonly string[] = 
       numbers: { ...numbers(round.overall), asked: round.asked, answered: round.answered },
       labels: { closedBy: round.closedBy, missingSilos: round.missingSilos.join(',') },
     },
-    ...Object.entries(round.silos).map(([silo, aggregate]) => ({
+    ...Object.entries(round.silos).map(([silo, aggregate]): JobEvent => ({
       type: 'federated-evaluation-silo',
       version: round.version,
       numbers: numbers(aggregate),
