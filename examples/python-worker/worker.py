@@ -1,0 +1,391 @@
+"""A Tributary worker in Python, written from docs/protocol.md alone.
+
+It joins a job of the `blobs-mlp` task (examples/python-worker/task.ts) as a peer of the
+TypeScript workers: it checks in, takes the tasks leased to it, trains the task's network with
+NumPy on its own silo's data, and publishes Avro ModelUpdates in the Confluent wire format,
+FLOAT32 or FLOAT16, chunked (in one Kafka transaction) when larger than its chunk limit.
+
+    python worker.py --brokers localhost:9092 --registry http://localhost:8081/apis/ccompat/v7 \
+        --job blobs --worker-id py-0 --silo py-site
+"""
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import signal
+import struct
+import sys
+import time
+import urllib.request
+import uuid
+
+import numpy as np
+from confluent_kafka import Consumer, Producer
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+
+SCHEMAS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas")
+
+# The task's data, as task.ts defines it: three classes around these centres, spread 1.
+CENTRES = np.array([[3, 0, 0, 0], [0, 3, 0, 0], [0, 0, 3, 0]], dtype=np.float32)
+SPREAD = 1.0
+# The layout this worker can train: the task's network, by manifest name.
+LAYOUT = {"hidden/kernel": (4, 16), "hidden/bias": (16,), "out/kernel": (16, 3), "out/bias": (3,)}
+
+
+def log(event, **fields):
+    print(json.dumps({"component": "python-worker", "event": event, **fields}, separators=(",", ":")), flush=True)
+
+
+def without_logical_types(schema):
+    """Timestamps stay integers (milliseconds), as the protocol gives them."""
+    if isinstance(schema, dict):
+        return {k: without_logical_types(v) for k, v in schema.items() if k != "logicalType"}
+    if isinstance(schema, list):
+        return [without_logical_types(s) for s in schema]
+    return schema
+
+
+class Registry:
+    """The Confluent REST API: writer schemas by id, our schemas registered under <topic>-value."""
+
+    def __init__(self, url):
+        self.url = url.rstrip("/")
+        self.by_id = {}
+
+    def _call(self, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.url + path, data=data, headers={"Content-Type": "application/vnd.schemaregistry.v1+json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def register(self, subject, schema_text):
+        return self._call(f"/subjects/{subject}/versions", {"schema": schema_text})["id"]
+
+    def writer(self, schema_id):
+        if schema_id not in self.by_id:
+            text = self._call(f"/schemas/ids/{schema_id}")["schema"]
+            self.by_id[schema_id] = parse_schema(without_logical_types(json.loads(text)), named_schemas={})
+        return self.by_id[schema_id]
+
+
+class Serde:
+    """Confluent wire format: byte 0, a 4-byte big-endian schema id, Avro binary."""
+
+    def __init__(self, registry):
+        self.registry = registry
+        self.readers = {}
+
+    def reader(self, file):
+        if file not in self.readers:
+            with open(os.path.join(SCHEMAS, file)) as f:
+                self.readers[file] = parse_schema(without_logical_types(json.load(f)), named_schemas={})
+        return self.readers[file]
+
+    def decode(self, value, file):
+        if value is None or len(value) < 5 or value[0] != 0:
+            raise ValueError("not the Confluent wire format")
+        (schema_id,) = struct.unpack(">I", value[1:5])
+        return schemaless_reader(io.BytesIO(value[5:]), self.registry.writer(schema_id), self.reader(file))
+
+    def encode(self, schema_id, file, record):
+        out = io.BytesIO()
+        out.write(b"\0" + struct.pack(">I", schema_id))
+        schemaless_writer(out, self.reader(file), record)
+        return out.getvalue()
+
+
+DTYPES = {"FLOAT32": np.dtype("<f4"), "FLOAT16": np.dtype("<f2")}
+
+
+def decode_tensors(descriptors, data):
+    """The tensors of a model, in manifest order, as float32 arrays."""
+    tensors, offset = {}, 0
+    for d in descriptors:
+        raw = data[offset : offset + d["byteLength"]]
+        offset += d["byteLength"]
+        if d["encoding"] == "INT8_AFFINE":
+            q = d["quantization"]
+            values = q["scale"] * (np.frombuffer(raw, dtype=np.int8).astype(np.float32) - q["zeroPoint"])
+        else:
+            values = np.frombuffer(raw, dtype=DTYPES[d["encoding"]]).astype(np.float32)
+        tensors[d["name"]] = values.reshape(d["shape"])
+    if offset != len(data):
+        raise ValueError("descriptors do not cover the payload")
+    return tensors
+
+
+def encode_tensors(names, tensors, encoding):
+    parts, descriptors = [], []
+    for name in names:
+        raw = tensors[name].astype(DTYPES[encoding]).tobytes()
+        parts.append(raw)
+        descriptors.append(
+            {
+                "name": name,
+                "shape": list(tensors[name].shape),
+                "dtype": "FLOAT32",
+                "encoding": encoding,
+                "byteLength": len(raw),
+                "quantization": None,
+            }
+        )
+    return descriptors, b"".join(parts)
+
+
+class Models:
+    """Recent global versions, reassembled from chunks keyed <job>#i (a whole model is keyed <job>)."""
+
+    def __init__(self, keep=4):
+        self.versions, self.partial, self.keep, self.manifest = {}, {}, keep, None
+
+    def accept(self, record):
+        chunk, version = record["chunk"], record["version"]
+        if chunk is None:
+            return self._store(record, record["data"])
+        parts = self.partial.setdefault(version, {})
+        parts[chunk["index"]] = record
+        if len(parts) < chunk["count"]:
+            return None
+        data = bytearray(chunk["totalBytes"])
+        for part in parts.values():
+            c = part["chunk"]
+            data[c["offset"] : c["offset"] + len(part["data"])] = part["data"]
+        del self.partial[version]
+        if hashlib.sha256(data).digest() != chunk["sha256"]:
+            log("model-corrupt", version=version)
+            return None
+        return self._store(record, bytes(data))
+
+    def _store(self, record, data):
+        self.manifest = record["manifest"]
+        self.versions[record["version"]] = decode_tensors(record["tensors"], data)
+        for old in sorted(self.versions)[: -self.keep]:
+            del self.versions[old]
+        return record["version"]
+
+
+def silo_data(count, seed):
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count) % len(CENTRES)
+    features = CENTRES[labels] + SPREAD * rng.standard_normal((count, 4)).astype(np.float32)
+    return features.astype(np.float32), labels
+
+
+def train(start, features, labels, h, rng):
+    """Minibatch SGD on softmax cross-entropy (+ FedProx), from `start`; returns (weights, examples, loss)."""
+    w = {k: v.copy() for k, v in start.items()}
+    batch = h["batchSize"]
+    steps = h["localSteps"] or h["localEpochs"] * max(1, len(labels) // batch)
+    order, position, seen, loss_sum = rng.permutation(len(labels)), 0, 0, 0.0
+    for _ in range(steps):
+        if position + batch > len(order):
+            order, position = rng.permutation(len(labels)), 0
+        idx = order[position : position + batch]
+        position += batch
+        x, y = features[idx], np.eye(len(CENTRES), dtype=np.float32)[labels[idx]]
+        hidden = np.maximum(0, x @ w["hidden/kernel"] + w["hidden/bias"])
+        logits = hidden @ w["out/kernel"] + w["out/bias"]
+        p = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        loss_sum += float(-np.mean(np.sum(y * np.log(np.clip(p, 1e-7, 1)), axis=1))) * len(idx)
+        seen += len(idx)
+        d_logits = (p - y) / len(idx)
+        d_hidden = (d_logits @ w["out/kernel"].T) * (hidden > 0)
+        grads = {
+            "out/kernel": hidden.T @ d_logits,
+            "out/bias": d_logits.sum(axis=0),
+            "hidden/kernel": x.T @ d_hidden,
+            "hidden/bias": d_hidden.sum(axis=0),
+        }
+        for k in w:
+            g = grads[k] + (h["proximalMu"] or 0) * (w[k] - start[k])
+            w[k] = w[k] - h["learningRate"] * g
+    return w, seen, loss_sum / max(1, seen)
+
+
+class Worker:
+    def __init__(self, args):
+        self.args, self.stopping, self.state, self.current = args, False, "IDLE", None
+        self.registry = Registry(args.registry)
+        self.serde = Serde(self.registry)
+        self.models = Models()
+        self.features, self.labels = silo_data(args.examples, args.seed)
+        self.rng = np.random.default_rng(args.seed)
+        self.tasks_done, self.last_examples, self.assigned = 0, 0, False
+        job, me = args.job, args.worker_id
+        self.topic = lambda kind: f"tributary.{job}.{kind}"
+        common = {"bootstrap.servers": args.brokers}
+        self.models_in = Consumer(
+            {**common, "group.id": f"tributary.{job}.worker.{me}.models.{uuid.uuid4()}",
+             "auto.offset.reset": "earliest", "isolation.level": "read_committed", "enable.auto.commit": False}
+        )
+        self.tasks_in = Consumer(
+            {**common, "group.id": f"tributary.{job}.worker.{me}", "auto.offset.reset": "latest"}
+        )
+        self.out = Producer({**common, "enable.idempotence": True})
+        # The stack's brokers cap transactions at 30 s (transaction.max.timeout.ms); librdkafka asks 60 s.
+        self.tx = Producer(
+            {**common, "transactional.id": f"tributary.{job}.worker.{me}", "enable.idempotence": True,
+             "transaction.timeout.ms": 30000}
+        )
+
+    def start(self):
+        deadline = time.time() + 600
+        while not all(t in self.out.list_topics(timeout=10).topics for t in (self.topic("tasks"), self.topic("updates"))):
+            if time.time() > deadline:
+                raise SystemExit("the job's topics do not exist: is the coordinator running?")
+            time.sleep(1)
+        with open(os.path.join(SCHEMAS, "worker-check-in.v2.avsc")) as f:
+            self.checkin_id = self.registry.register(f"{self.topic('checkins')}-value", f.read())
+        with open(os.path.join(SCHEMAS, "model-update.v1.avsc")) as f:
+            self.update_id = self.registry.register(f"{self.topic('updates')}-value", f.read())
+        self.tx.init_transactions(30)
+        self.models_in.subscribe([self.topic("models")])
+        # Protocol rule 1: the task consumer has its partitions before the first check-in.
+        self.tasks_in.subscribe([self.topic("tasks")], on_assign=lambda c, parts: setattr(self, "assigned", True))
+        while not self.assigned:
+            self.tasks_in.poll(0.2)
+            self.read_models(0)
+        self.check_in()
+        log("worker-started", workerId=self.args.worker_id, silo=self.args.silo)
+
+    def check_in(self):
+        record = {
+            "workerId": self.args.worker_id, "jobId": self.args.job, "silo": self.args.silo,
+            "numExamples": self.last_examples,
+            "capabilities": {"backend": "numpy", "maxPayloadBytes": self.args.max_chunk_bytes},
+            "state": self.state, "currentTaskId": self.current, "sentAtMs": int(time.time() * 1000), "problem": None,
+        }
+        self.out.produce(self.topic("checkins"), key=self.args.worker_id,
+                         value=self.serde.encode(self.checkin_id, "worker-check-in.v2.avsc", record))
+        self.out.flush(10)
+
+    def read_models(self, timeout):
+        for message in self.models_in.consume(num_messages=100, timeout=timeout):
+            if message.error():
+                continue
+            try:
+                version = self.models.accept(self.serde.decode(message.value(), "global-model.v1.avsc"))
+            except Exception as error:  # a record we cannot read is skipped, never fatal
+                log("model-record-unreadable", error=str(error))
+                continue
+            if version is not None and self.models.manifest is not None:
+                manifest = self.models.manifest
+                ours = {n: tuple(s) for n, s in zip(manifest["tensorNames"], manifest["shapes"])}
+                if ours != LAYOUT:
+                    log("layout-mismatch", manifest=manifest["tensorNames"])
+                    raise SystemExit(1)
+
+    def model(self, version, timeout=60):
+        deadline = time.time() + timeout
+        while version not in self.models.versions and time.time() < deadline:
+            self.read_models(0.2)
+        return self.models.versions.get(version)
+
+    def handle(self, task):
+        # Protocol rule 3: say TRAINING at once, so the coordinator does not read a later IDLE as a drop.
+        self.state, self.current = "TRAINING", task["taskId"]
+        self.check_in()
+        start = self.model(task["baseVersion"])
+        if start is None:
+            log("model-version-unavailable", baseVersion=task["baseVersion"])
+            return
+        began = int(time.time() * 1000)
+        trained, examples, loss = train(start, self.features, self.labels, task["hyperparameters"], self.rng)
+        names = self.models.manifest["tensorNames"]
+        delta = {k: start[k] - trained[k] for k in names}  # the sign of a gradient step
+        encoding = self.args.encodings[self.tasks_done % len(self.args.encodings)]
+        descriptors, data = encode_tensors(names, delta, encoding)
+        update_id = f"{self.args.worker_id}-{task['taskId']}"
+        envelope = {
+            "updateId": update_id, "taskId": task["taskId"], "jobId": task["jobId"],
+            "workerId": self.args.worker_id, "baseVersion": task["baseVersion"], "numExamples": examples,
+            "tensors": descriptors, "metrics": {"loss": loss},
+            "timings": {"startedAtMs": began, "finishedAtMs": int(time.time() * 1000)},
+        }
+        size = self.args.max_chunk_bytes
+        if len(data) <= size:
+            records = [{**envelope, "data": data, "chunk": None}]
+        else:
+            digest, count = hashlib.sha256(data).digest(), -(-len(data) // size)
+            records = [
+                {**envelope, "data": data[i * size : (i + 1) * size],
+                 "chunk": {"index": i, "count": count, "offset": i * size, "totalBytes": len(data), "sha256": digest}}
+                for i in range(count)
+            ]
+        values = [self.serde.encode(self.update_id, "model-update.v1.avsc", r) for r in records]
+        if len(values) == 1:
+            self.out.produce(self.topic("updates"), key=update_id, value=values[0])
+            self.out.flush(30)
+        else:  # all chunks or none: the coordinator reads read_committed
+            self.tx.begin_transaction()
+            for value in values:
+                self.tx.produce(self.topic("updates"), key=update_id, value=value)
+            self.tx.commit_transaction(30)
+        self.tasks_done, self.last_examples = self.tasks_done + 1, examples
+        log("update-published", updateId=update_id, baseVersion=task["baseVersion"], encoding=encoding,
+            records=len(values), numExamples=examples, loss=round(loss, 4))
+
+    def run(self):
+        last_check_in = time.time()
+        while not self.stopping and (self.args.max_tasks == 0 or self.tasks_done < self.args.max_tasks):
+            self.read_models(0)
+            message = self.tasks_in.poll(0.2)
+            if message is not None and not message.error() and message.key() == self.args.worker_id.encode():
+                try:
+                    task = self.serde.decode(message.value(), "train-task.v1.avsc")
+                except Exception as error:
+                    log("task-unreadable", error=str(error))
+                    task = None
+                mine = task and task["workerId"] == self.args.worker_id and task["jobId"] == self.args.job
+                if mine and task["deadlineMs"] >= time.time() * 1000:
+                    self.handle(task)
+                    self.state, self.current = "IDLE", None
+                    self.check_in()
+                    last_check_in = time.time()
+            if self.state == "IDLE" and time.time() - last_check_in >= self.args.check_in_seconds:
+                self.check_in()
+                last_check_in = time.time()
+
+    def stop(self):
+        self.state, self.current = "LEAVING", None
+        self.check_in()
+        self.tasks_in.close()
+        self.models_in.close()
+        log("worker-stopped", tasksDone=self.tasks_done)
+
+
+def main():
+    parser = argparse.ArgumentParser(description="A Tributary worker in Python (docs/protocol.md).")
+    parser.add_argument("--brokers", default=os.environ.get("KAFKA_BROKERS", "localhost:9092"))
+    parser.add_argument("--registry", default=os.environ.get("SCHEMA_REGISTRY_URL", "http://localhost:8081"))
+    parser.add_argument("--job", required=True)
+    parser.add_argument("--worker-id", required=True)
+    parser.add_argument("--silo", required=True)
+    parser.add_argument("--examples", type=int, default=600, help="examples in this silo")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--encodings", default="FLOAT32", help="FLOAT32 and/or FLOAT16, used in turn per task")
+    parser.add_argument("--max-chunk-bytes", type=int, default=4 * 1024 * 1024)
+    parser.add_argument("--check-in-seconds", type=float, default=5.0)
+    parser.add_argument("--max-tasks", type=int, default=0, help="stop after this many updates (0: never)")
+    args = parser.parse_args()
+    args.encodings = args.encodings.split(",")
+    if any(e not in DTYPES for e in args.encodings) or args.max_chunk_bytes < 1:
+        parser.error("--encodings takes FLOAT32 and/or FLOAT16; --max-chunk-bytes must be positive")
+    worker = Worker(args)
+    signal.signal(signal.SIGTERM, lambda *_: setattr(worker, "stopping", True))
+    signal.signal(signal.SIGINT, lambda *_: setattr(worker, "stopping", True))
+    worker.start()
+    try:
+        worker.run()
+    finally:
+        worker.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

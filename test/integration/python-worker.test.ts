@@ -1,0 +1,110 @@
+/**
+ * The Python worker of examples/python-worker (confluent-kafka, fastavro, NumPy; written from
+ * docs/protocol.md) joins a job as a peer of a TypeScript worker: the `models` topic shows updates
+ * of both folded, the Python worker's in FLOAT32 (chunked, in a transaction) and FLOAT16, and none
+ * is rejected. Its virtual environment comes from PyPI on first use.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { startFederation, type Federation } from '../../lib/testing/index.js';
+
+const EXAMPLE = fileURLToPath(new URL('../../examples/python-worker/', import.meta.url));
+const VENV = fileURLToPath(new URL('../../.cache/python-worker-venv/', import.meta.url));
+
+function pythonWithDependencies(): string {
+  const python = join(VENV, 'bin', 'python');
+  if (!existsSync(python)) {
+    const made = spawnSync('python3', ['-m', 'venv', VENV], { stdio: 'inherit' });
+    if (made.status !== 0) throw new Error('python3 -m venv failed');
+  }
+  const installed = spawnSync(
+    python,
+    [
+      '-m',
+      'pip',
+      'install',
+      '--quiet',
+      '--disable-pip-version-check',
+      '-r',
+      join(EXAMPLE, 'requirements.txt'),
+    ],
+    { stdio: 'inherit' },
+  );
+  if (installed.status !== 0)
+    throw new Error('pip install -r examples/python-worker/requirements.txt failed');
+  return python;
+}
+
+let federation: Federation | undefined;
+let python: ChildProcess | undefined;
+let pythonOutput = '';
+afterEach(async () => {
+  python?.kill('SIGTERM');
+  const dir = process.env.TRIBUTARY_IT_LOG_DIR;
+  if (dir) writeFileSync(join(dir, 'python-worker.log'), pythonOutput);
+  if (dir && federation)
+    for (const p of [federation.coordinator, ...federation.workers])
+      writeFileSync(join(dir, `python-job-${p.name}-${p.child.pid}.log`), p.output);
+  await federation?.stop();
+});
+
+describe('a worker in Python', () => {
+  it('trains beside a TypeScript worker: updates of both are folded, FLOAT32 chunked and FLOAT16', async () => {
+    const interpreter = pythonWithDependencies();
+    const stack = { brokers: inject('brokers'), registryUrl: inject('registryUrl') };
+    federation = await startFederation({ stack, task: join(EXAMPLE, 'task.ts'), workers: 1 });
+    python = spawn(
+      interpreter,
+      [
+        join(EXAMPLE, 'worker.py'),
+        ...['--job', federation.jobId, '--worker-id', 'py-0', '--silo', 'py-site', '--seed', '2'],
+        // 131 weights: 524 bytes in FLOAT32 (two chunks of at most 300), 262 in FLOAT16 (one record).
+        ...['--encodings', 'FLOAT32,FLOAT16', '--max-chunk-bytes', '300', '--check-in-seconds', '1'],
+      ],
+      {
+        env: {
+          ...process.env,
+          KAFKA_BROKERS: stack.brokers.join(','),
+          SCHEMA_REGISTRY_URL: stack.registryUrl,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const append = (chunk: Buffer) => (pythonOutput += chunk.toString());
+    python.stdout?.on('data', append);
+    python.stderr?.on('data', append);
+
+    const report = await federation.finished({ timeoutMs: 200_000 });
+    expect(report.stopReason).toBe('max-versions');
+    expect(report.updatesRejected).toBe(0);
+    expect(report.finalAccuracy).toBeGreaterThan(0.85);
+
+    const folded = (await federation.readTopic('models')).flatMap((m) => m.foldedUpdateIds);
+    const fromTypeScript = folded.filter((id) => id.startsWith('w0-'));
+    const fromPython = folded.filter((id) => id.startsWith('py-0-'));
+    expect(fromTypeScript.length).toBeGreaterThan(0);
+    expect(fromPython.length).toBeGreaterThan(0);
+
+    const records = (await federation.readTopic('updates')).filter((u) => u.workerId === 'py-0');
+    const chunked32 = records.filter((u) => u.tensors[0]?.encoding === 'FLOAT32' && u.chunk !== null);
+    const whole16 = records.filter((u) => u.tensors[0]?.encoding === 'FLOAT16' && u.chunk === null);
+    expect(chunked32.length).toBeGreaterThan(0);
+    expect(whole16.length).toBeGreaterThan(0);
+    expect(chunked32.every((u) => u.chunk?.count === 2)).toBe(true);
+    // Folded ones of each kind: the coordinator reassembled and decoded what Python wrote.
+    expect(fromPython.some((id) => chunked32.some((u) => u.updateId === id))).toBe(true);
+    expect(fromPython.some((id) => whole16.some((u) => u.updateId === id))).toBe(true);
+    console.log(
+      JSON.stringify({
+        test: 'python-worker',
+        versions: report.versions,
+        foldedTypeScript: fromTypeScript.length,
+        foldedPython: fromPython.length,
+        finalAccuracy: report.finalAccuracy,
+      }),
+    );
+  });
+});
