@@ -27,6 +27,13 @@ export interface JobStatus {
   job: string;
   version: number | null;
   lastEvaluation: { version: number; numbers: Record<string, number>; atMs: number } | null;
+  /** The last closed federated-evaluation round: overall and per silo (null when there is none). */
+  lastFederatedEvaluation: {
+    version: number;
+    numbers: Record<string, number>;
+    atMs: number;
+    silos: Record<string, Record<string, number>>;
+  } | null;
   updatesFolded: number;
   updatesPerMinute: number;
   meanStaleness: number | null;
@@ -102,6 +109,7 @@ export async function jobStatus(
     job,
     version: null,
     lastEvaluation: null,
+    lastFederatedEvaluation: null,
     updatesFolded: 0,
     updatesPerMinute: 0,
     meanStaleness: null,
@@ -119,6 +127,10 @@ export async function jobStatus(
     if (e.type === 'model-published') s.version = Math.max(s.version ?? 0, e.version);
     else if (e.type === 'evaluation')
       s.lastEvaluation = { version: e.version, numbers: e.numbers, atMs: e.timeMs };
+    else if (e.type === 'federated-evaluation')
+      s.lastFederatedEvaluation = { version: e.version, numbers: e.numbers, atMs: e.timeMs, silos: {} };
+    else if (e.type === 'federated-evaluation-silo' && e.version === s.lastFederatedEvaluation?.version)
+      s.lastFederatedEvaluation.silos[e.labels.silo ?? '?'] = e.numbers;
     else if (e.type === 'update-folded') {
       s.updatesFolded += 1;
       stalenessSum += e.numbers.staleness ?? 0;
@@ -161,10 +173,22 @@ export function formatStatus(s: JobStatus, nowMs: number): string {
         .join(', ')} (${ago(s.lastEvaluation.atMs)})`
     : 'none';
   const rejections = Object.entries(s.rejectionsByCode);
+  const federated = s.lastFederatedEvaluation;
+  const figures = (n: Record<string, number>) =>
+    ['accuracy', 'loss', 'examples']
+      .filter((k) => n[k] !== undefined)
+      .map((k) => `${k} ${k === 'examples' ? String(n[k]) : (n[k] ?? 0).toFixed(4)}`)
+      .join(', ');
   return [
     `job ${s.job}${s.finished ? ` (finished: ${s.finished.reason}, ${ago(s.finished.atMs)})` : ''}`,
     `  version          ${s.version ?? 'none published'}`,
     `  last evaluation  ${evaluation}`,
+    ...(federated
+      ? [
+          `  federated eval   version ${federated.version}: ${figures(federated.numbers)} (${ago(federated.atMs)})`,
+          ...Object.entries(federated.silos).map(([silo, n]) => `    silo ${silo.padEnd(16)} ${figures(n)}`),
+        ]
+      : []),
     `  updates          ${s.updatesFolded} folded, ${s.updatesPerMinute} in the last minute of activity`,
     `  mean staleness   ${s.meanStaleness === null ? '-' : s.meanStaleness.toFixed(2)}`,
     `  rejections       ${rejections.length === 0 ? 'none' : rejections.map(([c, n]) => `${c} ×${n}`).join(', ')}`,

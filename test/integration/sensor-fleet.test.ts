@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { startFederation, type Federation } from '../../lib/testing/index.js';
 import { CONDITIONS, PLANTS } from '../../examples/sensor-fleet/physics.js';
+import { formatStatus, jobStatus } from '../../cli/status.js';
 import { createKafka } from '../../lib/kafka/client.js';
 import { readTopicNow } from '../../lib/kafka/read.js';
 import { topicName } from '../../lib/kafka/topics.js';
@@ -136,6 +137,19 @@ describe('the sensor-fleet example, shortened', () => {
     expect(Object.keys(report.stalenessBySilo).sort()).toEqual(PLANTS.map((p) => p.name));
     const events = await federation.readTopic('events');
     expect(events.filter((e) => e.type === 'federated-evaluation-silo').length).toBeGreaterThanOrEqual(4);
+    // `tributary status` shows the last round, overall and per plant, as the report has it.
+    const status = await jobStatus(job, kafka, serde);
+    const lastRound = report.federatedEvaluation.at(-1);
+    expect(status.lastFederatedEvaluation?.version).toBe(lastRound?.version);
+    expect(status.lastFederatedEvaluation?.numbers.accuracy).toBeCloseTo(
+      lastRound?.overall.accuracy ?? -1,
+      12,
+    );
+    expect(Object.keys(status.lastFederatedEvaluation?.silos ?? {}).sort()).toEqual(
+      PLANTS.map((p) => p.name),
+    );
+    expect(formatStatus(status, Date.now())).toMatch(/federated eval {3}version \d+: accuracy [01]\.\d{4}/);
+
     // Each hostile report rejected with its code; none was aggregated (the sums above hold).
     const codes = events.filter((e) => e.type === 'evaluation-rejected').map((e) => e.labels.code);
     expect(codes).toHaveLength(4);
