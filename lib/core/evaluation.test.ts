@@ -193,6 +193,38 @@ describe('EvaluationRounds', () => {
     ).toMatchObject({ kind: 'rejected', code: 'TRIB_EVALUATION_INVALID' });
   });
 
+  it("refuses a matrix wider than the model's outputs, before it can set the round's class count", () => {
+    const rounds = new EvaluationRounds({
+      deadlineMs: 1000,
+      maxOpenRounds: 2,
+      rememberClosed: 8,
+      classes: 2,
+    });
+    open(rounds);
+    const wide = report({
+      taskId: 'v3-w1',
+      workerId: 'w1',
+      silo: 'a',
+      numExamples: 9,
+      classes: 3,
+      confusion: [3, 0, 0, 0, 3, 0, 0, 0, 3],
+    });
+    expect(rounds.accept(wide, 1)).toMatchObject({
+      kind: 'rejected',
+      code: 'TRIB_EVALUATION_INVALID',
+      message: /model has 2 outputs/,
+    });
+    const honest = report({
+      taskId: 'v3-w1',
+      workerId: 'w1',
+      silo: 'a',
+      numExamples: 4,
+      classes: 2,
+      confusion: [2, 0, 0, 2],
+    });
+    expect(rounds.accept(honest, 2)).toEqual({ kind: 'accepted', closed: null });
+  });
+
   it('keeps a bounded number of rounds open and closes the oldest to open another', () => {
     const rounds = new EvaluationRounds({ deadlineMs: 1000, maxOpenRounds: 2, rememberClosed: 2 });
     open(rounds, 1);

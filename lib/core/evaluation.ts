@@ -174,6 +174,11 @@ export class EvaluationRounds {
       readonly deadlineMs: number;
       readonly maxOpenRounds: number;
       readonly rememberClosed: number;
+      /**
+       * The model's output width when it is a classifier: a report's `classes` must be 0 or this,
+       * so no report holds a larger matrix than an honest one (null: unknown, any up to 256).
+       */
+      readonly classes?: number | null;
     } = {
       deadlineMs: 30_000,
       maxOpenRounds: 8,
@@ -239,6 +244,13 @@ export class EvaluationRounds {
     if (problem) return { kind: 'rejected', ...problem };
     if (!round?.asked.has(report.taskId)) return { kind: 'late' };
     if (round.reports.has(report.taskId)) return { kind: 'duplicate' };
+    const classes = this.limits.classes ?? null;
+    if (classes !== null && report.classes !== 0 && report.classes !== classes)
+      return {
+        kind: 'rejected',
+        code: 'TRIB_EVALUATION_INVALID',
+        message: `classes ${report.classes}, but the model has ${classes} outputs`,
+      };
     const first = round.reports.values().next().value;
     if (first && first.classes !== report.classes)
       return {

@@ -214,6 +214,7 @@ describe('training and evaluation', () => {
       { xs: tf.tensor2d(xs.slice(0, 3), [3, 1]), ys: tf.oneHot(tf.tensor1d(truth.slice(0, 3), 'int32'), 2) },
       { xs: tf.tensor2d(xs.slice(3), [2, 1]), ys: tf.oneHot(tf.tensor1d(truth.slice(3), 'int32'), 2) },
     ];
+    expect(model.classes).toBe(2);
     const e = await model.evaluate(weights, batches());
     expect(e.classes).toBe(2);
     expect(e.confusion).toEqual([1, 1, 1, 2]);
@@ -229,6 +230,19 @@ describe('training and evaluation', () => {
       {},
     ).evaluate(Float32Array.from([1, 0]), [{ xs: tf.tensor2d([[1]]), ys: tf.tensor2d([[1]]) }]);
     expect(regression.classes).toBe(0);
+    expect(
+      new TaskModel(
+        tf,
+        defineTask({
+          id: 'line',
+          loss: 'meanSquaredError',
+          model: () =>
+            tf.sequential({ layers: [tf.layers.dense({ inputShape: [1], units: 1, name: 'fit' })] }),
+          data: { train: () => [] },
+        }),
+        {},
+      ).classes,
+    ).toBeNull();
     expect(regression.confusion).toEqual([]);
   });
 

@@ -235,6 +235,14 @@ export class TaskModel<C extends TaskConfig = TaskConfig> {
     return { numExamples: firstEpochExamples, loss: lossSum / Math.max(1, seen) };
   }
 
+  /** Output width of a classifier (a cross-entropy loss), else null: a confusion matrix's size. */
+  get classes(): number | null {
+    const loss = this.task.loss ?? 'categoricalCrossentropy';
+    if (typeof loss !== 'string' || !CROSS_ENTROPY.includes(loss)) return null;
+    const width = this.model.outputs[0]?.shape.at(-1);
+    return typeof width === 'number' && width > 0 ? width : null;
+  }
+
   /**
    * Loss and metrics of `weights` over one pass of `source`, example-weighted, and for a classifier
    * the confusion matrix (true class against argmax of the prediction).

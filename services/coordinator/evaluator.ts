@@ -13,6 +13,8 @@ export interface Evaluator {
   readonly evaluates: boolean;
   /** The task's names for its classes (federated evaluation's per-class figures), if it gives them. */
   readonly classNames: readonly string[];
+  /** Output width of a classifier (a cross-entropy loss), else null. */
+  readonly classes: number | null;
   initialWeights(): Float32Array;
   evaluate(weights: Float32Array): Promise<Evaluation | null>;
 }
@@ -30,6 +32,7 @@ export function taskEvaluator(
     backend,
     evaluates: data !== undefined,
     classNames: model.task.classNames ?? [],
+    classes: model.classes,
     initialWeights: () => Float32Array.from(initial),
     evaluate: async (weights) =>
       data ? model.evaluate(weights, data({ tf: model.tf, config: model.config, batchSize })) : null,

@@ -36,6 +36,8 @@ export interface FederatedEvaluationDeps {
   /** Whether the task has a central test set (then federated figures never drive the job's accuracy). */
   readonly centralEvaluation: boolean;
   readonly classNames: readonly string[];
+  /** The model's output width for a classifier (a report's matrix may be no wider), else null. */
+  readonly classes: number | null;
   /** The current global version. */
   readonly version: () => number;
 }
@@ -50,6 +52,7 @@ export class FederatedEvaluation {
     this.rounds = new EvaluationRounds({
       deadlineMs: deps.settings.deadlineMs,
       maxOpenRounds: 8,
+      classes: deps.classes,
       rememberClosed: 4096,
     });
   }

@@ -106,6 +106,7 @@ export class CoordinatorRunner {
       stopConditions: this.stopConditions,
       centralEvaluation: evaluator.evaluates,
       classNames: evaluator.classNames,
+      classes: evaluator.classes,
       version: () => this.version,
     });
   }
