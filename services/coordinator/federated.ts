@@ -46,7 +46,6 @@ export class FederatedEvaluation {
   private readonly rounds: EvaluationRounds;
   private consumer: Consumer | undefined;
   private taskSchema = 0;
-  readonly counts = { asked: 0, accepted: 0, late: 0, duplicate: 0, rejected: 0 };
 
   constructor(private readonly deps: FederatedEvaluationDeps) {
     this.rounds = new EvaluationRounds({
@@ -101,7 +100,6 @@ export class FederatedEvaluation {
       }),
     }));
     await this.deps.producer().send({ topic: topicName(this.deps.jobId, 'evaluation-tasks'), messages });
-    this.counts.asked += requests.length;
     await this.deps.emit({ type: 'evaluation-requested', version, numbers: { workers: requests.length } });
   }
 
@@ -153,14 +151,12 @@ export class FederatedEvaluation {
         return this.rejected(report.workerId, outcome.code, outcome.message, message);
       case 'late':
       case 'duplicate':
-        this.counts[outcome.kind] += 1;
         this.deps.log.info(`evaluation-${outcome.kind}`, {
           workerId: report.workerId,
           version: report.version,
         });
         return;
       case 'accepted':
-        this.counts.accepted += 1;
         await this.deps.emit({
           type: 'evaluation-reported',
           version: report.version,
@@ -178,7 +174,6 @@ export class FederatedEvaluation {
     message: string,
     record: KafkaMessage,
   ): Promise<void> {
-    this.counts.rejected += 1;
     this.deps.log.warn('evaluation-rejected', {
       code,
       message: message.slice(0, 1024),

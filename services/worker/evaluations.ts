@@ -12,8 +12,8 @@ import type { AvroSerde } from '../../lib/wire/serde.js';
 import type { WorkerConfig } from './config.js';
 import type { ModelCache } from './model-cache.js';
 
-/** Evaluates flat weights on the silo's holdout for `version`; null when the task has no holdout. */
-export type HoldoutEvaluator = (weights: Float32Array, version: number) => Promise<Evaluation | null>;
+/** Evaluates flat weights on the silo's holdout for `version`. */
+export type HoldoutEvaluator = (weights: Float32Array, version: number) => Promise<Evaluation>;
 
 /** The report a worker sends for an evaluation (the confusion matrix only when it adds up). */
 export function evaluationReport(
@@ -43,7 +43,7 @@ export function evaluationReport(
 export class EvaluationResponder {
   private consumer: Consumer | undefined;
   private reportSchema = 0;
-  private noHoldoutLogged = false;
+  private emptyHoldoutLogged = false;
   readonly stats = { answered: 0, skipped: 0 };
 
   constructor(
@@ -77,7 +77,7 @@ export class EvaluationResponder {
     });
   }
 
-  /** Evaluates the version asked for and publishes the report (nothing when the task has no holdout). */
+  /** Evaluates the version asked for and publishes the report (nothing for an empty holdout). */
   async answer(task: EvaluationTask, producer: Producer, signal: AbortSignal): Promise<void> {
     const left = task.deadlineMs - Date.now();
     if (left <= 0) return void (this.stats.skipped += 1);
@@ -89,14 +89,12 @@ export class EvaluationResponder {
     }
     const began = performance.now();
     const evaluation = await this.evaluate(weights, task.version);
-    if (!evaluation || evaluation.examples === 0) {
+    if (evaluation.examples === 0) {
+      // Nothing to report: a report needs at least one example (the coordinator would refuse it).
       this.stats.skipped += 1;
-      if (!this.noHoldoutLogged)
-        this.log.warn('evaluation-without-holdout', {
-          taskId: task.taskId,
-          reason: 'the task has no data.holdout',
-        });
-      this.noHoldoutLogged = true;
+      if (!this.emptyHoldoutLogged)
+        this.log.warn('evaluation-empty-holdout', { taskId: task.taskId, version: task.version });
+      this.emptyHoldoutLogged = true;
       return;
     }
     const report = evaluationReport(task, this.config.silo, evaluation, Date.now());

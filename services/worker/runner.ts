@@ -368,6 +368,13 @@ export class WorkerRunner {
       this.producer?.disconnect(),
       this.txProducer?.disconnect(),
     ]);
-    this.log.info('worker-stopped', this.stats);
+    const evaluations = this.evaluations?.stats;
+    this.log.info('worker-stopped', {
+      ...this.stats,
+      ...(evaluations && {
+        evaluationsAnswered: evaluations.answered,
+        evaluationsSkipped: evaluations.skipped,
+      }),
+    });
   }
 }
