@@ -135,7 +135,9 @@ function writeSiloChart(base: string, report: RunReport): void {
       ...silos.map((silo) => ({ label: silo, dashed: true, points: points((r) => r.silos[silo]) })),
     ],
     notes: [
-      `${rounds.length} rounds; staleness per silo: ${Object.entries(report.stalenessBySilo)
+      `run ${report.runId}: ${rounds.length} rounds, each plotted when it opened; staleness per silo: ${Object.entries(
+        report.stalenessBySilo,
+      )
         .map(([silo, s]) => `${silo} ${s.meanStaleness.toFixed(1)}`)
         .join(', ')}`,
     ],
