@@ -1,11 +1,35 @@
 /** Flags several subcommands share, and how they become the services' environment. */
+import { resolve } from 'node:path';
 import type { FlagSpec, Parsed } from './args.js';
 import { keyValues } from './args.js';
+import { EnvReader } from '../lib/config.js';
+import { readClientSecurity, withCredentials, type ClientSecurity } from '../lib/security/client.js';
 
 export const CLUSTER_FLAGS: Record<string, FlagSpec> = {
   brokers: { type: 'string', placeholder: 'host:port,…', help: 'Kafka bootstrap servers (KAFKA_BROKERS)' },
   registry: { type: 'string', placeholder: 'url', help: 'schema registry URL (SCHEMA_REGISTRY_URL)' },
+  credentials: {
+    type: 'string',
+    placeholder: 'dir',
+    help: 'a credentials bundle from tributary provision (TRIBUTARY_CREDENTIALS)',
+  },
+  'sasl-mechanism': {
+    type: 'string',
+    choices: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'],
+    help: 'Kafka SASL mechanism (KAFKA_SASL_MECHANISM; the password only from KAFKA_SASL_PASSWORD)',
+  },
+  'sasl-username': { type: 'string', help: 'Kafka SASL user (KAFKA_SASL_USERNAME)' },
+  'tls-ca': { type: 'string', placeholder: 'file', help: 'PEM CA bundle for Kafka TLS (KAFKA_TLS_CA_FILE)' },
+  'tls-cert': {
+    type: 'string',
+    placeholder: 'file',
+    help: 'PEM client certificate, mutual TLS (KAFKA_TLS_CERT_FILE)',
+  },
+  'tls-key': { type: 'string', placeholder: 'file', help: 'PEM client key, mutual TLS (KAFKA_TLS_KEY_FILE)' },
 };
+
+/** The cluster flags, as the environment names they stand for. */
+export const CLUSTER_FLAG_NAMES = Object.keys(CLUSTER_FLAGS);
 
 export const TASK_CONFIG_FLAG: Record<string, FlagSpec> = {
   set: {
@@ -38,7 +62,40 @@ const COORDINATOR_ENV: Record<string, string> = {
   job: 'TRIBUTARY_JOB_ID',
   brokers: 'KAFKA_BROKERS',
   registry: 'SCHEMA_REGISTRY_URL',
+  credentials: 'TRIBUTARY_CREDENTIALS',
+  'sasl-mechanism': 'KAFKA_SASL_MECHANISM',
+  'sasl-username': 'KAFKA_SASL_USERNAME',
+  'tls-ca': 'KAFKA_TLS_CA_FILE',
+  'tls-cert': 'KAFKA_TLS_CERT_FILE',
+  'tls-key': 'KAFKA_TLS_KEY_FILE',
 };
+
+/**
+ * Where and as whom a command connects: flags over the environment over a credentials bundle.
+ * Returns problems (one line each) instead of throwing.
+ */
+export function clusterConnection(
+  parsed: Parsed,
+  env: NodeJS.ProcessEnv = process.env,
+): { brokers: string[]; registryUrl: string; security: ClientSecurity } | { problems: string[] } {
+  const flags = flagEnv(parsed, CLUSTER_FLAG_NAMES);
+  for (const name of ['credentials', 'tls-ca', 'tls-cert', 'tls-key'])
+    if (parsed.flags[name] !== undefined)
+      flags[COORDINATOR_ENV[name] as string] = resolve(String(parsed.flags[name]));
+  let merged: NodeJS.ProcessEnv;
+  try {
+    merged = withCredentials({ ...env, ...flags });
+  } catch (error) {
+    return { problems: [(error as Error).message.replace(/^invalid configuration:\n\s*- /, '')] };
+  }
+  const r = new EnvReader(merged);
+  const security = readClientSecurity(r, merged);
+  const brokers = r.list('KAFKA_BROKERS', []);
+  const registryUrl = merged.SCHEMA_REGISTRY_URL ?? '';
+  if (brokers.length === 0)
+    r.problems.push('--brokers: required (or KAFKA_BROKERS, or a credentials bundle)');
+  return r.problems.length > 0 ? { problems: r.problems } : { brokers, registryUrl, security };
+}
 
 /** The environment entries the given flags stand for (flags absent: nothing, so task defaults hold). */
 export function flagEnv(parsed: Parsed, names: readonly string[]): Record<string, string> {

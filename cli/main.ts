@@ -7,6 +7,7 @@ import { helpText, parseArgs, type CommandSpec, type Parsed } from './args.js';
 import { newCommand, scaffold } from './new.js';
 import { run, runCommand } from './run.js';
 import { coordinatorCommand, requireWorkerIdentity, runService, workerCommand } from './services.js';
+import { provisionCli, provisionCommand } from './provision.js';
 import { stack, stackCommand } from './stack.js';
 import { status, statusCommand } from './status.js';
 
@@ -22,6 +23,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   coordinator: { spec: coordinatorCommand, main: (p) => runService('coordinator', p) },
   worker: { spec: workerCommand, check: requireWorkerIdentity, main: (p) => runService('worker', p) },
   stack: { spec: stackCommand, main: stack },
+  provision: { spec: provisionCommand, main: provisionCli },
   status: { spec: statusCommand, main: status },
   new: { spec: newCommand, main: scaffold },
 };

@@ -7,6 +7,7 @@
 import { basename, dirname, join, resolve } from 'node:path';
 import { startStack, type Stack } from '../infra/stack/index.js';
 import { Federation, heterogeneousSpeed } from '../lib/run/federation.js';
+import { provisionJob } from '../lib/security/job.js';
 import { keyValues, type CommandSpec, type Parsed } from './args.js';
 import { COORDINATOR_FLAGS, flagEnv, say, TASK_CONFIG_FLAG } from './common.js';
 
@@ -35,6 +36,10 @@ export const runCommand: CommandSpec = {
     job: { type: 'string', help: 'job id (default: the run id)' },
     'run-id': { type: 'string', help: 'run id (default: <task id>-<time>)' },
     'runs-dir': { type: 'string', placeholder: 'dir', default: 'runs', help: 'where runs/<run-id>/ goes' },
+    secure: {
+      type: 'boolean',
+      help: 'a secured stack (TRIBUTARY_SECURITY=on): the job is provisioned, each silo runs as its own principal and signs its updates',
+    },
   },
   details:
     'Uses KAFKA_BROKERS and SCHEMA_REGISTRY_URL when both are set; else starts a stack (TRIBUTARY_STACK=containers|local forces one).',
@@ -68,9 +73,24 @@ export async function run(parsed: Parsed): Promise<number> {
     })();
   });
 
-  const stack = await startStack({ onProgress: (message) => say('stack', { message }) });
+  const stack = await startStack({
+    onProgress: (message) => say('stack', { message }),
+    ...(f.secure ? { secure: true } : {}),
+  });
   started.stack = stack;
   say('stack-ready', { mode: stack.mode, brokers: stack.brokers.join(','), registryUrl: stack.registryUrl });
+  const jobId = (f.job as string | undefined) ?? runId;
+  const silo = (i: number) => `site-${i}`;
+  const credentials = stack.security
+    ? await provisionJob(
+        stack,
+        jobId,
+        Array.from({ length: workers }, (_, i) => silo(i)),
+        join(runDir, 'credentials'),
+      )
+    : null;
+  if (credentials)
+    say('job-provisioned', { jobId, silos: workers, credentials: join(runDir, 'credentials') });
   const startedAt = Date.now();
   let lastPrinted = 0;
   const partition: Record<string, string> = {
@@ -81,13 +101,17 @@ export async function run(parsed: Parsed): Promise<number> {
     brokers: stack.brokers,
     registryUrl: stack.registryUrl,
     runId,
-    jobId: (f.job as string | undefined) ?? runId,
+    jobId,
     runDir,
     task,
     taskConfig: keyValues(f.set as string[] | undefined),
     workers,
-    coordinatorEnv: flagEnv(parsed, Object.keys(COORDINATOR_FLAGS)),
-    workerEnv: (i) => ({ ...partition, ...(f.delay === 'heterogeneous' ? heterogeneousSpeed(i, 8) : {}) }),
+    coordinatorEnv: { ...flagEnv(parsed, Object.keys(COORDINATOR_FLAGS)), ...credentials?.coordinatorEnv },
+    workerEnv: (i) => ({
+      ...partition,
+      ...(f.delay === 'heterogeneous' ? heterogeneousSpeed(i, 8) : {}),
+      ...credentials?.workerEnv(silo(i), `worker-${i}`),
+    }),
     onStatus: (s) => {
       const status = s as unknown as {
         version: number;

@@ -5,7 +5,14 @@
  */
 import { resolve } from 'node:path';
 import type { CommandSpec, Parsed } from './args.js';
-import { CLUSTER_FLAGS, COORDINATOR_FLAGS, flagEnv, TASK_CONFIG_FLAG, taskConfigEnv } from './common.js';
+import {
+  CLUSTER_FLAG_NAMES,
+  CLUSTER_FLAGS,
+  COORDINATOR_FLAGS,
+  flagEnv,
+  TASK_CONFIG_FLAG,
+  taskConfigEnv,
+} from './common.js';
 
 export const coordinatorCommand: CommandSpec = {
   name: 'coordinator',
@@ -34,7 +41,8 @@ export const coordinatorCommand: CommandSpec = {
 export const workerCommand: CommandSpec = {
   name: 'worker',
   summary: "run one silo's worker: trains the task's model on the silo's data, publishes updates",
-  usage: 'tributary worker <task> --silo S --worker-id W [--job J] [--brokers B --registry URL] [flags]',
+  usage:
+    'tributary worker <task> --worker-id W (--silo S [--job J] [--brokers B --registry URL] | --credentials DIR) [flags]',
   positionals: [{ name: 'task', required: true, help: 'task file, or a directory holding task.ts' }],
   flags: {
     silo: { type: 'string', help: 'the silo this worker serves (TRIBUTARY_SILO)' },
@@ -59,14 +67,15 @@ export const workerCommand: CommandSpec = {
 export function requireWorkerIdentity(parsed: Parsed): void {
   if (parsed.flags['worker-id'] === undefined && !process.env.TRIBUTARY_WORKER_ID)
     parsed.problems.push('--worker-id: required (or TRIBUTARY_WORKER_ID)');
-  if (parsed.flags.silo === undefined && !process.env.TRIBUTARY_SILO)
-    parsed.problems.push('--silo: required (or TRIBUTARY_SILO)');
+  const bundle = parsed.flags.credentials !== undefined || Boolean(process.env.TRIBUTARY_CREDENTIALS);
+  if (parsed.flags.silo === undefined && !process.env.TRIBUTARY_SILO && !bundle)
+    parsed.problems.push('--silo: required (or TRIBUTARY_SILO, or --credentials with a silo bundle)');
 }
 
 export async function runService(kind: 'coordinator' | 'worker', parsed: Parsed): Promise<void> {
   const env: Record<string, string> = {
     TRIBUTARY_TASK: resolve(parsed.positionals.task as string),
-    ...flagEnv(parsed, ['job', 'brokers', 'registry', ...Object.keys(COORDINATOR_FLAGS)]),
+    ...flagEnv(parsed, ['job', ...CLUSTER_FLAG_NAMES, ...Object.keys(COORDINATOR_FLAGS)]),
     ...taskConfigEnv(parsed),
   };
   const f = parsed.flags;
@@ -74,6 +83,11 @@ export async function runService(kind: 'coordinator' | 'worker', parsed: Parsed)
   if (f['http-port'] !== undefined) env.TRIBUTARY_HTTP_PORT = String(f['http-port']);
   if (f.silo !== undefined) env.TRIBUTARY_SILO = String(f.silo);
   if (f['worker-id'] !== undefined) env.TRIBUTARY_WORKER_ID = String(f['worker-id']);
+  for (const name of ['credentials', 'tls-ca', 'tls-cert', 'tls-key'] as const)
+    if (f[name] !== undefined)
+      env[
+        name === 'credentials' ? 'TRIBUTARY_CREDENTIALS' : `KAFKA_TLS_${name.slice(4).toUpperCase()}_FILE`
+      ] = resolve(String(f[name]));
   if (f.encoding !== undefined) env.TRIBUTARY_ENCODING = String(f.encoding);
   if (f.backend !== undefined) env.TRIBUTARY_BACKEND = String(f.backend);
   Object.assign(process.env, env);

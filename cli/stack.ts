@@ -7,13 +7,17 @@ import { say } from './common.js';
 export const stackCommand: CommandSpec = {
   name: 'stack',
   summary: 'start Kafka and a schema registry here, print their addresses, stop on Ctrl-C',
-  usage: 'tributary stack [--mode auto|containers|local] [--fetch-only]',
+  usage: 'tributary stack [--mode auto|containers|local] [--secure] [--fetch-only]',
   positionals: [],
   flags: {
     mode: {
       type: 'string',
       choices: ['auto', 'containers', 'local'],
       help: 'auto (the default): containers when a Docker engine answers, else local JVMs (TRIBUTARY_STACK)',
+    },
+    secure: {
+      type: 'boolean',
+      help: 'SASL_SSL (SCRAM-SHA-512), a generated CA, deny-by-default ACLs and a super-user (TRIBUTARY_SECURITY=on)',
     },
     'fetch-only': { type: 'boolean', help: 'only download the Kafka and registry artifacts into the cache' },
   },
@@ -29,6 +33,7 @@ export async function stack(parsed: Parsed): Promise<number | void> {
   const running = await startStack({
     onProgress: (message) => say('progress', { message }),
     ...(mode ? { mode } : {}),
+    ...(parsed.flags.secure ? { secure: true } : {}),
   });
   say('ready', {
     mode: running.mode,
@@ -36,8 +41,13 @@ export async function stack(parsed: Parsed): Promise<number | void> {
     registryUrl: running.registryUrl,
     startupMs: running.startupMs,
   });
+  // The super-user's password stays in its bundle: only the bundle's path is printed.
+  const admin = running.security
+    ? `  TRIBUTARY_CREDENTIALS=${running.security.adminCredentialsDir}   (the super-user: provisioning only)\n` +
+      `  next: tributary provision --job <job> --silos a,b --credentials ${running.security.adminCredentialsDir}\n`
+    : '';
   console.log(
-    `\n  KAFKA_BROKERS=${running.brokers.join(',')}\n  SCHEMA_REGISTRY_URL=${running.registryUrl}\n\n  Ctrl-C stops the stack.\n`,
+    `\n  KAFKA_BROKERS=${running.brokers.join(',')}\n  SCHEMA_REGISTRY_URL=${running.registryUrl}\n${admin}\n  Ctrl-C stops the stack.\n`,
   );
   // Ctrl-C reaches every process in the group (npm, tsx, us), so a signal can arrive twice.
   let stopping = false;

@@ -18,7 +18,7 @@ mkdir -p "$work"
 
 have() { [ "${FORCE:-0}" != 1 ] && docker image inspect "$1" > /dev/null 2>&1; }
 # Rebuilt whenever the broker's configuration changes (the tag names only the Kafka version).
-kafka_config=$(cat infra/kafka/server.properties infra/kafka/log4j2.yaml infra/kafka/entrypoint.sh infra/docker/Dockerfile.kafka | sha256sum | cut -c1-16)
+kafka_config=$(cat infra/kafka/server.properties infra/kafka/security.properties infra/kafka/log4j2.yaml infra/kafka/entrypoint.sh infra/docker/Dockerfile.kafka | sha256sum | cut -c1-16)
 kafka_current() { [ "${FORCE:-0}" != 1 ] && [ "$(docker image inspect -f '{{index .Config.Labels "dev.tributary.config"}}' "$kafka_image" 2> /dev/null)" = "$kafka_config" ]; }
 say() { printf '{"component":"build-images","event":"%s","image":"%s"}\n' "$1" "$2"; }
 
@@ -46,7 +46,7 @@ if ! kafka_current; then
   ctx=$work/ctx-kafka
   rm -rf "$ctx" && mkdir -p "$ctx"
   cp -r "$cache/kafka-$kafka_version/libs" "$ctx/libs"
-  cp infra/kafka/server.properties infra/kafka/log4j2.yaml infra/kafka/entrypoint.sh "$ctx/"
+  cp infra/kafka/server.properties infra/kafka/security.properties infra/kafka/log4j2.yaml infra/kafka/entrypoint.sh "$ctx/"
   docker build -q --build-arg "BASE_IMAGE=$base" --label "dev.tributary.config=$kafka_config" -f infra/docker/Dockerfile.kafka -t "$kafka_image" "$ctx" > /dev/null
   rm -rf "$ctx"
 fi

@@ -13,6 +13,16 @@ import type { JavaRuntime } from '../stack/java.js';
 import { LOOPBACK, portFor } from '../stack/ports.js';
 import { ManagedProcess } from '../stack/process.js';
 import { waitForKafka } from '../stack/readiness.js';
+import type { KafkaSecurity } from '../../lib/security/client.js';
+
+/** How the readiness probe signs in to a secured broker: as the super-user, trusting the stack's CA. */
+export function readinessSecurity(security?: BrokerSecurity): KafkaSecurity | undefined {
+  if (!security) return undefined;
+  return {
+    sasl: { mechanism: 'SCRAM-SHA-512', username: security.adminUser, password: security.adminPassword },
+    tls: { caFile: security.caFile, certFile: null, keyFile: null },
+  };
+}
 
 const run = promisify(execFile);
 const CONFIG_DIR = join(PROJECT_ROOT, 'infra', 'kafka');
@@ -24,11 +34,41 @@ export interface LocalKafkaOptions {
   readonly port?: number;
   readonly heap?: string;
   readonly readyTimeoutMs?: number;
+  /** SASL_SSL with a super-user and deny-by-default ACLs (infra/kafka/security.properties). */
+  readonly security?: BrokerSecurity;
+}
+
+export interface BrokerSecurity {
+  readonly adminUser: string;
+  readonly adminPassword: string;
+  /** PEM key store (key then certificate) and the CA that signed it. */
+  readonly keyStoreFile: string;
+  readonly caFile: string;
 }
 
 export interface LocalKafka {
   readonly brokers: string[];
   readonly process: ManagedProcess;
+}
+
+/** server.properties, with the secured listener's settings appended when `security` is given. */
+export function brokerProperties(values: Record<string, string | number>, security?: BrokerSecurity): string {
+  const open = readFileSync(join(CONFIG_DIR, 'server.properties'), 'utf8');
+  if (!security) return renderTemplate(open, values);
+  const secured = readFileSync(join(CONFIG_DIR, 'security.properties'), 'utf8');
+  return renderTemplate(`${open}\n${secured}`, {
+    ...values,
+    ADMIN_USER: security.adminUser,
+    ADMIN_PASSWORD: security.adminPassword,
+    TLS_KEYSTORE: security.keyStoreFile,
+    TLS_CA: security.caFile,
+  });
+}
+
+/** The StorageTool flag that writes the super-user's SCRAM credential into the bootstrap metadata. */
+export function scramBootstrapArgs(security?: BrokerSecurity): string[] {
+  if (!security) return [];
+  return ['--add-scram', `SCRAM-SHA-512=[name=${security.adminUser},password=${security.adminPassword}]`];
 }
 
 /** Fills `${NAME}` placeholders; an unfilled one is a bug in the caller, so it throws. */
@@ -56,14 +96,19 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
   const propertiesFile = join(options.workDir, 'server.properties');
   writeFileSync(
     propertiesFile,
-    renderTemplate(readFileSync(join(CONFIG_DIR, 'server.properties'), 'utf8'), {
-      CONTROLLER_HOST: LOOPBACK,
-      CONTROLLER_PORT: controllerPort,
-      LISTEN_HOST: LOOPBACK,
-      ADVERTISED_HOST: LOOPBACK,
-      BROKER_PORT: brokerPort,
-      DATA_DIR: dataDir,
-    }),
+    brokerProperties(
+      {
+        CONTROLLER_HOST: LOOPBACK,
+        CONTROLLER_PORT: controllerPort,
+        LISTEN_HOST: LOOPBACK,
+        ADVERTISED_HOST: LOOPBACK,
+        BROKER_PORT: brokerPort,
+        DATA_DIR: dataDir,
+      },
+      options.security,
+    ),
+    // With security on it holds the super-user's password.
+    { mode: 0o600 },
   );
   const logFile = join(options.workDir, 'kafka.log');
   const jvmArgs = [`-Dlog4j2.configurationFile=${join(CONFIG_DIR, 'log4j2.yaml')}`, '-cp', options.classpath];
@@ -78,6 +123,7 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
       randomClusterId(),
       '-c',
       propertiesFile,
+      ...scramBootstrapArgs(options.security),
     ]);
   } catch (cause) {
     const output = cause as { stdout?: string; stderr?: string };
@@ -96,7 +142,12 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
   const brokers = [`${LOOPBACK}:${brokerPort}`];
   try {
     await Promise.race([
-      waitForKafka(brokers, options.readyTimeoutMs ?? 90_000, () => child.logTail()),
+      waitForKafka(
+        brokers,
+        options.readyTimeoutMs ?? 90_000,
+        () => child.logTail(),
+        readinessSecurity(options.security),
+      ),
       child.failOnExit(),
     ]);
   } catch (error) {

@@ -13,6 +13,8 @@ import { freePort, LOOPBACK } from './ports.js';
 import { isAlive } from './process.js';
 import { setDefaultCompatibility, waitForKafka, waitForRegistry } from './readiness.js';
 import { CCOMPAT_PATH } from '../registry/local.js';
+import { readinessSecurity } from '../kafka/local.js';
+import type { StackSecurity } from '../security/stack.js';
 
 const OWNER_LABEL = 'dev.tributary.owner-pid';
 
@@ -114,8 +116,9 @@ export interface ContainerStack {
 }
 
 export async function startContainerStack(
-  options: { readyTimeoutMs?: number; images?: ContainerImages } = {},
+  options: { readyTimeoutMs?: number; images?: ContainerImages; security?: StackSecurity | null } = {},
 ): Promise<ContainerStack> {
+  const security = options.security ?? null;
   // Ryuk's image cannot be pulled here; we remove our containers ourselves.
   process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
   const { GenericContainer, Wait } = await import('testcontainers');
@@ -145,7 +148,30 @@ export async function startContainerStack(
           KAFKA_TRANSACTION_MAX_TIMEOUT_MS: '30000',
           KAFKA_TRANSACTION_ABORT_TIMED_OUT_TRANSACTION_CLEANUP_INTERVAL_MS: '5000',
         }
-      : { KAFKA_PORT: String(kafkaPort), KAFKA_ADVERTISED: LOOPBACK };
+      : {
+          KAFKA_PORT: String(kafkaPort),
+          KAFKA_ADVERTISED: LOOPBACK,
+          KAFKA_SECURITY: security ? 'on' : 'off',
+        };
+  if (security && images.flavour === 'official')
+    throw new StackError(
+      'TRIB_CONFIG_INVALID',
+      'the secured stack needs the locally built images, not TRIBUTARY_IMAGES=official',
+    );
+  // The password goes in as a file (mode 600), not the environment, where `docker inspect` shows it.
+  const securityFiles = security
+    ? [
+        {
+          source: security.broker.keyStoreFile,
+          target: '/opt/kafka/security/server-keystore.pem',
+          mode: 0o600,
+        },
+        { source: security.caFile, target: '/opt/kafka/security/ca.pem', mode: 0o644 },
+      ]
+    : [];
+  const securityContent = security
+    ? [{ content: security.broker.adminPassword, target: '/opt/kafka/security/admin-password', mode: 0o600 }]
+    : [];
 
   const started: { stop(options?: { remove?: boolean }): Promise<unknown>; getId(): string }[] = [];
   const stop = async () => {
@@ -164,6 +190,8 @@ export async function startContainerStack(
     const [kafka, registry] = await Promise.allSettled([
       new GenericContainer(images.kafka)
         .withEnvironment(kafkaEnv)
+        .withCopyFilesToContainer(securityFiles)
+        .withCopyContentToContainer(securityContent)
         .withLabels(labels)
         .withExposedPorts({ container: kafkaPort, host: kafkaPort })
         .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
@@ -184,7 +212,7 @@ export async function startContainerStack(
 
     const brokers = [`${LOOPBACK}:${kafkaPort}`];
     const registryUrl = `http://${LOOPBACK}:${registry.value.getMappedPort(8080)}${CCOMPAT_PATH}`;
-    await waitForKafka(brokers, timeout);
+    await waitForKafka(brokers, timeout, () => '', readinessSecurity(security?.broker));
     await waitForRegistry(registryUrl, timeout);
     await setDefaultCompatibility(registryUrl);
     return { brokers, registryUrl, stop };

@@ -7,9 +7,12 @@
  * TRIBUTARY_STACK=external|containers|local forces one path.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StackError } from '../../lib/core/errors.js';
 import { startLocalKafka } from '../kafka/local.js';
+import { loadClientSecurity, OPEN, type ClientSecurity } from '../../lib/security/client.js';
+import { prepareStackSecurity, recordStackAddresses, type StackSecurity } from '../security/stack.js';
 import { APICURIO_MIN_JAVA, startLocalRegistry } from '../registry/local.js';
 import { type ArtifactOptions, defaultCacheDir, ensureArtifacts } from './artifacts.js';
 import { containersAvailable, startContainerStack } from './containers.js';
@@ -27,6 +30,10 @@ export interface Stack {
   readonly startupMs: number;
   /** Where the local path keeps its logs and data (undefined for the other paths). */
   readonly workDir?: string;
+  /** How to connect as the stack's administrator (open: no SASL, no TLS). */
+  readonly clientSecurity: ClientSecurity;
+  /** Set when the stack was started secured: its CA, super-user and credentials bundle. */
+  readonly security: StackSecurity | null;
   stop(): Promise<void>;
 }
 
@@ -41,6 +48,16 @@ export interface StackOptions extends ArtifactOptions {
   readonly registrySystemProperties?: Readonly<Record<string, string>>;
   /** Keep the local work directory (logs, data) after stop(); default: keep only on failure. */
   readonly keepWorkDir?: boolean;
+  /** SASL_SSL, ACLs and a super-user (docs/security.md); default TRIBUTARY_SECURITY=on|off. */
+  readonly secure?: boolean;
+}
+
+export function securityWanted(options: StackOptions, env: NodeJS.ProcessEnv): boolean {
+  if (options.secure !== undefined) return options.secure;
+  const raw = env.TRIBUTARY_SECURITY ?? 'off';
+  if (raw !== 'on' && raw !== 'off')
+    throw new StackError('TRIB_CONFIG_INVALID', `TRIBUTARY_SECURITY must be on or off, not "${raw}"`);
+  return raw === 'on';
 }
 
 function chooseMode(options: StackOptions, env: NodeJS.ProcessEnv): { mode: StackMode; reason: string } {
@@ -72,7 +89,15 @@ function externalStack(env: NodeJS.ProcessEnv, startedAt: number): Stack {
       'the external stack needs both KAFKA_BROKERS and SCHEMA_REGISTRY_URL',
     );
   }
-  return { brokers, registryUrl, mode: 'external', startupMs: Date.now() - startedAt, stop: async () => {} };
+  return {
+    brokers,
+    registryUrl,
+    mode: 'external',
+    startupMs: Date.now() - startedAt,
+    clientSecurity: loadClientSecurity(env),
+    security: null,
+    stop: async () => {},
+  };
 }
 
 async function localStack(
@@ -88,6 +113,9 @@ async function localStack(
   mkdirSync(runsDir, { recursive: true });
   const workDir = mkdtempSync(join(runsDir, 'run-'));
   log(`starting Kafka ${artifacts.versions.kafka} and Apicurio ${artifacts.versions.apicurio} in ${workDir}`);
+  const security = securityWanted(options, options.env ?? process.env)
+    ? await prepareStackSecurity(join(workDir, 'security'), ['localhost', '127.0.0.1'])
+    : null;
   // Both JVMs start together: on two cores that still saves the registry's few seconds of boot.
   const [kafka, registry] = await Promise.allSettled([
     startLocalKafka({
@@ -96,6 +124,7 @@ async function localStack(
       workDir,
       port: options.kafkaPort,
       readyTimeoutMs: options.kafkaReadyTimeoutMs,
+      security: security?.broker,
     }),
     startLocalRegistry({
       java: registryJava,
@@ -111,6 +140,7 @@ async function localStack(
     if (registry.status === 'fulfilled') await registry.value.process.stop();
     throw kafka.status === 'rejected' ? kafka.reason : (registry as PromiseRejectedResult).reason;
   }
+  if (security) recordStackAddresses(security, kafka.value.brokers, registry.value.registryUrl);
   let stopped = false;
   return {
     brokers: kafka.value.brokers,
@@ -118,6 +148,8 @@ async function localStack(
     mode: 'local',
     startupMs: Date.now() - startedAt,
     workDir,
+    clientSecurity: security ? security.admin : OPEN,
+    security,
     stop: async () => {
       if (stopped) return;
       stopped = true;
@@ -135,8 +167,26 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   log(`stack path: ${mode} (${reason})`);
   if (mode === 'external') return externalStack(env, startedAt);
   if (mode === 'containers') {
-    const containers = await startContainerStack({ readyTimeoutMs: options.kafkaReadyTimeoutMs });
-    return { ...containers, mode, startupMs: Date.now() - startedAt };
+    // Certificates name localhost and 127.0.0.1: the container publishes its port there.
+    const security = securityWanted(options, env)
+      ? await prepareStackSecurity(mkdtempSync(join(tmpdir(), 'tributary-security-')), [
+          'localhost',
+          '127.0.0.1',
+        ])
+      : null;
+    const containers = await startContainerStack({ readyTimeoutMs: options.kafkaReadyTimeoutMs, security });
+    if (security) recordStackAddresses(security, containers.brokers, containers.registryUrl);
+    return {
+      ...containers,
+      mode,
+      startupMs: Date.now() - startedAt,
+      clientSecurity: security ? security.admin : OPEN,
+      security,
+      stop: async () => {
+        await containers.stop();
+        if (security) rmSync(join(security.caFile, '..'), { recursive: true, force: true });
+      },
+    };
   }
   return localStack(options, startedAt, log);
 }

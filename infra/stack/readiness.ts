@@ -1,6 +1,7 @@
 /** Readiness probes shared by every stack path: the admin API for Kafka, HTTP for the registry. */
 import { Kafka, logLevel } from 'kafkajs';
 import { StackError } from '../../lib/core/errors.js';
+import { kafkaSecurityOptions, type KafkaSecurity } from '../../lib/security/client.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -9,9 +10,11 @@ export async function waitForKafka(
   brokers: readonly string[],
   timeoutMs: number,
   logTail: () => string = () => '',
+  security?: KafkaSecurity,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const kafka = new Kafka({
+    ...(security ? kafkaSecurityOptions(security) : {}),
     clientId: 'tributary-readiness',
     brokers: [...brokers],
     logLevel: logLevel.NOTHING,

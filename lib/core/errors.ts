@@ -83,6 +83,32 @@ export const ERROR_CODES = {
     retriable: false,
     summary: 'an evaluation report answers no open request, or one sent to another worker or silo',
   },
+
+  // Security: who may connect, and whose updates are whose.
+  TRIB_AUTHENTICATION_FAILED: {
+    retriable: false,
+    summary: 'the cluster refused the credentials, or TLS could not be established',
+  },
+  TRIB_AUTHORIZATION_FAILED: {
+    retriable: false,
+    summary: "the principal's ACLs do not allow the operation (or provisioning them failed)",
+  },
+  TRIB_UNSIGNED_UPDATE: {
+    retriable: false,
+    summary: 'the update carries no signature and signatures are required',
+  },
+  TRIB_UNKNOWN_SIGNER: {
+    retriable: false,
+    summary: 'the update is signed for a silo whose public key is not known',
+  },
+  TRIB_SIGNATURE_INVALID: {
+    retriable: false,
+    summary: "the update's signature does not verify against its silo's public key and its content",
+  },
+  TRIB_UPDATE_MISATTRIBUTED: {
+    retriable: false,
+    summary: 'a validly signed update claims a worker or task leased to another silo',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -94,6 +120,10 @@ export const UPDATE_REJECTION_CODES = [
   'TRIB_UNKNOWN_SCHEMA',
   'TRIB_SCHEMA_MISMATCH',
   'TRIB_RECORD_TIMEOUT',
+  'TRIB_UNSIGNED_UPDATE',
+  'TRIB_UNKNOWN_SIGNER',
+  'TRIB_SIGNATURE_INVALID',
+  'TRIB_UPDATE_MISATTRIBUTED',
   'TRIB_INVALID_UPDATE',
   'TRIB_SHAPE_MISMATCH',
   'TRIB_UNSUPPORTED_ENCODING',

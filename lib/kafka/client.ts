@@ -3,13 +3,17 @@
  * brokers. Limits here agree with lib/core/limits.ts and the broker configuration.
  */
 import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import { TributaryError } from '../core/errors.js';
 import { MAX_RECORD_BYTES } from '../core/limits.js';
 import type { Logger } from '../log.js';
+import { kafkaSecurityOptions, type KafkaSecurity } from '../security/client.js';
 
 export interface KafkaClientOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
   readonly logger?: Logger;
+  /** SASL and TLS; absent or open: plaintext without authentication. */
+  readonly security?: KafkaSecurity;
   readonly overrides?: Partial<KafkaConfig>;
 }
 
@@ -37,6 +41,7 @@ export function createKafka(options: KafkaClientOptions): Kafka {
       });
     },
     retry: { initialRetryTime: 100, retries: 8 },
+    ...(options.security ? kafkaSecurityOptions(options.security) : {}),
     ...options.overrides,
   });
 }
@@ -49,3 +54,50 @@ export const LARGE_RECORD_CONSUMER = {
   maxBytesPerPartition: MAX_RECORD_BYTES,
   maxBytes: 4 * MAX_RECORD_BYTES,
 } as const;
+
+const AUTHORIZATION_ERROR_TYPES = new Set([
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+]);
+
+/**
+ * A Kafka client error as the typed error an operator can act on: refused credentials or a failed
+ * TLS handshake are TRIB_AUTHENTICATION_FAILED, a missing ACL TRIB_AUTHORIZATION_FAILED; anything
+ * else is returned as it was.
+ */
+export function explainKafkaError(error: unknown, brokers: readonly string[] = []): unknown {
+  const chain: { name?: string; type?: string; code?: string; message?: string }[] = [];
+  for (
+    let e: unknown = error;
+    e && typeof e === 'object' && chain.length < 6;
+    e = (e as { cause?: unknown }).cause
+  )
+    chain.push(e as (typeof chain)[number]);
+  const at = brokers.length > 0 ? brokers.join(',') : 'the cluster';
+  for (const e of chain) {
+    if (e.name === 'KafkaJSSASLAuthenticationError')
+      return new TributaryError(
+        'TRIB_AUTHENTICATION_FAILED',
+        `Kafka (${at}) refused the SASL credentials: ${e.message}`,
+        { cause: error },
+      );
+    if (e.type !== undefined && AUTHORIZATION_ERROR_TYPES.has(e.type))
+      return new TributaryError(
+        'TRIB_AUTHORIZATION_FAILED',
+        `Kafka (${at}) denied the operation (${e.type}): ${e.message}`,
+        { cause: error },
+      );
+    if (
+      e.code !== undefined &&
+      /^(ERR_TLS|ERR_SSL|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_VERIFY|CERT_)/.test(e.code)
+    )
+      return new TributaryError(
+        'TRIB_AUTHENTICATION_FAILED',
+        `TLS to Kafka (${at}) failed (${e.code}): ${e.message}`,
+        { cause: error },
+      );
+  }
+  return error;
+}

@@ -21,6 +21,19 @@ export type TopicKind = (typeof TOPIC_KINDS)[number];
 
 export const topicName = (jobId: string, kind: TopicKind) => `tributary.${jobId}.${kind}`;
 
+/**
+ * What a worker does with each of the job's topics; the rest are the coordinator's alone. The
+ * worker waits for these, and `tributary provision` grants a silo exactly these (lib/security/acls.ts).
+ */
+export const WORKER_TOPIC_ACCESS = {
+  read: ['tasks', 'models', 'evaluation-tasks'],
+  write: ['updates', 'checkins', 'evaluations'],
+} as const satisfies Record<'read' | 'write', readonly TopicKind[]>;
+export const WORKER_TOPIC_KINDS: readonly TopicKind[] = [
+  ...WORKER_TOPIC_ACCESS.read,
+  ...WORKER_TOPIC_ACCESS.write,
+];
+
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 interface TopicSpec {
@@ -101,9 +114,10 @@ export async function waitForTopics(
   admin: Admin,
   jobId: string,
   timeoutMs: number,
+  kinds: readonly TopicKind[] = TOPIC_KINDS,
   onWait?: () => void,
 ): Promise<void> {
-  const wanted = topicConfigs(jobId).map((t) => t.topic);
+  const wanted = kinds.map((kind) => topicName(jobId, kind));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const existing = new Set(await admin.listTopics());

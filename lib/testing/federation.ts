@@ -13,12 +13,22 @@ import { topicName, type TopicKind } from '../kafka/topics.js';
 import { serviceArgs } from '../run/processes.js';
 import type { MessageName, MessageTypes } from '../wire/schemas.js';
 import { AvroSerde } from '../wire/serde.js';
+import type { ClientSecurity } from '../security/client.js';
+import { provisionJob, type JobCredentials } from '../security/job.js';
 import type { RunReport } from '../../services/coordinator/report.js';
 import { ServiceProcess, waitFor } from './process.js';
 
 export interface FederationOptions {
-  /** Where Kafka and the registry are (a Stack from startStack() will do). */
-  readonly stack: { readonly brokers: readonly string[]; readonly registryUrl: string };
+  /**
+   * Where Kafka and the registry are (a Stack from startStack() will do). On a secured stack the
+   * job is provisioned first and every process runs as its own principal (docs/security.md).
+   */
+  readonly stack: {
+    readonly brokers: readonly string[];
+    readonly registryUrl: string;
+    readonly clientSecurity?: ClientSecurity;
+    readonly security?: object | null;
+  };
   /** The task file, or a directory holding task.ts. */
   readonly task: string;
   readonly workers?: number;
@@ -55,10 +65,13 @@ export class Federation {
   private readonly serde: AvroSerde;
   private readonly common: Record<string, string>;
 
-  constructor(private readonly options: FederationOptions) {
+  constructor(
+    private readonly options: FederationOptions,
+    private readonly credentials: JobCredentials | null = null,
+  ) {
     this.jobId = options.jobId ?? `test-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     this.runDir = options.runDir ?? mkdtempSync(join(tmpdir(), `${this.jobId}-`));
-    this.serde = AvroSerde.forUrl(options.stack.registryUrl);
+    this.serde = AvroSerde.forUrl(options.stack.registryUrl, options.stack.clientSecurity?.registry ?? null);
     this.common = {
       KAFKA_BROKERS: options.stack.brokers.join(','),
       SCHEMA_REGISTRY_URL: options.stack.registryUrl,
@@ -73,6 +86,7 @@ export class Federation {
   private spawnCoordinator(): ServiceProcess {
     return new ServiceProcess('coordinator', serviceArgs('coordinator'), {
       ...this.common,
+      ...this.credentials?.coordinatorEnv,
       TRIBUTARY_RUN_DIR: this.runDir,
       TRIBUTARY_HTTP_PORT: '0',
       TRIBUTARY_TICK_MS: '100',
@@ -89,6 +103,7 @@ export class Federation {
       TRIBUTARY_SHARD_INDEX: String(i),
       TRIBUTARY_SHARD_COUNT: String(count),
       TRIBUTARY_CHECKIN_INTERVAL_MS: '1000',
+      ...this.credentials?.workerEnv(`silo-${i}`, `w${i}`),
       ...this.options.worker?.(i),
     });
   }
@@ -166,7 +181,11 @@ export class Federation {
 
   /** Every committed record of one of the job's topics, decoded. */
   async readTopic<K extends ReadableTopic>(kind: K): Promise<MessageTypes[(typeof MESSAGE_OF)[K]][]> {
-    const kafka = createKafka({ brokers: [...this.options.stack.brokers], clientId: 'tributary-testing' });
+    const kafka = createKafka({
+      brokers: [...this.options.stack.brokers],
+      clientId: 'tributary-testing',
+      security: this.options.stack.clientSecurity?.kafka,
+    });
     const records = await readTopicNow(kafka, topicName(this.jobId, kind));
     const name: (typeof MESSAGE_OF)[K] = MESSAGE_OF[kind];
     return Promise.all(records.map((r) => this.serde.decode(name, r.message.value)));
@@ -223,5 +242,16 @@ export class Federation {
 
 /** Starts a federation of `task` on `stack`; returns at once (use the handle's wait methods). */
 export async function startFederation(options: FederationOptions): Promise<Federation> {
-  return new Federation(options);
+  const { stack } = options;
+  if (!stack.security || !stack.clientSecurity) return new Federation(options);
+  const jobId = options.jobId ?? `test-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const runDir = options.runDir ?? mkdtempSync(join(tmpdir(), `${jobId}-`));
+  const silos = Array.from({ length: options.workers ?? 2 }, (_, i) => `silo-${i}`);
+  const credentials = await provisionJob(
+    { brokers: stack.brokers, registryUrl: stack.registryUrl, clientSecurity: stack.clientSecurity },
+    jobId,
+    silos,
+    join(runDir, 'credentials'),
+  );
+  return new Federation({ ...options, jobId, runDir }, credentials);
 }

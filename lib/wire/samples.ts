@@ -38,6 +38,7 @@ export const SAMPLE_MESSAGES: MessageTypes = {
     chunk: { index: 0, count: 2, offset: 0, totalBytes: 8, sha256: Buffer.alloc(32, 0xab) },
     metrics: { loss: 0.25 },
     timings: { startedAtMs: 1_790_000_001_000, finishedAtMs: 1_790_000_031_000 },
+    signature: { silo: 'silo-a', value: Buffer.alloc(64, 0x5a) },
   },
   GlobalModel: {
     jobId: 'mnist',

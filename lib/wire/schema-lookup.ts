@@ -62,6 +62,8 @@ export class SchemaLookup {
 
   constructor(
     private readonly registryUrl: string,
+    /** Authentication headers (lib/security/client.ts registryHeaders). */
+    private readonly headers: Record<string, string> = {},
     private readonly timeoutMs = 10_000,
   ) {}
 
@@ -84,6 +86,7 @@ export class SchemaLookup {
     let body: string | null;
     try {
       response = await fetch(`${this.registryUrl}/schemas/ids/${schemaId}`, {
+        headers: this.headers,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       body = await readCapped(response, MAX_SCHEMA_RESPONSE_BYTES);
@@ -134,6 +137,7 @@ export class SchemaLookup {
   async answers(knownSchemaId: number): Promise<boolean> {
     try {
       const response = await fetch(`${this.registryUrl}/schemas/ids/${knownSchemaId}`, {
+        headers: this.headers,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       await response.body?.cancel().catch(() => undefined);

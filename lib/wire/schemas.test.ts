@@ -86,6 +86,19 @@ describe('Confluent wire format', () => {
 });
 
 describe('published versions stay readable by the current reader', () => {
+  it('ModelUpdate v1 golden bytes read as v2, unsigned', () => {
+    const file = join(SCHEMA_DIR, 'fixtures', 'model-update.v1.hex');
+    const v1Bytes = Buffer.from(readFileSync(file, 'utf8').replace(/\s+/g, ''), 'hex');
+    const v1 = avro.Type.forSchema(
+      JSON.parse(readFileSync(join(SCHEMA_DIR, 'model-update.v1.avsc'), 'utf8')) as avro.Schema,
+    );
+    const reader = messageType('ModelUpdate');
+    expect(reader.fromBuffer(v1Bytes, reader.createResolver(v1))).toEqual({
+      ...SAMPLE_MESSAGES.ModelUpdate,
+      signature: null,
+    });
+  });
+
   it('WorkerCheckIn v1 golden bytes read as v2 with no problem', () => {
     const file = join(SCHEMA_DIR, 'fixtures', 'worker-check-in.v1.hex');
     const v1Bytes = Buffer.from(readFileSync(file, 'utf8').replace(/\s+/g, ''), 'hex');

@@ -9,6 +9,7 @@ import avro from 'avsc';
 import { TributaryError, WireError } from '../core/errors.js';
 import { checkAvroBounds, DEFAULT_AVRO_BOUNDS, type AvroBounds } from './avro-bounds.js';
 import { frame, unframe } from './confluent.js';
+import { registryHeaders, type RegistryAuth } from '../security/client.js';
 import { BoundedCache, SchemaLookup } from './schema-lookup.js';
 import { messageType, schemaText, type MessageName, type MessageTypes } from './schemas.js';
 
@@ -24,18 +25,31 @@ export class AvroSerde {
   private readonly decoders = new BoundedCache<string, Decoder>(256);
   private readonly lookup: SchemaLookup;
 
+  private readonly headers: Record<string, string>;
+
   constructor(
     readonly registry: SchemaRegistry,
     private readonly registryUrl: string,
     private readonly bounds: AvroBounds = DEFAULT_AVRO_BOUNDS,
+    auth: RegistryAuth | null = null,
   ) {
-    this.lookup = new SchemaLookup(registryUrl);
+    this.headers = registryHeaders(auth);
+    this.lookup = new SchemaLookup(registryUrl, this.headers);
   }
 
-  static forUrl(registryUrl: string): AvroSerde {
+  /** A serde on the registry at `registryUrl`; `auth` adds basic or bearer authentication. */
+  static forUrl(registryUrl: string, auth: RegistryAuth | null = null): AvroSerde {
+    const headers = registryHeaders(auth);
     return new AvroSerde(
-      new SchemaRegistry({ host: registryUrl, retry: { retries: 5 } }),
+      new SchemaRegistry({
+        host: registryUrl,
+        retry: { retries: 5 },
+        ...(auth?.kind === 'basic' ? { auth: { username: auth.username, password: auth.password } } : {}),
+        ...(auth?.kind === 'bearer' ? { middlewares: [bearerMiddleware(headers)] } : {}),
+      }),
       registryUrl.replace(/\/+$/, ''),
+      DEFAULT_AVRO_BOUNDS,
+      auth,
     );
   }
 
@@ -57,7 +71,7 @@ export class AvroSerde {
       try {
         response = await fetch(`${this.registryUrl}/subjects/${encodeURIComponent(subject)}/versions`, {
           method: 'POST',
-          headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
+          headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json', ...this.headers },
           body: JSON.stringify({ schema }),
           signal: AbortSignal.timeout(15_000),
         });
@@ -180,4 +194,10 @@ export function decodePayload<N extends MessageName>(
       },
     );
   }
+}
+
+/** The registry client's hook for a bearer token (its own `auth` option is basic only). */
+type Middleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];
+function bearerMiddleware(headers: Record<string, string>): Middleware {
+  return () => ({ request: (request) => request.enhance({ headers }) });
 }

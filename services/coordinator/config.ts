@@ -12,6 +12,8 @@ import { DEFAULT_INFLUENCE_GUARD } from '../../lib/core/fedbuff/guard.js';
 import { ConfigError } from '../../lib/core/errors.js';
 import { DEFAULT_CHUNK_BYTES, TRANSACTION_TIMEOUT_MS } from '../../lib/core/limits.js';
 import { TENSOR_ENCODINGS, type TensorEncoding } from '../../lib/core/tensors.js';
+import { isSecured, readClientSecurity, type ClientSecurity } from '../../lib/security/client.js';
+import { parseSiloKeys, type SiloKeys, type VerificationPolicy } from '../../lib/security/signing.js';
 import { defaultTaskSpec } from '../../lib/task/load.js';
 import { DEFAULT_REASSEMBLY_LIMITS, type ReassemblyLimits } from './reassembly.js';
 import { DEFAULT_REJECTION_LIMITS, type RejectionLimits } from './rejections.js';
@@ -58,6 +60,10 @@ export interface CoordinatorConfig {
   readonly recordTimeoutMs: number;
   /** The coordinator's Kafka transactions; at most the broker's transaction.max.timeout.ms. */
   readonly transactionTimeoutMs: number;
+  /** How this process authenticates to Kafka and the registry (lib/security/client.ts). */
+  readonly security: ClientSecurity;
+  /** Silo public keys, and whether unsigned updates are refused (on by default with Kafka security). */
+  readonly signatures: VerificationPolicy;
 }
 
 /**
@@ -219,7 +225,11 @@ export function loadCoordinatorConfig(
     if (error instanceof ConfigError) r.problems.push(...error.problems.map((p) => `aggregation ${p}`));
     else throw error;
   }
+  const security = readClientSecurity(r, merged);
+  const signatures = readSignaturePolicy(r, isSecured(security));
   return r.done({
+    security,
+    signatures,
     brokers: r.list('KAFKA_BROKERS', []),
     registryUrl: r.string('SCHEMA_REGISTRY_URL'),
     runId,
@@ -300,4 +310,28 @@ export function loadCoordinatorConfig(
       min: 1000,
     }),
   });
+}
+
+function readSignaturePolicy(r: EnvReader, secured: boolean): VerificationPolicy {
+  const keysFile = r.optionalString('TRIBUTARY_SILO_KEYS_FILE');
+  let keys: SiloKeys = new Map();
+  if (keysFile !== null) {
+    try {
+      keys = parseSiloKeys(readFileSync(keysFile, 'utf8'));
+    } catch (error) {
+      r.problems.push(`TRIBUTARY_SILO_KEYS_FILE: ${keysFile}: ${(error as Error).message}`);
+    }
+  }
+  const required =
+    r.oneOf('TRIBUTARY_REQUIRE_SIGNATURES', ['true', 'false'] as const, secured ? 'true' : 'false') ===
+    'true';
+  r.require(
+    !required || keysFile === null || keys.size > 0,
+    'TRIBUTARY_SILO_KEYS_FILE: holds no silo keys, but signatures are required',
+  );
+  r.require(
+    !required || keysFile !== null,
+    'TRIBUTARY_SILO_KEYS_FILE: required when signatures are (TRIBUTARY_REQUIRE_SIGNATURES, on by default with SASL or TLS); tributary provision writes it',
+  );
+  return { keys, required };
 }

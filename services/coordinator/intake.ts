@@ -8,10 +8,13 @@ import type { KafkaMessage } from 'kafkajs';
 import { isTributaryError, TributaryError, WireError } from '../../lib/core/errors.js';
 import type { ModelLayout } from '../../lib/core/fedbuff/layout.js';
 import type { Logger } from '../../lib/log.js';
+import { verifyUpdate } from '../../lib/security/signing.js';
 import type { ModelUpdate } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import { checkEnvelope, checkKey } from '../../lib/wire/update-checks.js';
+import { checkAttribution } from './attribution.js';
 import type { CoordinatorConfig } from './config.js';
+import type { LeaseBook } from './leases.js';
 import type { ReplayCursor } from './cursor.js';
 import { UpdateReassembly } from './reassembly.js';
 import type { RecordFailure } from './rejections.js';
@@ -31,11 +34,14 @@ export type IntakeOutcome =
 export interface IntakeDeps {
   readonly serde: AvroSerde;
   readonly layout: ModelLayout;
-  readonly config: Pick<CoordinatorConfig, 'reassembly' | 'recordTimeoutMs'>;
+  /** `signatures`: which silos' keys, and whether unsigned updates are refused. */
+  readonly config: Pick<CoordinatorConfig, 'reassembly' | 'recordTimeoutMs' | 'signatures'>;
   readonly log: Logger;
   readonly now: () => number;
   /** A schema id known to exist (to tell a registry outage from a bad id). */
   readonly knownSchemaId: () => number;
+  /** To check a verified update answers its own worker's task (./attribution.ts); only read. */
+  readonly leases: Pick<LeaseBook, 'leases' | 'workers'>;
 }
 
 export class UpdateIntake {
@@ -65,17 +71,22 @@ export class UpdateIntake {
     const atMs = this.deps.now();
     let key: string | undefined;
     let record: ModelUpdate | undefined;
+    let verified = false;
     let expired: RecordFailure[] = [];
     try {
       key = checkKey(message.key);
       if (this.alreadyHandled(partition, offset, key)) return { outcome: { kind: 'skipped' }, expired };
       expired = this.expire(atMs, { partition, offset });
       record = await this.decode(message.value);
+      // Before every other check: a record that fails here must not touch what an honest record
+      // with the same key or task holds (a chunk in reassembly, a lease, a duplicate entry).
+      checkAttribution(record, verifyUpdate(record, this.deps.config.signatures), this.deps.leases);
+      verified = true;
       checkEnvelope(key, record, this.deps.layout);
       const whole = this.reassembly.accept(partition, offset, key, record, atMs);
       return { outcome: whole ? { kind: 'whole', update: whole, key } : { kind: 'held' }, expired };
     } catch (error) {
-      if (record?.chunk && key !== undefined) this.reassembly.drop(key);
+      if (verified && record?.chunk && key !== undefined) this.reassembly.drop(key);
       return {
         outcome: { kind: 'failed', failure: { partition, offset, message, record, key, error } },
         expired,

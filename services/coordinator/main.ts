@@ -3,7 +3,7 @@
  * accuracy, maximum versions, maximum wall time) or SIGINT/SIGTERM, then writes its report.
  */
 import { join } from 'node:path';
-import { createKafka } from '../../lib/kafka/client.js';
+import { createKafka, explainKafkaError } from '../../lib/kafka/client.js';
 import { createLogger } from '../../lib/log.js';
 import { loadTf } from '../../lib/ml/backend.js';
 import { defaultTaskSpec, loadTask } from '../../lib/task/load.js';
@@ -11,6 +11,7 @@ import { TaskModel } from '../../lib/task/model.js';
 import { runDefaultsAsEnv } from '../../lib/task/defaults.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
 import { loadConfigOrExit } from '../../lib/config.js';
+import { describeSecurity, withCredentials } from '../../lib/security/client.js';
 import { loadCoordinatorConfig } from './config.js';
 import { taskEvaluator } from './evaluator.js';
 import { serveStatus } from './http.js';
@@ -33,7 +34,10 @@ async function main(): Promise<void> {
     ? { TRIBUTARY_FEDERATED_EVALUATE_EVERY: '5' }
     : {};
   const config = loadConfigOrExit(() =>
-    loadCoordinatorConfig(process.env, { ...federatedDefault, ...runDefaultsAsEnv(loaded.task.defaults) }),
+    loadCoordinatorConfig(withCredentials(process.env), {
+      ...federatedDefault,
+      ...runDefaultsAsEnv(loaded.task.defaults),
+    }),
   );
   const log = createLogger({
     component: 'coordinator',
@@ -50,15 +54,21 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   }
+  log.info('security', {
+    ...describeSecurity(config.security),
+    signaturesRequired: config.signatures.required,
+    siloKeys: [...config.signatures.keys.keys()],
+  });
   const kafka = createKafka({
     brokers: config.brokers,
     clientId: `tributary-coordinator-${config.aggregation.jobId}`,
     logger: log,
+    security: config.security.kafka,
   });
   const coordinator = new CoordinatorRunner(
     config,
     kafka,
-    AvroSerde.forUrl(config.registryUrl),
+    AvroSerde.forUrl(config.registryUrl, config.security.registry),
     evaluator,
     log,
   );
@@ -111,7 +121,9 @@ async function main(): Promise<void> {
   void finish(await coordinator.finished);
 }
 
-main().catch((error: unknown) => {
+main().catch((thrown: unknown) => {
+  // Refused credentials, a failed TLS handshake or a missing ACL: said as such, with a code.
+  const error = explainKafkaError(thrown);
   console.error(
     JSON.stringify({
       level: 'error',

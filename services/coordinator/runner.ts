@@ -82,6 +82,7 @@ export class CoordinatorRunner {
       log,
       now,
       knownSchemaId: () => this.schemaIds.rejected,
+      leases: this.leases,
     });
     this.rejections = new RejectionBatch(config.rejections);
     this.events = new JobEvents(this.jobId, () => this.producer, serde, now, log);
@@ -319,10 +320,7 @@ export class CoordinatorRunner {
       await this.federated.versionPublished(flush.version, this.leases.askable());
   }
 
-  /**
-   * One transaction: the waiting rejections, the new model (after a server step), the checkpoint
-   * with its replay cursor, and the offsets of everything handled.
-   */
+  /** One transaction: waiting rejections, a new model, the checkpoint with its cursor, offsets. */
   private async commitStep(step: CommitStep): Promise<void> {
     try {
       await writeStep(this.txProducer, step, {

@@ -6,6 +6,9 @@ import { TENSOR_ENCODINGS, type TensorEncoding } from '../../lib/core/tensors.js
 import type { BackendName } from '../../lib/ml/backend.js';
 import { defaultTaskSpec } from '../../lib/task/load.js';
 import type { DelayModel, OutageModel } from './delay.js';
+import { readClientSecurity, type ClientSecurity } from '../../lib/security/client.js';
+import { loadSigningKey, type SigningKey } from '../../lib/security/signing.js';
+import { readFileSync } from 'node:fs';
 
 export interface WorkerConfig {
   readonly brokers: string[];
@@ -30,6 +33,10 @@ export interface WorkerConfig {
   readonly outage: OutageModel;
   readonly checkInIntervalMs: number;
   readonly seed: number;
+  /** How this process authenticates to Kafka and the registry (lib/security/client.ts). */
+  readonly security: ClientSecurity;
+  /** The silo's Ed25519 key: every update is signed (ModelUpdate v2) when set. */
+  readonly signingKey: SigningKey | null;
 }
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly<WorkerConfig> {
@@ -77,12 +84,30 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     backend === null || ['tensorflow', 'wasm', 'cpu'].includes(backend),
     `TRIBUTARY_BACKEND: must be tensorflow, wasm or cpu, got "${backend}"`,
   );
+  const silo = r.string('TRIBUTARY_SILO', `silo-${workerId}`);
+  // A provisioned silo's ACLs cover only its own worker ids (its groups and transactional ids).
+  const idPrefix = r.optionalString('TRIBUTARY_WORKER_ID_PREFIX');
+  r.require(
+    idPrefix === null || workerId.startsWith(idPrefix),
+    `TRIBUTARY_WORKER_ID: must start with "${idPrefix}" (this silo's credentials cover only those ids), got "${workerId}"`,
+  );
+  const keyFile = r.optionalString('TRIBUTARY_SIGNING_KEY_FILE');
+  let signingKey: SigningKey | null = null;
+  if (keyFile !== null) {
+    try {
+      signingKey = loadSigningKey(silo, readFileSync(keyFile, 'utf8'));
+    } catch (error) {
+      r.problems.push(`TRIBUTARY_SIGNING_KEY_FILE: ${keyFile}: ${(error as Error).message}`);
+    }
+  }
   return r.done({
+    security: readClientSecurity(r, env),
+    signingKey,
     brokers: r.list('KAFKA_BROKERS', []),
     registryUrl: r.string('SCHEMA_REGISTRY_URL'),
     jobId: r.string('TRIBUTARY_JOB_ID', 'mnist'),
     workerId,
-    silo: r.string('TRIBUTARY_SILO', `silo-${workerId}`),
+    silo,
     shardIndex,
     shardCount,
     partition,

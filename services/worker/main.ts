@@ -2,11 +2,12 @@
  * Worker process: one per silo. Loads the task (model, data, training), picks the fastest TF.js
  * backend the model can train on, and serves training tasks until SIGINT/SIGTERM.
  */
-import { createKafka } from '../../lib/kafka/client.js';
+import { createKafka, explainKafkaError } from '../../lib/kafka/client.js';
 import { createLogger } from '../../lib/log.js';
 import { loadTf } from '../../lib/ml/backend.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
 import { loadConfigOrExit } from '../../lib/config.js';
+import { describeSecurity, withCredentials } from '../../lib/security/client.js';
 import { loadTask } from '../../lib/task/load.js';
 import { TaskModel } from '../../lib/task/model.js';
 import { mixSeed } from '../../lib/core/random.js';
@@ -16,7 +17,7 @@ import { loadWorkerConfig } from './config.js';
 import { WorkerRunner, type Trainer } from './runner.js';
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit(loadWorkerConfig);
+  const config = loadConfigOrExit(() => loadWorkerConfig(withCredentials(process.env)));
   const log = createLogger({ component: 'worker', workerId: config.workerId, jobId: config.jobId });
   const { task, file, config: taskConfig } = await loadTask(config.taskSpec);
   // The fastest backend that loads; WebAssembly has no convolution gradients, so a model with
@@ -44,12 +45,14 @@ async function main(): Promise<void> {
     partition: config.partition,
   };
 
+  log.info('security', { ...describeSecurity(config.security), signing: config.signingKey !== null });
   const kafka = createKafka({
     brokers: config.brokers,
     clientId: `tributary-worker-${config.workerId}`,
     logger: log,
+    security: config.security.kafka,
   });
-  const serde = AvroSerde.forUrl(config.registryUrl);
+  const serde = AvroSerde.forUrl(config.registryUrl, config.security.registry);
   const stream = task.data.stream
     ? new StreamSource(
         task.data.stream,
@@ -154,7 +157,9 @@ async function main(): Promise<void> {
   process.exit(1);
 }
 
-main().catch((error: unknown) => {
+main().catch((thrown: unknown) => {
+  // Refused credentials, a failed TLS handshake or a missing ACL: said as such, with a code.
+  const error = explainKafkaError(thrown);
   console.error(
     JSON.stringify({
       level: 'error',

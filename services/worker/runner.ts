@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
 import { publishAtomically } from '../../lib/kafka/publish.js';
-import { topicName, waitForTopics } from '../../lib/kafka/topics.js';
+import { topicName, waitForTopics, WORKER_TOPIC_KINDS } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
 import { seededRandom } from '../../lib/core/random.js';
 import { joinFlat, type ModelLayout } from '../../lib/core/fedbuff/layout.js';
@@ -24,6 +24,7 @@ import type { AvroSerde } from '../../lib/wire/serde.js';
 import type { WorkerConfig } from './config.js';
 import { delayMultiplier, offlineForMs } from './delay.js';
 import { updateRecords, type LocalResult } from './update.js';
+import { signRecords } from '../../lib/security/signing.js';
 import { EvaluationResponder, type HoldoutEvaluator } from './evaluations.js';
 import { ModelCache } from './model-cache.js';
 import { TRANSACTION_TIMEOUT_MS } from '../../lib/core/limits.js';
@@ -94,7 +95,7 @@ export class WorkerRunner {
     const admin = this.kafka.admin();
     await admin.connect();
     let waited = false;
-    await waitForTopics(admin, jobId, 10 * 60_000, () => {
+    await waitForTopics(admin, jobId, 10 * 60_000, WORKER_TOPIC_KINDS, () => {
       if (!waited) this.log.info('waiting-for-topics', { jobId });
       waited = true;
     });
@@ -323,7 +324,7 @@ export class WorkerRunner {
       return;
     }
     await this.waitOnline(); // trained before the outage, sent after it: a stale update
-    const { updateId, records } = updateRecords(
+    const { updateId, records: unsigned } = updateRecords(
       task,
       this.config.workerId,
       result,
@@ -331,6 +332,8 @@ export class WorkerRunner {
       this.trainer.layout,
       this.config,
     );
+    const key = this.config.signingKey;
+    const records = key ? signRecords(unsigned, key) : unsigned;
     // Once publication starts it finishes, even on shutdown: all of the update's records or none.
     await publishAtomically(
       { plain: this.producer, transactional: this.txProducer },

@@ -105,7 +105,7 @@ export function encodeTraced(type: avro.Type, value: unknown): Traced {
       case 'union': {
         const branches = s.types ?? [];
         const index =
-          v === null
+          v === null || v === undefined // an absent optional field is written as null, as avsc does
             ? branches.findIndex((b) => b.typeName === 'null')
             : branches.findIndex((b) => b.typeName !== 'null');
         site('branch', path, index);

@@ -127,7 +127,7 @@ describe("schema ids: the record's fault or the registry's", () => {
     expect(await codeOf(lookup.get(protobufId ?? -1))).toBe('TRIB_SCHEMA_MISMATCH');
     expect(await lookup.answers(avroId)).toBe(true);
     // Nothing listens on this port: an outage, retriable, never the record's fault.
-    const down = new SchemaLookup(`http://127.0.0.1:${await freePort()}`, 2000);
+    const down = new SchemaLookup(`http://127.0.0.1:${await freePort()}`, {}, 2000);
     expect(await codeOf(down.get(avroId))).toBe('TRIB_REGISTRY_UNAVAILABLE');
     expect(await down.answers(avroId)).toBe(false);
   });
