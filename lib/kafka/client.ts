@@ -83,6 +83,14 @@ export function explainKafkaError(error: unknown, brokers: readonly string[] = [
         `Kafka (${at}) refused the SASL credentials: ${e.message}`,
         { cause: error },
       );
+    // kafkajs drops FindCoordinator's GROUP_AUTHORIZATION_FAILED and says only this; the other
+    // non-retriable answer, INVALID_GROUP_ID, cannot come from Tributary's own group names.
+    if (e.name === 'KafkaJSGroupCoordinatorNotFound')
+      return new TributaryError(
+        'TRIB_AUTHORIZATION_FAILED',
+        `Kafka (${at}) refused to name a coordinator for the consumer group: no ACL lets this principal use the group`,
+        { cause: error },
+      );
     if (e.type !== undefined && AUTHORIZATION_ERROR_TYPES.has(e.type))
       return new TributaryError(
         'TRIB_AUTHORIZATION_FAILED',
