@@ -7,6 +7,7 @@
 import { basename, dirname, join, resolve } from 'node:path';
 import { startStack, type Stack } from '../infra/stack/index.js';
 import { Federation, heterogeneousSpeed } from '../lib/run/federation.js';
+import { isSecured } from '../lib/security/client.js';
 import { provisionJob } from '../lib/security/job.js';
 import { keyValues, type CommandSpec, type Parsed } from './args.js';
 import { COORDINATOR_FLAGS, flagEnv, say, TASK_CONFIG_FLAG } from './common.js';
@@ -81,14 +82,16 @@ export async function run(parsed: Parsed): Promise<number> {
   say('stack-ready', { mode: stack.mode, brokers: stack.brokers.join(','), registryUrl: stack.registryUrl });
   const jobId = (f.job as string | undefined) ?? runId;
   const silo = (i: number) => `site-${i}`;
-  const credentials = stack.security
-    ? await provisionJob(
-        stack,
-        jobId,
-        Array.from({ length: workers }, (_, i) => silo(i)),
-        join(runDir, 'credentials'),
-      )
-    : null;
+  // Our own secured stack, or a secured cluster this user administers (--secure with its credentials).
+  const credentials =
+    stack.security || (f.secure && isSecured(stack.clientSecurity))
+      ? await provisionJob(
+          stack,
+          jobId,
+          Array.from({ length: workers }, (_, i) => silo(i)),
+          join(runDir, 'credentials'),
+        )
+      : null;
   if (credentials)
     say('job-provisioned', { jobId, silos: workers, credentials: join(runDir, 'credentials') });
   const startedAt = Date.now();

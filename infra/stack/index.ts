@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StackError } from '../../lib/core/errors.js';
 import { startLocalKafka } from '../kafka/local.js';
-import { loadClientSecurity, OPEN, type ClientSecurity } from '../../lib/security/client.js';
+import { loadClientSecurity, OPEN, withCredentials, type ClientSecurity } from '../../lib/security/client.js';
 import { prepareStackSecurity, recordStackAddresses, type StackSecurity } from '../security/stack.js';
 import { APICURIO_MIN_JAVA, startLocalRegistry } from '../registry/local.js';
 import { type ArtifactOptions, defaultCacheDir, ensureArtifacts } from './artifacts.js';
@@ -160,7 +160,8 @@ async function localStack(
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const env = options.env ?? process.env;
+  // A credentials bundle (TRIBUTARY_CREDENTIALS) can name the cluster as well as the principal.
+  const env = withCredentials(options.env ?? process.env);
   const startedAt = Date.now();
   const log = options.onProgress ?? (() => {});
   const { mode, reason } = chooseMode(options, env);

@@ -69,7 +69,10 @@ async function attemptRead(kafka: Kafka, topic: string, groupId: string): Promis
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     const first = new Promise<string | Error>((resolve) => {
-      consumer.on(consumer.events.CRASH, (event) => resolve(event.payload.error));
+      // A retriable crash (a fresh broker's group coordinator still loading) is retried by kafkajs.
+      consumer.on(consumer.events.CRASH, (event) => {
+        if (!event.payload.restart) resolve(event.payload.error);
+      });
       void consumer
         .run({ eachMessage: async ({ message }) => resolve(message.value?.toString() ?? '') })
         .catch((error: Error) => resolve(error));
