@@ -60,6 +60,7 @@ export async function runFashion(): Promise<void> {
     ({ report } = await new Federation({
       brokers: stack.brokers,
       registryUrl: stack.registryUrl,
+      secureWith: stack.security ? stack : null,
       runId,
       jobId: runId,
       runDir: join(RESULTS_DIR, 'fashion-runs', runId),

@@ -84,6 +84,7 @@ export async function runGuard(): Promise<void> {
         const federation = new Federation({
           brokers: stack.brokers,
           registryUrl: stack.registryUrl,
+          secureWith: stack.security ? stack : null,
           runId,
           jobId: runId,
           runDir: join(RESULTS_DIR, 'guard-runs', runId),
@@ -100,7 +101,11 @@ export async function runGuard(): Promise<void> {
           workerEnv: benchmarkFleet(seed),
           onStatus: (s) => (currentVersion = s.version ?? currentVersion),
         });
-        const producer = createKafka({ brokers: stack.brokers, clientId: 'attacker' }).producer();
+        const producer = createKafka({
+          brokers: stack.brokers,
+          clientId: 'attacker',
+          security: stack.clientSecurity.kafka,
+        }).producer();
         let attacker: NodeJS.Timeout | undefined;
         if (variant.attack) {
           await producer.connect();

@@ -165,7 +165,11 @@ export async function runIngest(): Promise<void> {
     onProgress: (m) => console.log(JSON.stringify({ bench: 'ingest', stack: m })),
   });
   try {
-    const kafka = createKafka({ brokers: stack.brokers, clientId: 'bench-ingest' });
+    const kafka = createKafka({
+      brokers: stack.brokers,
+      clientId: 'bench-ingest',
+      security: stack.clientSecurity.kafka,
+    });
     const serde = AvroSerde.forUrl(stack.registryUrl);
     const topic = await fill(kafka, serde);
     const rawPerSecond = await raw(kafka, topic);

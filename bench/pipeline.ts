@@ -162,7 +162,11 @@ export async function runPipeline(): Promise<void> {
     onProgress: (message) => console.log(JSON.stringify({ bench: 'pipeline', stack: message })),
   });
   try {
-    const kafka = createKafka({ brokers: stack.brokers, clientId: 'bench-pipeline' });
+    const kafka = createKafka({
+      brokers: stack.brokers,
+      clientId: 'bench-pipeline',
+      security: stack.clientSecurity.kafka,
+    });
     const serde = AvroSerde.forUrl(stack.registryUrl);
     const deltas = Array.from({ length: UPDATES }, (_, u) =>
       Float32Array.from({ length: layout.size }, (_, i) => Math.sin(i * 0.001 + u) * 1e-2),

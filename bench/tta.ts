@@ -74,6 +74,7 @@ export async function runTimeToAccuracy(): Promise<void> {
         const federation = new Federation({
           brokers: stack.brokers,
           registryUrl: stack.registryUrl,
+          secureWith: stack.security ? stack : null,
           runId,
           jobId: runId,
           runDir: join(RESULTS_DIR, 'tta-runs', runId),

@@ -8,7 +8,6 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { startStack, type Stack } from '../infra/stack/index.js';
 import { Federation, heterogeneousSpeed } from '../lib/run/federation.js';
 import { isSecured } from '../lib/security/client.js';
-import { provisionJob } from '../lib/security/job.js';
 import { keyValues, type CommandSpec, type Parsed } from './args.js';
 import { COORDINATOR_FLAGS, flagEnv, say, TASK_CONFIG_FLAG } from './common.js';
 
@@ -81,19 +80,9 @@ export async function run(parsed: Parsed): Promise<number> {
   started.stack = stack;
   say('stack-ready', { mode: stack.mode, brokers: stack.brokers.join(','), registryUrl: stack.registryUrl });
   const jobId = (f.job as string | undefined) ?? runId;
-  const silo = (i: number) => `site-${i}`;
   // Our own secured stack, or a secured cluster this user administers (--secure with its credentials).
-  const credentials =
-    stack.security || (f.secure && isSecured(stack.clientSecurity))
-      ? await provisionJob(
-          stack,
-          jobId,
-          Array.from({ length: workers }, (_, i) => silo(i)),
-          join(runDir, 'credentials'),
-        )
-      : null;
-  if (credentials)
-    say('job-provisioned', { jobId, silos: workers, credentials: join(runDir, 'credentials') });
+  const secureWith = stack.security || (f.secure && isSecured(stack.clientSecurity)) ? stack : null;
+  if (secureWith) say('provisioning', { jobId, silos: workers, credentials: join(runDir, 'credentials') });
   const startedAt = Date.now();
   let lastPrinted = 0;
   const partition: Record<string, string> = {
@@ -109,12 +98,9 @@ export async function run(parsed: Parsed): Promise<number> {
     task,
     taskConfig: keyValues(f.set as string[] | undefined),
     workers,
-    coordinatorEnv: { ...flagEnv(parsed, Object.keys(COORDINATOR_FLAGS)), ...credentials?.coordinatorEnv },
-    workerEnv: (i) => ({
-      ...partition,
-      ...(f.delay === 'heterogeneous' ? heterogeneousSpeed(i, 8) : {}),
-      ...credentials?.workerEnv(silo(i), `worker-${i}`),
-    }),
+    coordinatorEnv: flagEnv(parsed, Object.keys(COORDINATOR_FLAGS)),
+    workerEnv: (i) => ({ ...partition, ...(f.delay === 'heterogeneous' ? heterogeneousSpeed(i, 8) : {}) }),
+    secureWith,
     onStatus: (s) => {
       const status = s as unknown as {
         version: number;

@@ -8,7 +8,7 @@ import { readTopicNow } from '../lib/kafka/read.js';
 import { topicName } from '../lib/kafka/topics.js';
 import { AvroSerde } from '../lib/wire/serde.js';
 import type { CommandSpec, Parsed } from './args.js';
-import { CLUSTER_FLAGS } from './common.js';
+import { CLUSTER_FLAGS, clusterConnection } from './common.js';
 
 export const statusCommand: CommandSpec = {
   name: 'status',
@@ -50,17 +50,21 @@ export interface JobStatus {
 }
 
 export async function status(parsed: Parsed): Promise<number> {
-  const brokers = String(parsed.flags.brokers ?? process.env.KAFKA_BROKERS ?? '');
-  const registry = String(parsed.flags.registry ?? process.env.SCHEMA_REGISTRY_URL ?? '');
-  const problems = [
-    ...(brokers ? [] : ['--brokers: required (or KAFKA_BROKERS)']),
-    ...(registry || !parsed.flags.job ? [] : ['--registry: required with --job (or SCHEMA_REGISTRY_URL)']),
-  ];
-  if (problems.length > 0) {
+  const connection = clusterConnection(parsed);
+  const problems = 'problems' in connection ? [...connection.problems] : [];
+  if (!('problems' in connection) && !connection.registryUrl && parsed.flags.job)
+    problems.push('--registry: required with --job (or SCHEMA_REGISTRY_URL)');
+  if (problems.length > 0 || 'problems' in connection) {
     for (const p of problems) console.error(p);
     return 2;
   }
-  const kafka = createKafka({ brokers: brokers.split(','), clientId: 'tributary-status' });
+  const brokers = connection.brokers.join(',');
+  const registry = connection.registryUrl;
+  const kafka = createKafka({
+    brokers: connection.brokers,
+    clientId: 'tributary-status',
+    security: connection.security.kafka,
+  });
   if (!parsed.flags.job) {
     const admin = kafka.admin();
     await admin.connect();
@@ -88,7 +92,7 @@ export async function status(parsed: Parsed): Promise<number> {
     console.error(`job ${job}: no topic ${topicName(job, 'events')} on ${brokers}`);
     return 1;
   }
-  const serde = AvroSerde.forUrl(registry);
+  const serde = AvroSerde.forUrl(registry, connection.security.registry);
   const s = await jobStatus(job, kafka, serde);
   if (parsed.flags.json) console.log(JSON.stringify(s));
   else console.log(formatStatus(s, Date.now()));

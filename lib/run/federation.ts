@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { freePort } from '../../infra/stack/ports.js';
 import type { RunReport } from '../../services/coordinator/report.js';
 import { serviceArgs } from './processes.js';
+import { provisionJob, type SecuredCluster } from '../security/job.js';
 
 export interface FederationOptions {
   readonly brokers: readonly string[];
@@ -25,6 +26,11 @@ export interface FederationOptions {
   readonly workerEnv: (index: number) => Record<string, string>;
   /** Called about once a second with the coordinator's /status. */
   readonly onStatus?: (status: Record<string, number | null>) => void;
+  /**
+   * A secured cluster and its administrator: the job is provisioned there first (silo `site-<i>`
+   * per worker) and every process runs as its own principal, workers signing their updates.
+   */
+  readonly secureWith?: SecuredCluster | null;
 }
 
 export interface FederationRun {
@@ -97,6 +103,14 @@ export class Federation {
       TRIBUTARY_TASK: o.task,
       ...(o.taskConfig ? { TRIBUTARY_TASK_CONFIG: JSON.stringify(o.taskConfig) } : {}),
     };
+    const credentials = o.secureWith
+      ? await provisionJob(
+          o.secureWith,
+          o.jobId,
+          Array.from({ length: o.workers }, (_, i) => `site-${i}`),
+          join(o.runDir, 'credentials'),
+        )
+      : null;
     const httpPort = await freePort();
     const started = Date.now();
     const coordinator = this.launch(
@@ -108,6 +122,7 @@ export class Federation {
         TRIBUTARY_RUN_DIR: o.runDir,
         TRIBUTARY_HTTP_PORT: String(httpPort),
         ...o.coordinatorEnv,
+        ...credentials?.coordinatorEnv,
       },
       logDir,
     );
@@ -123,6 +138,7 @@ export class Federation {
           TRIBUTARY_SHARD_COUNT: String(o.workers),
           TRIBUTARY_SEED: String(1000 + i),
           ...o.workerEnv(i),
+          ...credentials?.workerEnv(`site-${i}`, `worker-${i}`),
         },
         logDir,
       );
