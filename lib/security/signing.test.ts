@@ -11,6 +11,7 @@ import {
   signedMessage,
   signRecords,
   signUpdate,
+  VerifiedSignatures,
   verifyUpdate,
   type VerificationPolicy,
 } from './signing.js';
@@ -144,5 +145,29 @@ describe('signed updates', () => {
     expect(() => parseSiloKeys(JSON.stringify({ a: 5 }))).toThrow(/silo a: the key is not a PEM string/);
     expect(() => parseSiloKeys(JSON.stringify({ a: 'not a key' }))).toThrow();
     expect(() => loadSigningKey('a', pairA.publicKeyPem)).toThrow();
+  });
+});
+
+describe('verified signatures', () => {
+  it('a repeated chunk is not verified again, but a chunk with any other signed byte is', () => {
+    const sha = createHash('sha256')
+      .update(Buffer.from([1, 2]))
+      .digest();
+    const chunk = (index: number, numExamples = 5): ModelUpdate => ({
+      ...base,
+      numExamples,
+      data: Buffer.from([index + 1]),
+      chunk: { index, count: 2, offset: index, totalBytes: 2, sha256: sha },
+    });
+    const [first, second] = signRecords([chunk(0), chunk(1)], keyA);
+    const cache = new VerifiedSignatures(2);
+    expect(verifyUpdate(first!, required, cache)).toBe('a');
+    expect(verifyUpdate(second!, required, cache)).toBe('a');
+    // Same signature, other signed bytes (the example count): verified afresh, and refused.
+    const lying = { ...chunk(1, 5000), signature: second!.signature };
+    expect(codeOf(() => verifyUpdate(lying, required, cache))).toBe('TRIB_SIGNATURE_INVALID');
+    // Bounded: old entries leave.
+    for (let i = 0; i < 3; i++) verifyUpdate(signed({ ...base, taskId: `t${i}` }), required, cache);
+    expect(cache.has(first!.signature!, signedMessage(first!, 'a'))).toBe(false);
   });
 });

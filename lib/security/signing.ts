@@ -117,7 +117,11 @@ export interface VerificationPolicy {
  * UpdateRejectedError (TRIB_UNSIGNED_UPDATE, TRIB_UNKNOWN_SIGNER, TRIB_SIGNATURE_INVALID)
  * otherwise. Pure apart from the hash; the attribution to a lease is the caller's next check.
  */
-export function verifyUpdate(update: ModelUpdate, policy: VerificationPolicy): string | null {
+export function verifyUpdate(
+  update: ModelUpdate,
+  policy: VerificationPolicy,
+  verified?: VerifiedSignatures,
+): string | null {
   const signature = update.signature ?? null;
   if (signature === null) {
     if (policy.required)
@@ -133,15 +137,42 @@ export function verifyUpdate(update: ModelUpdate, policy: VerificationPolicy): s
       'TRIB_UNKNOWN_SIGNER',
       `the update is signed for silo "${signature.silo.slice(0, 64)}", whose public key this coordinator does not have`,
     );
+  const message = signedMessage(update, signature.silo);
   const ok =
     signature.value.length === SIGNATURE_BYTES &&
-    verify(null, signedMessage(update, signature.silo), key, signature.value);
+    (verified?.has(signature, message) || verify(null, message, key, signature.value));
   if (!ok)
     throw new UpdateRejectedError(
       'TRIB_SIGNATURE_INVALID',
       `the signature does not verify under silo "${signature.silo.slice(0, 64)}"'s key`,
     );
+  verified?.add(signature, message);
   return signature.silo;
+}
+
+/**
+ * Signatures already verified, with the exact bytes they signed: the chunks of one update repeat
+ * both, so the coordinator pays for one Ed25519 verification per update, not per chunk. A record
+ * whose signed bytes differ in anything is verified afresh. Bounded: the oldest entries go first.
+ */
+export class VerifiedSignatures {
+  private readonly entries = new Map<string, Buffer>();
+  constructor(private readonly capacity = 1024) {}
+
+  has(signature: UpdateSignature, message: Buffer): boolean {
+    return this.entries.get(this.key(signature))?.equals(message) ?? false;
+  }
+
+  add(signature: UpdateSignature, message: Buffer): void {
+    const key = this.key(signature);
+    this.entries.delete(key);
+    this.entries.set(key, message);
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+  }
+
+  private key(signature: UpdateSignature): string {
+    return `${signature.silo}\u0000${signature.value.toString('base64')}`;
+  }
 }
 
 /** A new Ed25519 key pair as PEM (PKCS#8 private, SPKI public). */

@@ -8,7 +8,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { isTributaryError, TributaryError, WireError } from '../../lib/core/errors.js';
 import type { ModelLayout } from '../../lib/core/fedbuff/layout.js';
 import type { Logger } from '../../lib/log.js';
-import { verifyUpdate } from '../../lib/security/signing.js';
+import { VerifiedSignatures, verifyUpdate } from '../../lib/security/signing.js';
 import type { ModelUpdate } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import { checkEnvelope, checkKey } from '../../lib/wire/update-checks.js';
@@ -48,6 +48,8 @@ export class UpdateIntake {
   /** Next offset to read per `updates` partition. */
   readonly consumed = new Map<number, number>();
   readonly reassembly: UpdateReassembly;
+  /** Chunks of one update repeat its signature: verified once. */
+  private readonly verified = new VerifiedSignatures();
   /** From the restored checkpoint: records below these offsets were already handled. */
   replay: ReplayCursor = { partitions: new Map(), heldKeys: new Set() };
 
@@ -80,7 +82,11 @@ export class UpdateIntake {
       record = await this.decode(message.value);
       // Before every other check: a record that fails here must not touch what an honest record
       // with the same key or task holds (a chunk in reassembly, a lease, a duplicate entry).
-      checkAttribution(record, verifyUpdate(record, this.deps.config.signatures), this.deps.leases);
+      checkAttribution(
+        record,
+        verifyUpdate(record, this.deps.config.signatures, this.verified),
+        this.deps.leases,
+      );
       verified = true;
       checkEnvelope(key, record, this.deps.layout);
       const whole = this.reassembly.accept(partition, offset, key, record, atMs);
