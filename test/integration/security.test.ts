@@ -186,17 +186,20 @@ describe('provisioning and ACLs on a secured broker', () => {
       (e: unknown) => e,
     );
     expect(codeOf(error)).toBe('TRIB_AUTHENTICATION_FAILED');
-    const worker = spawnSync(process.execPath, nodeArgs('services/worker/main.ts'), {
-      encoding: 'utf8',
-      env: {
-        ...process.env,
-        TRIBUTARY_CREDENTIALS: join(out, 'a'),
-        KAFKA_SASL_PASSWORD: wrong,
-        TRIBUTARY_WORKER_ID: 'a.w9',
-        TRIBUTARY_TASK: MNIST_TASK,
-      },
-      timeout: 120_000,
-    });
+    // As a user starts a worker: the CLI with the silo's bundle, the password overridden.
+    const worker = spawnSync(
+      process.execPath,
+      [
+        ...nodeArgs('cli/main.ts'),
+        'worker',
+        MNIST_TASK,
+        '--credentials',
+        join(out, 'a'),
+        '--worker-id',
+        'a.w9',
+      ],
+      { encoding: 'utf8', env: { ...process.env, KAFKA_SASL_PASSWORD: wrong }, timeout: 120_000 },
+    );
     const output = `${worker.stdout}${worker.stderr}`;
     logs.push({ name: 'worker with a wrong password', text: output });
     expect(worker.status, output).toBe(1);
