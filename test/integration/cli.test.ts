@@ -73,12 +73,12 @@ describe('tributary (no command, unknown command)', () => {
   it('prints the commands, and refuses an unknown one with status 2', async () => {
     const help = await tributary(['--help']);
     expect(help.code).toBe(0);
-    for (const command of ['run', 'coordinator', 'worker', 'stack', 'status', 'new'])
+    for (const command of ['run', 'coordinator', 'worker', 'stack', 'provision', 'status', 'new'])
       expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     const unknown = await tributary(['train']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.trim()).toBe(
-      '"train": unknown command (one of run, coordinator, worker, stack, status, new; tributary --help)',
+      '"train": unknown command (one of run, coordinator, worker, stack, provision, status, new; tributary --help)',
     );
   });
 });
@@ -108,7 +108,15 @@ describe.each([
     [
       '--encoding: must be one of FLOAT32, FLOAT16, INT8_AFFINE, got "FLOAT64"',
       '--worker-id: required (or TRIBUTARY_WORKER_ID)',
-      '--silo: required (or TRIBUTARY_SILO)',
+      '--silo: required (or TRIBUTARY_SILO, or --credentials with a silo bundle)',
+    ],
+  ],
+  [
+    'provision',
+    ['--job', 'j', '--silos', 'a.b,coordinator', '--brokers', '127.0.0.1:1'],
+    [
+      'silo "a.b": letters, digits, - and _ only (at most 63, starting with a letter or digit)',
+      'silo "coordinator": the name is reserved',
     ],
   ],
   ['stack', ['--mode', 'cloud'], ['--mode: must be one of auto, containers, local, got "cloud"']],
