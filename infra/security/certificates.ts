@@ -10,6 +10,8 @@ import { promisify } from 'node:util';
 import { StackError } from '../../lib/core/errors.js';
 
 const run = promisify(execFile);
+/** `openssl req` arguments for a new, unencrypted EC P-256 key written to the file that follows. */
+const NEW_P256_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout'];
 
 export interface StackCertificates {
   /** PEM: the CA certificate clients trust. */
@@ -53,12 +55,7 @@ export async function createStackCertificates(
     [
       'req',
       '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
+      ...NEW_P256_KEY,
       'ca.key',
       '-out',
       'ca.pem',
@@ -74,20 +71,7 @@ export async function createStackCertificates(
     dir,
   );
   await openssl(
-    [
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      'server.key',
-      '-out',
-      'server.csr',
-      '-subj',
-      '/CN=tributary-stack',
-    ],
+    ['req', ...NEW_P256_KEY, 'server.key', '-out', 'server.csr', '-subj', '/CN=tributary-stack'],
     dir,
   );
   writeFileSync(

@@ -85,28 +85,29 @@ describe('Confluent wire format', () => {
   });
 });
 
+/** A published older version's golden bytes, read by today's reader through schema resolution. */
+function readOldGolden(name: MessageName, file: string): unknown {
+  const bytes = Buffer.from(
+    readFileSync(join(SCHEMA_DIR, 'fixtures', `${file}.hex`), 'utf8').replace(/\s+/g, ''),
+    'hex',
+  );
+  const writer = avro.Type.forSchema(
+    JSON.parse(readFileSync(join(SCHEMA_DIR, `${file}.avsc`), 'utf8')) as avro.Schema,
+  );
+  const reader = messageType(name);
+  return reader.fromBuffer(bytes, reader.createResolver(writer));
+}
+
 describe('published versions stay readable by the current reader', () => {
   it('ModelUpdate v1 golden bytes read as v2, unsigned', () => {
-    const file = join(SCHEMA_DIR, 'fixtures', 'model-update.v1.hex');
-    const v1Bytes = Buffer.from(readFileSync(file, 'utf8').replace(/\s+/g, ''), 'hex');
-    const v1 = avro.Type.forSchema(
-      JSON.parse(readFileSync(join(SCHEMA_DIR, 'model-update.v1.avsc'), 'utf8')) as avro.Schema,
-    );
-    const reader = messageType('ModelUpdate');
-    expect(reader.fromBuffer(v1Bytes, reader.createResolver(v1))).toEqual({
+    expect(readOldGolden('ModelUpdate', 'model-update.v1')).toEqual({
       ...SAMPLE_MESSAGES.ModelUpdate,
       signature: null,
     });
   });
 
   it('WorkerCheckIn v1 golden bytes read as v2 with no problem', () => {
-    const file = join(SCHEMA_DIR, 'fixtures', 'worker-check-in.v1.hex');
-    const v1Bytes = Buffer.from(readFileSync(file, 'utf8').replace(/\s+/g, ''), 'hex');
-    const v1 = avro.Type.forSchema(
-      JSON.parse(readFileSync(join(SCHEMA_DIR, 'worker-check-in.v1.avsc'), 'utf8')) as avro.Schema,
-    );
-    const reader = messageType('WorkerCheckIn');
-    expect(reader.fromBuffer(v1Bytes, reader.createResolver(v1))).toEqual({
+    expect(readOldGolden('WorkerCheckIn', 'worker-check-in.v1')).toEqual({
       ...SAMPLE_MESSAGES.WorkerCheckIn,
       problem: null,
     });
