@@ -7,13 +7,18 @@ import { say } from './common.js';
 export const stackCommand: CommandSpec = {
   name: 'stack',
   summary: 'start Kafka and a schema registry here, print their addresses, stop on Ctrl-C',
-  usage: 'tributary stack [--mode auto|containers|local] [--secure] [--fetch-only]',
+  usage: 'tributary stack [--mode auto|containers|local] [--brokers 1|3] [--secure] [--fetch-only]',
   positionals: [],
   flags: {
     mode: {
       type: 'string',
       choices: ['auto', 'containers', 'local'],
       help: 'auto (the default): containers when a Docker engine answers, else local JVMs (TRIBUTARY_STACK)',
+    },
+    brokers: {
+      type: 'int',
+      min: 1,
+      help: 'Kafka nodes: 1, or 3 (replication 3, min.insync.replicas 2; TRIBUTARY_BROKERS)',
     },
     secure: {
       type: 'boolean',
@@ -34,6 +39,7 @@ export async function stack(parsed: Parsed): Promise<number | void> {
     onProgress: (message) => say('progress', { message }),
     ...(mode ? { mode } : {}),
     ...(parsed.flags.secure ? { secure: true } : {}),
+    ...(parsed.flags.brokers !== undefined ? { brokers: parsed.flags.brokers as number } : {}),
   });
   say('ready', {
     mode: running.mode,

@@ -28,6 +28,8 @@ const run = promisify(execFile);
 const CONFIG_DIR = join(PROJECT_ROOT, 'infra', 'kafka');
 
 export interface LocalKafkaOptions {
+  /** KRaft nodes, each a combined broker and controller (default 1). Three give replication 3, min ISR 2. */
+  readonly nodes?: number;
   readonly java: JavaRuntime;
   readonly classpath: string;
   readonly workDir: string;
@@ -48,7 +50,41 @@ export interface BrokerSecurity {
 
 export interface LocalKafka {
   readonly brokers: string[];
+  /** The first node's process (all of them are in `processes`). */
   readonly process: ManagedProcess;
+  readonly processes: ManagedProcess[];
+  /** Starts node `index` again after it was stopped or killed (same ports, same data). */
+  restart(index: number): Promise<ManagedProcess>;
+}
+
+/** Sets `key=value` in a properties text: the key's line replaced where it exists, else appended. */
+export function withProperties(text: string, values: Record<string, string | number>): string {
+  let out = text;
+  for (const [key, value] of Object.entries(values)) {
+    const line = new RegExp(`^${key.replace(/\./g, '\\.')}=.*$`, 'm');
+    out = line.test(out) ? out.replace(line, `${key}=${value}`) : `${out.trimEnd()}\n${key}=${value}\n`;
+  }
+  return out;
+}
+
+/** Settings of node `id` of an n-node cluster with a static controller quorum. */
+export function clusterProperties(
+  id: number,
+  voters: readonly { id: number; port: number }[],
+): Record<string, string | number> {
+  const replicas = Math.min(3, voters.length);
+  const minIsr = Math.max(1, replicas - 1);
+  return {
+    'node.id': id,
+    'controller.quorum.voters': voters.map((v) => `${v.id}@${LOOPBACK}:${v.port}`).join(','),
+    'offsets.topic.replication.factor': replicas,
+    'transaction.state.log.replication.factor': replicas,
+    'transaction.state.log.min.isr': minIsr,
+    'share.coordinator.state.topic.replication.factor': replicas,
+    'share.coordinator.state.topic.min.isr': minIsr,
+    'default.replication.factor': replicas,
+    'min.insync.replicas': minIsr,
+  };
 }
 
 /** server.properties, with the secured listener's settings appended when `security` is given. */
@@ -89,70 +125,101 @@ export function randomClusterId(): string {
 }
 
 export async function startLocalKafka(options: LocalKafkaOptions): Promise<LocalKafka> {
-  const brokerPort = await portFor(options.port, 'Kafka broker listener');
-  const controllerPort = await portFor(undefined, 'Kafka controller listener');
-  const dataDir = join(options.workDir, 'kafka-data');
-  mkdirSync(dataDir, { recursive: true });
-  const propertiesFile = join(options.workDir, 'server.properties');
-  writeFileSync(
-    propertiesFile,
-    brokerProperties(
+  const nodes = options.nodes ?? 1;
+  const clusterId = randomClusterId();
+  const ports = [];
+  for (let i = 0; i < nodes; i++)
+    ports.push({
+      broker: await portFor(i === 0 ? options.port : undefined, 'Kafka broker listener'),
+      controller: await portFor(undefined, 'Kafka controller listener'),
+    });
+  const voters = ports.map((p, i) => ({ id: i + 1, port: p.controller }));
+  const jvmArgs = [`-Dlog4j2.configurationFile=${join(CONFIG_DIR, 'log4j2.yaml')}`, '-cp', options.classpath];
+  const suffix = (i: number) => (nodes === 1 ? '' : `-${i + 1}`);
+
+  const propertiesFiles = ports.map((p, i) => {
+    const dataDir = join(options.workDir, `kafka-data${suffix(i)}`);
+    mkdirSync(dataDir, { recursive: true });
+    const file = join(options.workDir, `server${suffix(i)}.properties`);
+    const rendered = brokerProperties(
       {
         CONTROLLER_HOST: LOOPBACK,
-        CONTROLLER_PORT: controllerPort,
+        CONTROLLER_PORT: p.controller,
         LISTEN_HOST: LOOPBACK,
         ADVERTISED_HOST: LOOPBACK,
-        BROKER_PORT: brokerPort,
+        BROKER_PORT: p.broker,
         DATA_DIR: dataDir,
       },
       options.security,
-    ),
+    );
+    // One node keeps the template's dynamic single-voter quorum; a cluster gets a static one.
+    const text =
+      nodes === 1
+        ? rendered
+        : withProperties(
+            rendered.replace(/^controller\.quorum\.bootstrap\.servers=.*$/m, ''),
+            clusterProperties(i + 1, voters),
+          );
     // With security on it holds the super-user's password.
-    { mode: 0o600 },
-  );
-  const logFile = join(options.workDir, 'kafka.log');
-  const jvmArgs = [`-Dlog4j2.configurationFile=${join(CONFIG_DIR, 'log4j2.yaml')}`, '-cp', options.classpath];
+    writeFileSync(file, text, { mode: 0o600 });
+    return file;
+  });
 
-  try {
-    await run(options.java.path, [
-      ...jvmArgs,
-      'kafka.tools.StorageTool',
-      'format',
-      '--standalone',
-      '-t',
-      randomClusterId(),
-      '-c',
-      propertiesFile,
-      ...scramBootstrapArgs(options.security),
-    ]);
-  } catch (cause) {
-    const output = cause as { stdout?: string; stderr?: string };
-    throw new StackError('TRIB_PROCESS_EXITED', 'formatting Kafka storage failed', {
-      cause,
-      logTail: `${output.stdout ?? ''}${output.stderr ?? ''}`.slice(-3000),
-    });
+  for (const file of propertiesFiles) {
+    try {
+      await run(options.java.path, [
+        ...jvmArgs,
+        'kafka.tools.StorageTool',
+        'format',
+        ...(nodes === 1 ? ['--standalone'] : []),
+        '-t',
+        clusterId,
+        '-c',
+        file,
+        ...scramBootstrapArgs(options.security),
+      ]);
+    } catch (cause) {
+      const output = cause as { stdout?: string; stderr?: string };
+      throw new StackError('TRIB_PROCESS_EXITED', 'formatting Kafka storage failed', {
+        cause,
+        logTail: `${output.stdout ?? ''}${output.stderr ?? ''}`.slice(-3000),
+      });
+    }
   }
 
-  const child = new ManagedProcess({
-    name: 'kafka',
-    command: options.java.path,
-    args: [`-Xmx${options.heap ?? '768m'}`, ...jvmArgs, 'kafka.Kafka', propertiesFile],
-    logFile,
-  });
-  const brokers = [`${LOOPBACK}:${brokerPort}`];
+  const launch = (i: number) =>
+    new ManagedProcess({
+      name: `kafka${suffix(i)}`,
+      command: options.java.path,
+      args: [`-Xmx${options.heap ?? '768m'}`, ...jvmArgs, 'kafka.Kafka', propertiesFiles[i] as string],
+      logFile: join(options.workDir, `kafka${suffix(i)}.log`),
+    });
+  const processes = ports.map((_, i) => launch(i));
+  const brokers = ports.map((p) => `${LOOPBACK}:${p.broker}`);
   try {
     await Promise.race([
       waitForKafka(
         brokers,
         options.readyTimeoutMs ?? 90_000,
-        () => child.logTail(),
+        () => processes.map((c) => c.logTail()).join('\n'),
         readinessSecurity(options.security),
+        nodes,
       ),
-      child.failOnExit(),
+      ...processes.map((c) => c.failOnExit()),
     ]);
   } catch (error) {
-    await child.stop();
+    await Promise.all(processes.map((c) => c.stop()));
     throw error;
   }
-  return { brokers, process: child };
+  return {
+    brokers,
+    process: processes[0] as ManagedProcess,
+    processes,
+    restart: async (index) => {
+      await processes[index]?.stop();
+      const child = launch(index);
+      processes[index] = child;
+      return child;
+    },
+  };
 }

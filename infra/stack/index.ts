@@ -34,6 +34,12 @@ export interface Stack {
   readonly clientSecurity: ClientSecurity;
   /** Set when the stack was started secured: its CA, super-user and credentials bundle. */
   readonly security: StackSecurity | null;
+  /** The Kafka nodes of the local path, to kill and restart one (a broker lost mid-run). */
+  readonly kafkaNodes?: {
+    readonly count: number;
+    kill(index: number): void;
+    restart(index: number): Promise<void>;
+  };
   stop(): Promise<void>;
 }
 
@@ -50,6 +56,20 @@ export interface StackOptions extends ArtifactOptions {
   readonly keepWorkDir?: boolean;
   /** SASL_SSL, ACLs and a super-user (docs/security.md); default TRIBUTARY_SECURITY=on|off. */
   readonly secure?: boolean;
+  /**
+   * Kafka nodes (local path): 1, or 3 for replication factor 3 and min.insync.replicas 2
+   * (default TRIBUTARY_BROKERS, else 1).
+   */
+  readonly brokers?: number;
+}
+
+/** Kafka nodes asked for: `brokers`, else TRIBUTARY_BROKERS, else 1; only 1 or 3. */
+export function brokersWanted(options: StackOptions, env: NodeJS.ProcessEnv): number {
+  const raw = options.brokers ?? env.TRIBUTARY_BROKERS ?? 1;
+  const nodes = Number(raw);
+  if (nodes !== 1 && nodes !== 3)
+    throw new StackError('TRIB_CONFIG_INVALID', `TRIBUTARY_BROKERS must be 1 or 3, not "${String(raw)}"`);
+  return nodes;
 }
 
 export function securityWanted(options: StackOptions, env: NodeJS.ProcessEnv): boolean {
@@ -119,6 +139,7 @@ async function localStack(
   // Both JVMs start together: on two cores that still saves the registry's few seconds of boot.
   const [kafka, registry] = await Promise.allSettled([
     startLocalKafka({
+      nodes: brokersWanted(options, options.env ?? process.env),
       java: kafkaJava,
       classpath: artifacts.kafkaClasspath,
       workDir,
@@ -136,7 +157,7 @@ async function localStack(
     }),
   ]);
   if (kafka.status === 'rejected' || registry.status === 'rejected') {
-    if (kafka.status === 'fulfilled') await kafka.value.process.stop();
+    if (kafka.status === 'fulfilled') await Promise.all(kafka.value.processes.map((p) => p.stop()));
     if (registry.status === 'fulfilled') await registry.value.process.stop();
     throw kafka.status === 'rejected' ? kafka.reason : (registry as PromiseRejectedResult).reason;
   }
@@ -150,10 +171,15 @@ async function localStack(
     workDir,
     clientSecurity: security ? security.admin : OPEN,
     security,
+    kafkaNodes: {
+      count: kafka.value.processes.length,
+      kill: (index) => kafka.value.processes[index]?.killHard(),
+      restart: async (index) => void (await kafka.value.restart(index)),
+    },
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      await Promise.all([registry.value.process.stop(), kafka.value.process.stop()]);
+      await Promise.all([registry.value.process.stop(), ...kafka.value.processes.map((p) => p.stop())]);
       if (!options.keepWorkDir) rmSync(workDir, { recursive: true, force: true });
     },
   };
@@ -164,7 +190,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const env = withCredentials(options.env ?? process.env);
   const startedAt = Date.now();
   const log = options.onProgress ?? (() => {});
-  const { mode, reason } = chooseMode(options, env);
+  const brokers = brokersWanted(options, env);
+  // Three nodes run as child JVMs only, for now: the container path starts one.
+  const { mode, reason } =
+    brokers > 1 && (options.mode ?? env.TRIBUTARY_STACK ?? 'auto') === 'auto' && !env.KAFKA_BROKERS
+      ? { mode: 'local' as const, reason: `${brokers} brokers run as child JVMs` }
+      : chooseMode(options, env);
+  if (brokers > 1 && mode === 'containers')
+    throw new StackError(
+      'TRIB_CONFIG_INVALID',
+      'TRIBUTARY_BROKERS=3 is not available on the container path yet; use TRIBUTARY_STACK=local',
+    );
   log(`stack path: ${mode} (${reason})`);
   if (mode === 'external') return externalStack(env, startedAt);
   if (mode === 'containers') {

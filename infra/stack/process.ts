@@ -128,6 +128,11 @@ export class ManagedProcess {
     clearTimeout(timer);
   }
 
+  /** SIGKILL now, no grace: a node lost outright (tests of failures). */
+  killHard(): void {
+    this.signal('SIGKILL');
+  }
+
   /** Synchronous last resort for the process 'exit' hook: the supervisor escalates to SIGKILL. */
   killNow(): void {
     this.signal('SIGTERM');

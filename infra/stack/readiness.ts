@@ -11,6 +11,7 @@ export async function waitForKafka(
   timeoutMs: number,
   logTail: () => string = () => '',
   security?: KafkaSecurity,
+  nodes = 1,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const kafka = new Kafka({
@@ -27,7 +28,7 @@ export async function waitForKafka(
     try {
       await admin.connect();
       const cluster = await admin.describeCluster();
-      if (cluster.brokers.length > 0 && cluster.controller !== null) return;
+      if (cluster.brokers.length >= nodes && cluster.controller !== null) return;
     } catch (error) {
       lastError = error;
     } finally {

@@ -58,3 +58,10 @@ export async function consumeUpdates(
   });
   return consumer;
 }
+
+/** Waits for every disconnect, but no longer than `ms`: a client of a dead broker may never answer. */
+export async function settled(all: (Promise<void> | undefined)[], ms = 10_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.allSettled(all), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}

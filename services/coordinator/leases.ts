@@ -48,6 +48,20 @@ export class LeaseBook {
 
   constructor(private readonly policy: PacingPolicy) {}
 
+  /** The pacing a coordinator's config asks for (synchronous rounds when maxStaleness is 0). */
+  static forConfig(config: {
+    concurrency: number;
+    taskDeadlineMs: number;
+    aggregation: { maxStaleness: number; bufferSize: number };
+  }): LeaseBook {
+    return new LeaseBook({
+      concurrency: config.concurrency,
+      synchronousRound: config.aggregation.maxStaleness === 0 ? config.aggregation.bufferSize : null,
+      taskDeadlineMs: config.taskDeadlineMs,
+      idleGraceMs: 3000,
+    });
+  }
+
   /** Workers that can be asked for an evaluation: present, responsive, and reporting no problem. */
   askable(): { workerId: string; silo: string }[] {
     return [...this.workers.values()]

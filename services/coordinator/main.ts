@@ -16,6 +16,7 @@ import { loadCoordinatorConfig } from './config.js';
 import { taskEvaluator } from './evaluator.js';
 import { serveStatus } from './http.js';
 import { buildReport, writeReport } from './report.js';
+import { RestartBudget } from './restarts.js';
 import { CoordinatorRunner, type StopReason } from './runner.js';
 
 async function main(): Promise<void> {
@@ -65,13 +66,38 @@ async function main(): Promise<void> {
     logger: log,
     security: config.security.kafka,
   });
-  const coordinator = new CoordinatorRunner(
-    config,
-    kafka,
-    AvroSerde.forUrl(config.registryUrl, config.security.registry),
-    evaluator,
-    log,
-  );
+  const serde = AvroSerde.forUrl(config.registryUrl, config.security.registry);
+  // Crash-only, supervised in-process: a step that fails to commit (a broker lost mid-transaction,
+  // the transaction coordinator moved) leaves this runner ahead of Kafka, so it is dropped and a new
+  // one restores the last committed checkpoint and fences the old transaction, as a restarted
+  // process would, but without waiting out a consumer session or reloading the task.
+  const restarts = new RestartBudget();
+  const newRunner = (): CoordinatorRunner =>
+    new CoordinatorRunner(config, kafka, serde, evaluator, log, Date.now, (error) => void restart(error));
+  let coordinator = newRunner();
+  let restarting = false;
+  const restart = async (error: unknown): Promise<void> => {
+    if (restarting || finishing) return;
+    restarting = true;
+    const delayMs = restarts.next(Date.now());
+    if (delayMs === null) {
+      log.error('coordinator-giving-up', { error, restarts: restarts.count });
+      process.exit(1);
+    }
+    log.warn('coordinator-restarting', { error, attempt: restarts.count, delayMs });
+    await coordinator.abandon();
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    coordinator = newRunner();
+    try {
+      await coordinator.start();
+    } catch (startError) {
+      restarting = false;
+      return restart(startError);
+    }
+    restarting = false;
+    log.info('coordinator-restarted', { version: coordinator.version, attempt: restarts.count });
+    void coordinator.finished.then((reason) => finish(reason));
+  };
 
   const live = () => ({
     version: coordinator.version,
@@ -118,7 +144,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void finish('stopped'));
   process.on('SIGTERM', () => void finish('stopped'));
   await coordinator.start();
-  void finish(await coordinator.finished);
+  void coordinator.finished.then((reason) => finish(reason));
 }
 
 main().catch((thrown: unknown) => {

@@ -33,7 +33,7 @@ import { UpdateIntake, type RecordFailure } from './intake.js';
 import { writeStep, type CommitStep } from './step.js';
 import { foldedEvent, JobEvents, type JobEvent } from './events.js';
 import { checkInEvents, issueLeases, TaskIds, trainTaskRecord } from './tasks.js';
-import { connectProducers, consumeCheckIns, consumeUpdates } from './clients.js';
+import { connectProducers, consumeCheckIns, consumeUpdates, settled } from './clients.js';
 import { StopConditions, type StopReason } from './stop-conditions.js';
 import { FederatedEvaluation } from './federated.js';
 
@@ -42,7 +42,7 @@ export type { StopReason } from './stop-conditions.js';
 export class CoordinatorRunner {
   readonly metrics: RunMetrics;
   private aggregator!: FedBuffAggregator;
-  private readonly leases: LeaseBook;
+  readonly leaseBook: LeaseBook;
   private readonly intake: UpdateIntake;
   private readonly rejections: RejectionBatch;
   private readonly events: JobEvents;
@@ -59,6 +59,7 @@ export class CoordinatorRunner {
   private readonly startedAtMs: number;
   /** Serialises record handling, ticks and shutdown: the aggregator is never touched concurrently. */
   private chain: Promise<unknown> = Promise.resolve();
+  private abandoned = false;
 
   constructor(
     private readonly config: CoordinatorConfig,
@@ -69,12 +70,7 @@ export class CoordinatorRunner {
     private readonly now: () => number = Date.now,
     private readonly onFatal: (error: unknown) => void = () => process.exit(1),
   ) {
-    this.leases = new LeaseBook({
-      concurrency: config.concurrency,
-      synchronousRound: config.aggregation.maxStaleness === 0 ? config.aggregation.bufferSize : null,
-      taskDeadlineMs: config.taskDeadlineMs,
-      idleGraceMs: 3000,
-    });
+    this.leaseBook = LeaseBook.forConfig(config);
     this.intake = new UpdateIntake({
       serde,
       layout: evaluator.layout,
@@ -82,7 +78,7 @@ export class CoordinatorRunner {
       log,
       now,
       knownSchemaId: () => this.schemaIds.rejected,
-      leases: this.leases,
+      leases: this.leaseBook,
     });
     this.rejections = new RejectionBatch(config.rejections);
     this.events = new JobEvents(this.jobId, () => this.producer, serde, now, log);
@@ -124,9 +120,6 @@ export class CoordinatorRunner {
   get version(): number {
     return this.aggregator?.version ?? -1;
   }
-  get leaseBook(): LeaseBook {
-    return this.leases;
-  }
   get bufferCount(): number {
     return this.aggregator?.bufferCount ?? 0;
   }
@@ -136,7 +129,10 @@ export class CoordinatorRunner {
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.chain.then(work, work);
+    // Work queued before a failed step would build on uncommitted state: dropped, quietly (a consumer
+    // handler that throws during disconnect spins kafkajs's fetch loop and starves the process).
+    const run = () => (this.abandoned ? Promise.resolve(undefined as T) : work());
+    const next = this.chain.then(run, run);
     this.chain = next.catch(() => undefined);
     return next;
   }
@@ -215,7 +211,7 @@ export class CoordinatorRunner {
     try {
       const checkIn = await this.serde.decode('WorkerCheckIn', message.value);
       if (checkIn.jobId !== this.jobId) return;
-      for (const event of checkInEvents(checkIn, this.leases, this.now(), this.version)) {
+      for (const event of checkInEvents(checkIn, this.leaseBook, this.now(), this.version)) {
         if (event.type === 'worker-problem') this.metrics.workerProblem(event.labels?.code ?? 'unknown');
         await this.emit(event);
       }
@@ -233,6 +229,7 @@ export class CoordinatorRunner {
       try {
         await this.foldWhole(outcome.update);
       } catch (error) {
+        if (this.abandoned) return; // the step failed, not the update
         const offset = Number(message.offset);
         await this.reject({ partition, offset, message, record: outcome.update, key: outcome.key, error });
       }
@@ -242,18 +239,18 @@ export class CoordinatorRunner {
   }
 
   private async foldWhole(whole: ModelUpdate): Promise<void> {
-    const lease = this.leases.complete(whole.taskId);
+    const lease = this.leaseBook.complete(whole.taskId);
     let outcome: FoldOutcome;
     try {
       outcome = this.aggregator.fold(toFoldInput(whole, this.aggregator.stagingArea));
     } catch (error) {
-      if (lease) this.leases.rejected(lease, this.now());
+      if (lease) this.leaseBook.rejected(lease, this.now());
       throw error;
     }
-    if (lease) this.leases.folded(lease);
+    if (lease) this.leaseBook.folded(lease);
     const late = lease === undefined;
     this.metrics.folded(outcome.update, late, this.now());
-    const silo = this.leases.workers.get(whole.workerId)?.silo ?? '(unknown)';
+    const silo = this.leaseBook.workers.get(whole.workerId)?.silo ?? '(unknown)';
     this.metrics.silos.folded(silo, outcome.update.staleness, late);
     this.metrics.trained(whole.metrics, whole.numExamples);
     await this.emit(foldedEvent(whole, outcome, late));
@@ -317,7 +314,7 @@ export class CoordinatorRunner {
     if (evaluation) await this.emit({ type: 'evaluation', numbers });
     this.stopConditions.evaluated(numbers.testAccuracy, this.aggregator.version);
     if (!this.stopConditions.reason)
-      await this.federated.versionPublished(flush.version, this.leases.askable());
+      await this.federated.versionPublished(flush.version, this.leaseBook.askable());
   }
 
   /** One transaction: waiting rejections, a new model, the checkpoint with its cursor, offsets. */
@@ -346,6 +343,7 @@ export class CoordinatorRunner {
 
   /** Queues a tick behind the work in progress (never awaited from inside serial work). */
   private tickSoon(): void {
+    if (this.abandoned) return;
     void this.serial(() => this.tick()).catch((error: unknown) => this.log.error('tick-failed', { error }));
   }
 
@@ -354,13 +352,13 @@ export class CoordinatorRunner {
     const now = this.now();
     await this.federated.tick();
     for (const failure of this.intake.expire(now)) await this.reject(failure);
-    for (const lease of this.leases.expire(now)) {
+    for (const lease of this.leaseBook.expire(now)) {
       this.metrics.leaseExpired();
       this.log.info('lease-expired', { taskId: lease.taskId, workerId: lease.workerId });
       await this.emit({ type: 'lease-expired', workerId: lease.workerId, labels: { taskId: lease.taskId } });
     }
     const { version, bufferCount } = this.aggregator;
-    const messages = issueLeases(this.leases, this.taskIds, version, bufferCount, now, (lease) => {
+    const messages = issueLeases(this.leaseBook, this.taskIds, version, bufferCount, now, (lease) => {
       this.metrics.leaseIssued(now);
       return trainTaskRecord(lease, this.jobId, this.config.training, this.serde, this.schemaIds.task);
     });
@@ -384,15 +382,19 @@ export class CoordinatorRunner {
         numbers: { bufferCount: this.aggregator?.bufferCount ?? 0 },
       });
     }).catch(() => undefined);
-    await Promise.allSettled([
-      this.updatesConsumer?.disconnect(),
-      this.checkinsConsumer?.disconnect(),
-      this.federated.stop(),
-    ]);
-    await Promise.allSettled([
-      this.producer?.disconnect(),
-      this.txProducer?.disconnect(),
-      this.admin?.disconnect(),
-    ]);
+    await this.disconnect();
+  }
+
+  /** After a failed step (state ahead of Kafka): no more work, clients let go, nothing on `events`. */
+  async abandon(): Promise<void> {
+    this.abandoned = true;
+    if (this.ticker) clearInterval(this.ticker);
+    await this.disconnect();
+  }
+
+  private async disconnect(): Promise<void> {
+    const consumers = [this.updatesConsumer, this.checkinsConsumer].map((c) => c?.disconnect());
+    await settled([...consumers, this.federated.stop()]);
+    await settled([this.producer?.disconnect(), this.txProducer?.disconnect(), this.admin?.disconnect()]);
   }
 }

@@ -1,0 +1,99 @@
+/**
+ * A 3-node KRaft cluster (replication 3, min.insync.replicas 2) loses the coordinator's transaction
+ * coordinator (and the updates partitions it leads) to SIGKILL during training: training goes on
+ * (a step that cannot commit restarts the coordinator in-process from its last checkpoint), the node
+ * is restarted and rejoins, and an audit of the topics finds versions contiguous, no update lost and
+ * none folded twice.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startFederation, startStack, type Federation, type Stack } from '../../lib/testing/index.js';
+import { waitFor } from './helpers.js';
+
+let stack: Stack | undefined;
+let federation: Federation | undefined;
+afterAll(async () => {
+  const dir = process.env.TRIBUTARY_IT_LOG_DIR;
+  if (dir && federation)
+    for (const p of [federation.coordinator, ...federation.workers])
+      writeFileSync(join(dir, `three-brokers-${p.name}-${p.child.pid}.log`), p.output);
+  await federation?.stop();
+  await stack?.stop();
+});
+
+describe('three brokers', () => {
+  it('keeps training through the loss of the transaction coordinator and partition leaders, and loses or doubles nothing', async () => {
+    stack = await startStack({ mode: 'local', brokers: 3 });
+    const nodes = stack.kafkaNodes;
+    expect(nodes?.count).toBe(3);
+    federation = await startFederation({
+      stack,
+      task: fileURLToPath(new URL('../../examples/mnist', import.meta.url)),
+      workers: 4,
+      coordinator: { TRIBUTARY_MAX_VERSIONS: '40', TRIBUTARY_TARGET_ACCURACY: '0.99' },
+    });
+    await federation.waitForVersion(5, { timeoutMs: 180_000 });
+
+    const admin = new Kafka({ brokers: stack.brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const topic = `tributary.${federation.jobId}.updates`;
+    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    for (const p of metadata?.partitions ?? []) expect(p.replicas).toHaveLength(3);
+    // The node to kill: the coordinator's transaction coordinator (the leader of its partition of
+    // __transaction_state), the hardest loss for a step in flight; it also leads updates partitions.
+    const txPartition = javaStringHash(`tributary.${federation.jobId}.coordinator`) % 4; // num.partitions 4
+    const [txState] = (await admin.fetchTopicMetadata({ topics: ['__transaction_state'] })).topics;
+    const leader = txState?.partitions.find((p) => p.partitionId === txPartition)?.leader ?? 1;
+    const ledUpdates = (metadata?.partitions ?? [])
+      .filter((p) => p.leader === leader)
+      .map((p) => p.partitionId);
+    nodes?.kill(leader - 1); // node ids are 1-based
+    const killedAtMs = Date.now();
+    const killedAt = (await federation.status())?.version as number;
+    await federation.waitForVersion(killedAt + 1, { timeoutMs: 180_000 });
+    const nextVersionSeconds = (Date.now() - killedAtMs) / 1000;
+    // Training goes on with two of three replicas in sync.
+    await federation.waitForVersion(killedAt + 10, { timeoutMs: 180_000 });
+    await nodes?.restart(leader - 1);
+    await waitFor(
+      async () => {
+        const [t] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+        return t?.partitions.every((p) => p.isr.length === 3) ? true : undefined;
+      },
+      { timeoutMs: 120_000, what: `node ${leader} back in every ISR of ${topic}` },
+    );
+    await admin.disconnect();
+    const report = await federation.finished({ timeoutMs: 240_000 });
+
+    // The audit: versions 0..N each once, no update folded twice, every folded update on `updates`.
+    const models = await federation.readTopic('models');
+    const versions = [...new Set(models.map((m) => m.version))].sort((a, b) => a - b);
+    expect(versions).toEqual(Array.from({ length: report.versions + 1 }, (_, v) => v));
+    const folded = models.flatMap((m) => m.foldedUpdateIds);
+    expect(new Set(folded).size).toBe(folded.length);
+    const published = new Set((await federation.readTopic('updates')).map((u) => u.updateId));
+    expect(folded.every((id) => published.has(id))).toBe(true);
+    console.log(
+      JSON.stringify({
+        test: 'three-brokers',
+        killedNode: leader,
+        killedLedUpdatesPartitions: ledUpdates,
+        coordinatorRestarts: federation.coordinator.events('coordinator-restarted').length,
+        killedAtVersion: killedAt,
+        nextVersionSeconds,
+        versions: report.versions,
+        folded: folded.length,
+      }),
+    );
+  });
+});
+
+/** Kafka's partitionFor(transactionalId): Utils.abs(String.hashCode()) — a 31-polynomial in int32. */
+function javaStringHash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h & 0x7fffffff;
+}
