@@ -70,6 +70,15 @@ const COORDINATOR_ENV: Record<string, string> = {
   'tls-key': 'KAFKA_TLS_KEY_FILE',
 };
 
+/** The cluster flags as environment entries, file and directory paths made absolute. */
+export function clusterFlagEnv(parsed: Parsed): Record<string, string> {
+  const env = flagEnv(parsed, CLUSTER_FLAG_NAMES);
+  for (const name of ['credentials', 'tls-ca', 'tls-cert', 'tls-key'])
+    if (parsed.flags[name] !== undefined)
+      env[COORDINATOR_ENV[name] as string] = resolve(String(parsed.flags[name]));
+  return env;
+}
+
 /**
  * Where and as whom a command connects: flags over the environment over a credentials bundle.
  * Returns problems (one line each) instead of throwing.
@@ -78,10 +87,7 @@ export function clusterConnection(
   parsed: Parsed,
   env: NodeJS.ProcessEnv = process.env,
 ): { brokers: string[]; registryUrl: string; security: ClientSecurity } | { problems: string[] } {
-  const flags = flagEnv(parsed, CLUSTER_FLAG_NAMES);
-  for (const name of ['credentials', 'tls-ca', 'tls-cert', 'tls-key'])
-    if (parsed.flags[name] !== undefined)
-      flags[COORDINATOR_ENV[name] as string] = resolve(String(parsed.flags[name]));
+  const flags = clusterFlagEnv(parsed);
   let merged: NodeJS.ProcessEnv;
   try {
     merged = withCredentials({ ...env, ...flags });

@@ -6,8 +6,8 @@
 import { resolve } from 'node:path';
 import type { CommandSpec, Parsed } from './args.js';
 import {
-  CLUSTER_FLAG_NAMES,
   CLUSTER_FLAGS,
+  clusterFlagEnv,
   COORDINATOR_FLAGS,
   flagEnv,
   TASK_CONFIG_FLAG,
@@ -75,7 +75,8 @@ export function requireWorkerIdentity(parsed: Parsed): void {
 export async function runService(kind: 'coordinator' | 'worker', parsed: Parsed): Promise<void> {
   const env: Record<string, string> = {
     TRIBUTARY_TASK: resolve(parsed.positionals.task as string),
-    ...flagEnv(parsed, ['job', ...CLUSTER_FLAG_NAMES, ...Object.keys(COORDINATOR_FLAGS)]),
+    ...flagEnv(parsed, ['job', ...Object.keys(COORDINATOR_FLAGS)]),
+    ...clusterFlagEnv(parsed),
     ...taskConfigEnv(parsed),
   };
   const f = parsed.flags;
@@ -83,11 +84,6 @@ export async function runService(kind: 'coordinator' | 'worker', parsed: Parsed)
   if (f['http-port'] !== undefined) env.TRIBUTARY_HTTP_PORT = String(f['http-port']);
   if (f.silo !== undefined) env.TRIBUTARY_SILO = String(f.silo);
   if (f['worker-id'] !== undefined) env.TRIBUTARY_WORKER_ID = String(f['worker-id']);
-  for (const name of ['credentials', 'tls-ca', 'tls-cert', 'tls-key'] as const)
-    if (f[name] !== undefined)
-      env[
-        name === 'credentials' ? 'TRIBUTARY_CREDENTIALS' : `KAFKA_TLS_${name.slice(4).toUpperCase()}_FILE`
-      ] = resolve(String(f[name]));
   if (f.encoding !== undefined) env.TRIBUTARY_ENCODING = String(f.encoding);
   if (f.backend !== undefined) env.TRIBUTARY_BACKEND = String(f.backend);
   Object.assign(process.env, env);
