@@ -59,9 +59,26 @@ export const workerCommand: CommandSpec = {
       choices: ['tensorflow', 'wasm', 'cpu'],
       help: 'TF.js backend (TRIBUTARY_BACKEND)',
     },
+    virtual: {
+      type: 'int',
+      min: 1,
+      placeholder: 'n',
+      help: 'fleet simulator: host n virtual workers <worker-id>-0000 … (TRIBUTARY_VIRTUAL_WORKERS)',
+    },
+    trainer: {
+      type: 'string',
+      choices: ['task', 'synthetic'],
+      help: "the task's training, or a synthetic delta (TRIBUTARY_TRAINER; synthetic with --virtual)",
+    },
+    'train-ms': {
+      type: 'int',
+      min: 0,
+      help: 'synthetic training time per task (TRIBUTARY_SYNTHETIC_TRAIN_MS)',
+    },
     ...TASK_CONFIG_FLAG,
   },
-  details: 'Every TRIBUTARY_* worker variable in docs/configuration.md also applies.',
+  details:
+    'Every TRIBUTARY_* worker variable in docs/configuration.md also applies. With --virtual the process is a fleet simulator (docs/fleet.md): each virtual worker has its own id, check-ins, leases and updates.',
 };
 
 export function requireWorkerIdentity(parsed: Parsed): void {
@@ -86,6 +103,9 @@ export async function runService(kind: 'coordinator' | 'worker', parsed: Parsed)
   if (f['worker-id'] !== undefined) env.TRIBUTARY_WORKER_ID = String(f['worker-id']);
   if (f.encoding !== undefined) env.TRIBUTARY_ENCODING = String(f.encoding);
   if (f.backend !== undefined) env.TRIBUTARY_BACKEND = String(f.backend);
+  if (f.virtual !== undefined) env.TRIBUTARY_VIRTUAL_WORKERS = String(f.virtual);
+  if (f.trainer !== undefined) env.TRIBUTARY_TRAINER = String(f.trainer);
+  if (f['train-ms'] !== undefined) env.TRIBUTARY_SYNTHETIC_TRAIN_MS = String(f['train-ms']);
   Object.assign(process.env, env);
   await import(kind === 'coordinator' ? '../services/coordinator/main.js' : '../services/worker/main.js');
 }

@@ -36,6 +36,12 @@ export const WORKER_TOPIC_KINDS: readonly TopicKind[] = [
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/**
+ * Partitions of the topics addressed to workers (tasks, evaluation requests). A worker reads
+ * 1/TASK_PARTITIONS of the fleet's tasks: at 1,000 workers, about 31 workers' worth instead of 1,000.
+ */
+export const TASK_PARTITIONS = 32;
+
 interface TopicSpec {
   readonly partitions: number;
   /** Avro message on the topic; null for the coordinator-internal checkpoint bytes. */
@@ -44,7 +50,9 @@ interface TopicSpec {
 }
 
 export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
-  tasks: { partitions: 4, schema: 'TrainTask', configs: { 'retention.ms': String(DAY_MS) } },
+  // Keyed by the worker a task is leased to; a worker reads only its key's partition
+  // (lib/kafka/keyed-partitions.ts), so more partitions means less of the fleet's tasks per worker.
+  tasks: { partitions: TASK_PARTITIONS, schema: 'TrainTask', configs: { 'retention.ms': String(DAY_MS) } },
   updates: { partitions: 4, schema: 'ModelUpdate', configs: { 'retention.ms': String(7 * DAY_MS) } },
   models: {
     partitions: 1,
@@ -56,7 +64,7 @@ export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
   rejected: { partitions: 1, schema: 'RejectedUpdate', configs: { 'retention.ms': String(30 * DAY_MS) } },
   checkpoints: { partitions: 1, schema: null, configs: { 'cleanup.policy': 'compact' } },
   'evaluation-tasks': {
-    partitions: 1,
+    partitions: TASK_PARTITIONS,
     schema: 'EvaluationTask',
     configs: { 'retention.ms': String(DAY_MS) },
   },

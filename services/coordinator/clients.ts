@@ -1,8 +1,10 @@
 /** The coordinator's Kafka clients, configured in one place: producers and the two consumers. */
 import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import kafkajs, { type Consumer, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
 import { topicName } from '../../lib/kafka/topics.js';
+
+const { Partitioners } = kafkajs;
 
 /** An idempotent producer for tasks and events, and the transactional one for server steps. */
 export async function connectProducers(
@@ -10,7 +12,13 @@ export async function connectProducers(
   jobId: string,
   transactionTimeoutMs: number,
 ): Promise<{ producer: Producer; txProducer: Producer }> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  // Tasks and evaluation requests are keyed by worker and must land on the partition each worker
+  // reads: Kafka's default (murmur2) partitioner, pinned here (lib/kafka/keyed-partitions.ts).
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   const txProducer = kafka.producer({
     transactionalId: `tributary.${jobId}.coordinator`,
     transactionTimeout: transactionTimeoutMs,

@@ -37,6 +37,14 @@ export interface WorkerConfig {
   readonly security: ClientSecurity;
   /** The silo's Ed25519 key: every update is signed (ModelUpdate v2) when set. */
   readonly signingKey: SigningKey | null;
+  /**
+   * A fleet simulator (./fleet.ts): this process hosts this many virtual workers, `<workerId>-0000`
+   * and on (0: it is one worker). Virtual workers train with the synthetic trainer.
+   */
+  readonly virtualWorkers: number;
+  /** `task`: the task's model and data; `synthetic`: a delta after `syntheticTrainMs` (./synthetic.ts). */
+  readonly trainer: 'task' | 'synthetic';
+  readonly syntheticTrainMs: number;
 }
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly<WorkerConfig> {
@@ -100,7 +108,20 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly
       r.problems.push(`TRIBUTARY_SIGNING_KEY_FILE: ${keyFile}: ${(error as Error).message}`);
     }
   }
+  const virtualWorkers = r.number('TRIBUTARY_VIRTUAL_WORKERS', 0, { integer: true, min: 0, max: 10_000 });
+  const trainer = r.oneOf(
+    'TRIBUTARY_TRAINER',
+    ['task', 'synthetic'] as const,
+    virtualWorkers > 0 ? 'synthetic' : 'task',
+  );
+  r.require(
+    virtualWorkers === 0 || trainer === 'synthetic',
+    'TRIBUTARY_TRAINER: virtual workers (TRIBUTARY_VIRTUAL_WORKERS) train only with the synthetic trainer',
+  );
   return r.done({
+    virtualWorkers,
+    trainer,
+    syntheticTrainMs: r.number('TRIBUTARY_SYNTHETIC_TRAIN_MS', 500, { integer: true, min: 0 }),
     security: readClientSecurity(r, env),
     signingKey,
     brokers: r.list('KAFKA_BROKERS', []),

@@ -3,7 +3,7 @@
  * queued for the worker's loop (evaluation shares the model with training, so the two never run at
  * once), and each is answered with an EvaluationReport on the silo's holdout data.
  */
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import { topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
 import type { Evaluation } from '../../lib/task/model.js';
@@ -11,6 +11,7 @@ import type { EvaluationReport, EvaluationTask } from '../../lib/wire/schemas.js
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import type { WorkerConfig } from './config.js';
 import type { ModelCache } from './model-cache.js';
+import { KeyedFeed } from './links.js';
 
 /** Evaluates flat weights on the silo's holdout for `version`. */
 export type HoldoutEvaluator = (weights: Float32Array, version: number) => Promise<Evaluation>;
@@ -41,7 +42,7 @@ export function evaluationReport(
 }
 
 export class EvaluationResponder {
-  private consumer: Consumer | undefined;
+  private feed: KeyedFeed<'EvaluationTask'> | undefined;
   private reportSchema = 0;
   private emptyHoldoutLogged = false;
   readonly stats = { answered: 0, skipped: 0 };
@@ -59,22 +60,24 @@ export class EvaluationResponder {
   async start(enqueue: (task: EvaluationTask) => void): Promise<void> {
     const { jobId, workerId } = this.config;
     this.reportSchema = await this.serde.register('EvaluationReport', topicName(jobId, 'evaluations'));
-    this.consumer = this.kafka.consumer({ groupId: `tributary.${jobId}.worker.${workerId}.evaluations` });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: topicName(jobId, 'evaluation-tasks'), fromBeginning: false });
-    await this.consumer.run({
-      eachMessage: async ({ message }) => {
-        if (message.key?.toString() !== workerId) return;
-        try {
-          const task = await this.serde.decode('EvaluationTask', message.value);
-          if (task.workerId !== workerId || task.jobId !== jobId) return;
-          if (task.deadlineMs < Date.now()) return;
-          enqueue(task);
-        } catch (error) {
-          this.log.warn('evaluation-task-unreadable', { error, offset: message.offset });
-        }
-      },
+    // Requests are keyed by worker: this worker reads only its own partition of them.
+    this.feed = new KeyedFeed(this.kafka, this.serde, this.log, {
+      jobId,
+      topic: topicName(jobId, 'evaluation-tasks'),
+      groupId: `tributary.${jobId}.worker.${workerId}.evaluations`,
+      message: 'EvaluationTask',
+      keys: [workerId],
     });
+    this.feed.on(workerId, (task) => {
+      if (task.deadlineMs >= Date.now()) enqueue(task);
+    });
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await this.feed.start(admin);
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** Evaluates the version asked for and publishes the report (nothing for an empty holdout). */
@@ -118,6 +121,6 @@ export class EvaluationResponder {
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    await this.feed?.stop();
   }
 }

@@ -3,7 +3,7 @@
  * backend the model can train on, and serves training tasks until SIGINT/SIGTERM.
  */
 import { createKafka, explainKafkaError } from '../../lib/kafka/client.js';
-import { createLogger } from '../../lib/log.js';
+import { createLogger, type Logger } from '../../lib/log.js';
 import { loadTf } from '../../lib/ml/backend.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
 import { loadConfigOrExit } from '../../lib/config.js';
@@ -15,6 +15,10 @@ import { StreamSource } from '../../lib/data/stream.js';
 import { batchesOf } from '../../lib/task/batches.js';
 import { loadWorkerConfig } from './config.js';
 import { WorkerRunner, type Trainer } from './runner.js';
+import { WorkerLinks } from './links.js';
+import { VirtualFleet } from './fleet.js';
+import { syntheticTarget, syntheticTrainer } from './synthetic.js';
+import type { TributaryError } from '../../lib/core/errors.js';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(() => loadWorkerConfig(withCredentials(process.env)));
@@ -65,8 +69,12 @@ async function main(): Promise<void> {
     : null;
   const trainData = task.data.train;
   const holdout = task.data.holdout;
+  if (config.virtualWorkers > 0) {
+    log.info('fleet', { virtualWorkers: config.virtualWorkers, trainMs: config.syntheticTrainMs });
+    return serve(new VirtualFleet(config, kafka, serde, model.layout, log), log);
+  }
 
-  const trainer: Trainer = {
+  const taskTrainer: Trainer = {
     layout: model.layout,
     backend,
     train: async (start, work, shouldStop) => {
@@ -104,11 +112,28 @@ async function main(): Promise<void> {
       );
     },
   };
+  const links = new WorkerLinks(kafka, serde, log, {
+    jobId: config.jobId,
+    processId: config.workerId,
+    workerIds: [config.workerId],
+    layout: model.layout,
+    modelCacheBytes: config.modelCacheBytes,
+    eagerTransactions: true,
+  });
+  const trainer: Trainer =
+    config.trainer === 'synthetic'
+      ? syntheticTrainer(
+          model.layout,
+          config.syntheticTrainMs,
+          config.seed,
+          syntheticTarget(model.layout.size),
+        )
+      : taskTrainer;
   const worker = new WorkerRunner(
     config,
     kafka,
     serde,
-    holdout
+    holdout && config.trainer === 'task'
       ? {
           ...trainer,
           evaluate: (weights, version) =>
@@ -127,33 +152,57 @@ async function main(): Promise<void> {
         }
       : trainer,
     log,
+    links,
   );
 
+  const synthetic = config.trainer === 'synthetic';
+  await serve(
+    {
+      start: async () => {
+        if (trainData && !synthetic) {
+          // Prime the task's data (a lazy load, a file to open) before taking tasks, so the first
+          // task does not pay for it: one batch, dropped.
+          const began = performance.now();
+          const first = await batchesOf(
+            trainData({ ...silo, seed: config.seed, epoch: 0, batchSize: 32 }),
+          ).next();
+          if (!first.done) tf.dispose([first.value.xs, first.value.ys]);
+          log.info('data-primed', { ms: Math.round(performance.now() - began) });
+        }
+        if (stream && !synthetic) {
+          await stream.start();
+          log.info('stream-started', { topics: stream.topics, window: task.data.stream?.window });
+        }
+        await worker.start();
+      },
+      stop: async () => {
+        await Promise.allSettled([worker.stop(), stream?.stop()]);
+        await links.close();
+      },
+      failed: worker.failed,
+    },
+    log,
+  );
+}
+
+/** Runs a worker (or a fleet of virtual ones) until SIGINT/SIGTERM, or until it cannot take part. */
+async function serve(
+  served: { start(): Promise<void>; stop(): Promise<void>; failed: Promise<TributaryError> },
+  log: Logger,
+): Promise<void> {
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info('shutdown', { signal });
-    void Promise.allSettled([worker.stop(), stream?.stop()]).then(() => process.exit(0));
+    void served.stop().then(() => process.exit(0));
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
-  if (trainData) {
-    // Prime the task's data (a lazy load, a file to open) before taking tasks, so the first task
-    // does not pay for it: one batch, dropped.
-    const began = performance.now();
-    const first = await batchesOf(trainData({ ...silo, seed: config.seed, epoch: 0, batchSize: 32 })).next();
-    if (!first.done) tf.dispose([first.value.xs, first.value.ys]);
-    log.info('data-primed', { ms: Math.round(performance.now() - began) });
-  }
-  if (stream) {
-    await stream.start();
-    log.info('stream-started', { topics: stream.topics, window: task.data.stream?.window });
-  }
-  await worker.start();
-  const failure = await worker.failed;
+  await served.start();
+  const failure = await served.failed;
   log.error('cannot-take-part', { code: failure.code, message: failure.message });
-  await worker.stop();
+  await served.stop();
   process.exit(1);
 }
 

@@ -1,6 +1,7 @@
 /**
- * The worker's Kafka shell around its handler (`trainer.train`). It owns the consumers, producers,
- * check-ins and shutdown; the handler only turns a task and a model into a delta.
+ * One worker's Kafka shell around its handler (`trainer.train`): its tasks, check-ins, updates and
+ * shutdown, over the links of the process that hosts it (./links.ts: one worker, or a fleet of
+ * virtual ones); the handler only turns a task and a model into a delta.
  *
  * Long local training must never get the worker evicted from its group: the tasks consumer hands a
  * task to the training loop and returns at once, so KafkaJS keeps heartbeating; the training loop
@@ -9,16 +10,12 @@
  * mid-publication never leaves a half-published update visible to the coordinator's
  * read_committed consumer.
  */
-import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
-import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
+import type { Kafka } from 'kafkajs';
 import { publishAtomically } from '../../lib/kafka/publish.js';
-import { topicName, waitForTopics, WORKER_TOPIC_KINDS } from '../../lib/kafka/topics.js';
+import { topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
 import { seededRandom } from '../../lib/core/random.js';
-import { joinFlat, type ModelLayout } from '../../lib/core/fedbuff/layout.js';
-import { tensorsOf } from '../../lib/wire/records.js';
-import { ModelAssembler, type ModelAssembly } from '../../lib/wire/model-assembly.js';
+import type { ModelLayout } from '../../lib/core/fedbuff/layout.js';
 import type { EvaluationTask, TrainTask, WorkerCheckIn, WorkerProblem } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import type { WorkerConfig } from './config.js';
@@ -26,10 +23,9 @@ import { delayMultiplier, offlineForMs } from './delay.js';
 import { updateRecords, type LocalResult } from './update.js';
 import { signRecords } from '../../lib/security/signing.js';
 import { EvaluationResponder, type HoldoutEvaluator } from './evaluations.js';
-import { ModelCache } from './model-cache.js';
-import { TRANSACTION_TIMEOUT_MS } from '../../lib/core/limits.js';
+import type { ModelProblem, WorkerLinks } from './links.js';
 import type { TributaryError } from '../../lib/core/errors.js';
-import { firstLayoutMismatch, LayoutMismatchError } from '../../lib/task/layout.js';
+import { LayoutMismatchError } from '../../lib/task/layout.js';
 
 export interface Trainer {
   readonly layout: ModelLayout;
@@ -55,7 +51,7 @@ export class WorkerRunner {
   private readonly evaluations: EvaluationResponder | null;
   private readonly startedAtMs = Date.now();
   private wake: (() => void) | undefined;
-  private readonly models: ModelCache;
+  private attached = false;
   private state: WorkerCheckIn['state'] = 'IDLE';
   private currentTaskId: string | null = null;
   /** The latest problem that kept this worker from training, sent with every check-in. */
@@ -65,12 +61,6 @@ export class WorkerRunner {
   private failWith: ((error: TributaryError) => void) | undefined;
   /** Settles when this worker cannot take part in the job (its model's layout is not the job's). */
   readonly failed = new Promise<TributaryError>((resolve) => (this.failWith = resolve));
-  private checkInSchema = 0;
-  private updateSchema = 0;
-  private producer!: Producer;
-  private txProducer!: Producer;
-  private tasksConsumer!: Consumer;
-  private modelsConsumer!: Consumer;
   private checkInTimer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
   private readonly random: () => number;
@@ -78,93 +68,48 @@ export class WorkerRunner {
 
   constructor(
     private readonly config: WorkerConfig,
-    private readonly kafka: Kafka,
+    kafka: Kafka,
     private readonly serde: AvroSerde,
     private readonly trainer: Trainer,
     private readonly log: Logger,
+    private readonly links: WorkerLinks,
   ) {
-    this.models = new ModelCache(config.modelCacheBytes);
     this.random = seededRandom(config.seed);
     this.evaluations = trainer.evaluate
-      ? new EvaluationResponder(config, kafka, serde, trainer.evaluate, this.models, log)
+      ? new EvaluationResponder(config, kafka, serde, trainer.evaluate, links.models.cache, log)
       : null;
   }
 
+  /**
+   * Registers this worker's handlers on the process's links: its tasks, and the model problems it
+   * reports. A process hosting several workers attaches them all before the links start.
+   */
+  attach(): void {
+    if (this.attached) return;
+    this.attached = true;
+    const { workerId } = this.config;
+    this.links.models.onProblem((problem) => {
+      this.reportModelProblem(problem);
+      // Another model than the job's: no version of this job can be trained here, so stop.
+      if (problem.fatal) this.failWith?.(new LayoutMismatchError(problem.message));
+    });
+    this.links.tasks.on(workerId, (task) => {
+      if (task.deadlineMs < Date.now()) {
+        this.log.info('task-expired-on-arrival', { taskId: task.taskId });
+        return;
+      }
+      this.queue.push(task);
+      this.wake?.();
+    });
+  }
+
   async start(): Promise<void> {
-    const { jobId, workerId } = this.config;
-    const admin = this.kafka.admin();
-    await admin.connect();
-    let waited = false;
-    await waitForTopics(admin, jobId, 10 * 60_000, WORKER_TOPIC_KINDS, () => {
-      if (!waited) this.log.info('waiting-for-topics', { jobId });
-      waited = true;
-    });
-    await admin.disconnect();
-    this.checkInSchema = await this.serde.register('WorkerCheckIn', topicName(jobId, 'checkins'));
-    this.updateSchema = await this.serde.register('ModelUpdate', topicName(jobId, 'updates'));
-
-    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    this.txProducer = this.kafka.producer({
-      transactionalId: `tributary.${jobId}.worker.${workerId}`,
-      transactionTimeout: TRANSACTION_TIMEOUT_MS,
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await Promise.all([this.producer.connect(), this.txProducer.connect()]);
-
-    this.modelsConsumer = this.kafka.consumer({
-      groupId: `tributary.${jobId}.worker.${workerId}.models.${randomUUID()}`,
-      readUncommitted: false,
-      ...LARGE_RECORD_CONSUMER,
-    });
-    const modelAssembler = new ModelAssembler(this.trainer.layout.size * 4);
-    await this.modelsConsumer.connect();
-    await this.modelsConsumer.subscribe({ topic: topicName(jobId, 'models'), fromBeginning: true });
-    await this.modelsConsumer.run({
-      autoCommit: false,
-      eachMessage: async ({ message }) => {
-        try {
-          const record = await this.serde.decode('GlobalModel', message.value);
-          const { outcome, ended } = modelAssembler.accept(record);
-          if (ended) this.onModel(ended);
-          this.onModel(outcome);
-        } catch (error) {
-          this.log.warn('model-record-unreadable', { error, offset: message.offset });
-        }
-      },
-    });
-
-    this.tasksConsumer = this.kafka.consumer({
-      groupId: `tributary.${jobId}.worker.${workerId}`,
-      sessionTimeout: 30_000,
-    });
-    const joined = new Promise<void>((resolve) =>
-      this.tasksConsumer.on(this.tasksConsumer.events.GROUP_JOIN, () => resolve()),
-    );
-    await this.tasksConsumer.connect();
-    await this.tasksConsumer.subscribe({ topic: topicName(jobId, 'tasks'), fromBeginning: false });
-    await this.tasksConsumer.run({
-      eachMessage: async ({ message }) => {
-        if (message.key?.toString() !== workerId) return; // tasks are keyed by the worker they are leased to
-        try {
-          const task = await this.serde.decode('TrainTask', message.value);
-          if (task.workerId !== workerId || task.jobId !== jobId) return;
-          if (task.deadlineMs < Date.now()) {
-            this.log.info('task-expired-on-arrival', { taskId: task.taskId });
-            return;
-          }
-          this.queue.push(task);
-          this.wake?.();
-        } catch (error) {
-          this.log.warn('task-unreadable', { error, offset: message.offset });
-        }
-      },
-    });
+    this.attach();
+    await this.links.start();
     await this.evaluations?.start((task) => {
       this.evaluationQueue.push(task);
       this.wake?.();
     });
-    await joined;
     await this.checkIn();
     this.checkInTimer = setInterval(() => {
       if (this.state === 'IDLE' && this.queue.length === 0 && this.offlineForMs() === 0)
@@ -174,35 +119,15 @@ export class WorkerRunner {
     this.loop = this.runLoop();
   }
 
-  private onModel(assembly: ModelAssembly): void {
-    if (assembly.kind === 'whole') {
-      const mismatch = firstLayoutMismatch(this.trainer.layout, assembly.model.manifest);
-      if (mismatch) {
-        // Another model than the job's: no version of this job can be trained here, so stop.
-        const error = new LayoutMismatchError(mismatch);
-        this.reportModelProblem(assembly.model.version, error.code, error.message);
-        this.failWith?.(error);
-        return;
-      }
-      try {
-        this.models.put(assembly.model.version, joinFlat(this.trainer.layout, tensorsOf(assembly.model)));
-      } catch (error) {
-        const code = (error as { code?: string }).code ?? 'TRIB_PAYLOAD_CORRUPT';
-        this.reportModelProblem(assembly.model.version, code, String((error as Error).message ?? error));
-      }
-    } else if (assembly.kind === 'broken') {
-      this.reportModelProblem(assembly.version, assembly.error.code, assembly.error.message);
-    } else if (assembly.kind === 'skipped') {
-      this.log.debug('model-tail-skipped', { version: assembly.version });
-    }
-  }
-
-  /** A global model version this worker cannot use: logged, remembered, and sent with check-ins. */
-  private reportModelProblem(version: number, code: string, message: string): void {
-    this.problem = { code, message, version, atMs: Date.now() };
+  /** A global model version this worker cannot use: remembered, and sent with check-ins. */
+  private reportModelProblem(problem: ModelProblem): void {
+    this.problem = {
+      code: problem.code,
+      message: problem.message,
+      version: problem.version,
+      atMs: Date.now(),
+    };
     this.stats.modelProblems += 1;
-    this.models.fail(version, { code, message });
-    this.log.error('model-unreadable', { version, code, message });
     void this.checkIn().catch(() => undefined);
   }
 
@@ -218,10 +143,13 @@ export class WorkerRunner {
       sentAtMs: Date.now(),
       problem: this.problem,
     };
-    await this.producer.send({
+    await this.links.producer.send({
       topic: topicName(this.config.jobId, 'checkins'),
       messages: [
-        { key: this.config.workerId, value: this.serde.encode('WorkerCheckIn', this.checkInSchema, message) },
+        {
+          key: this.config.workerId,
+          value: this.serde.encode('WorkerCheckIn', this.links.schemaIds.checkIn, message),
+        },
       ],
     });
   }
@@ -264,7 +192,7 @@ export class WorkerRunner {
       await this.waitOnline();
       if (work.kind === 'evaluate') {
         await this.evaluations
-          ?.answer(work.task, this.producer, this.stopping.signal)
+          ?.answer(work.task, this.links.producer, this.stopping.signal)
           .catch((error: unknown) =>
             this.log.error('evaluation-failed', { taskId: work.task.taskId, error }),
           );
@@ -298,9 +226,9 @@ export class WorkerRunner {
       await sleep(Math.max(0, task.deadlineMs - Date.now()), this.stopping.signal);
       return;
     }
-    const model = await this.models.waitFor(task.baseVersion, 60_000, this.stopping.signal);
+    const model = await this.links.models.cache.waitFor(task.baseVersion, 60_000, this.stopping.signal);
     if (!model) {
-      const failure = this.models.failure(task.baseVersion);
+      const failure = this.links.models.cache.failure(task.baseVersion);
       this.log.warn('model-version-unavailable', {
         taskId: task.taskId,
         baseVersion: task.baseVersion,
@@ -335,12 +263,17 @@ export class WorkerRunner {
     const key = this.config.signingKey;
     const records = key ? signRecords(unsigned, key) : unsigned;
     // Once publication starts it finishes, even on shutdown: all of the update's records or none.
+    const plain = this.links.producer;
     await publishAtomically(
-      { plain: this.producer, transactional: this.txProducer },
+      // Only a multi-record update needs the worker's transactional producer.
+      {
+        plain,
+        transactional: records.length > 1 ? await this.links.transactional(this.config.workerId) : plain,
+      },
       topicName(this.config.jobId, 'updates'),
       records.map((record) => ({
         key: updateId,
-        value: this.serde.encode('ModelUpdate', this.updateSchema, record),
+        value: this.serde.encode('ModelUpdate', this.links.schemaIds.update, record),
       })),
     );
     this.stats.tasksDone += 1;
@@ -355,7 +288,7 @@ export class WorkerRunner {
     });
   }
 
-  /** Abandons training in progress (a publication in progress completes), says LEAVING, disconnects. */
+  /** Abandons training in progress (a publication in progress completes) and says LEAVING; the links stay open. */
   async stop(): Promise<void> {
     if (this.stopping.signal.aborted) return;
     this.stopping.abort();
@@ -364,13 +297,7 @@ export class WorkerRunner {
     this.state = 'LEAVING';
     this.currentTaskId = null;
     await this.checkIn().catch(() => undefined);
-    await Promise.allSettled([
-      this.tasksConsumer?.disconnect(),
-      this.modelsConsumer?.disconnect(),
-      this.evaluations?.stop(),
-      this.producer?.disconnect(),
-      this.txProducer?.disconnect(),
-    ]);
+    await this.evaluations?.stop().catch(() => undefined);
     const evaluations = this.evaluations?.stats;
     this.log.info('worker-stopped', {
       ...this.stats,
