@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <name>`: fold | pipeline | tta | flower | backends | guard | large-model | fashion | ingest | security | all. Each writes
+ * `npm run bench -- <name>`: fold | pipeline | tta | flower | backends | guard | large-model | fashion | ingest | security | fleet | all. Each writes
  * bench/results/<name>.json and a markdown summary (and a chart where a curve tells more).
  * Benchmarks print figures; they never assert on time. `tta --render` and `flower --render` redraw
  * the summary and chart from the saved JSON without running anything.
@@ -22,6 +22,7 @@ const benches: Record<string, () => Promise<void>> = {
   fashion: async () => (await import('./fashion.js')).runFashion(),
   ingest: async () => (await import('./ingest.js')).runIngest(),
   security: async () => (await import('./security.js')).runSecurity(),
+  fleet: async () => (await import('./fleet.js')).runFleet(),
 };
 
 async function main(): Promise<void> {

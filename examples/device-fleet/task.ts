@@ -1,5 +1,6 @@
 /**
- * A device fleet's small model: 8 sensor features, 4 operating states, 8-16-4 (228 parameters), on
+ * A device fleet's small model: 8 sensor features, 4 operating states, 8-16-4 (228 parameters;
+ * config.hidden sets the 16), on
  * readings each device generates for itself. The fleet benchmark (`npm run bench -- fleet`) and the
  * fleet tests run it with virtual workers and the synthetic trainer (`tributary worker
  * examples/device-fleet --virtual 300`); real workers can train it too, on the data below.
@@ -29,12 +30,12 @@ const seedOf = (text: string) =>
 
 export default defineTask({
   id: 'device-fleet',
-  config: { readingsPerDevice: 200 },
+  config: { readingsPerDevice: 200, hidden: 16 },
   classNames: ['idle', 'running', 'overload', 'fault'],
-  model: ({ tf }) =>
+  model: ({ tf, config }) =>
     tf.sequential({
       layers: [
-        tf.layers.dense({ inputShape: [FEATURES], units: 16, activation: 'relu', name: 'hidden' }),
+        tf.layers.dense({ inputShape: [FEATURES], units: Number(config.hidden), activation: 'relu', name: 'hidden' }),
         tf.layers.dense({ units: STATES, activation: 'softmax', name: 'state' }),
       ],
     }),

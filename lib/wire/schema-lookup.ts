@@ -59,6 +59,7 @@ async function readCapped(response: Response, cap: number): Promise<string | nul
 export class SchemaLookup {
   private readonly schemas = new BoundedCache<number, avro.Type>(256);
   private readonly refusals = new BoundedCache<number, WireError>(4096);
+  private readonly inFlight = new Map<number, Promise<avro.Type>>();
 
   constructor(
     private readonly registryUrl: string,
@@ -73,12 +74,19 @@ export class SchemaLookup {
     if (cached) return cached;
     const refused = this.refusals.get(schemaId);
     if (refused) throw refused;
-    const type = await this.fetchSchema(schemaId).catch((error: unknown) => {
-      if (error instanceof WireError) this.refusals.set(schemaId, error);
-      throw error;
-    });
-    this.schemas.set(schemaId, type);
-    return type;
+    // Records of one new schema arriving together share one fetch (a fleet's burst, a topic read whole).
+    let fetching = this.inFlight.get(schemaId);
+    if (!fetching) {
+      fetching = this.fetchSchema(schemaId)
+        .then((type) => (this.schemas.set(schemaId, type), type))
+        .catch((error: unknown) => {
+          if (error instanceof WireError) this.refusals.set(schemaId, error);
+          throw error;
+        })
+        .finally(() => this.inFlight.delete(schemaId));
+      this.inFlight.set(schemaId, fetching);
+    }
+    return fetching;
   }
 
   private async fetchSchema(schemaId: number): Promise<avro.Type> {

@@ -27,8 +27,18 @@ export type EventType = (typeof EVENT_TYPES)[number];
 
 export type JobEvent = Partial<Omit<CoordinatorEvent, 'type'>> & { type: EventType };
 
+/**
+ * The job's event stream. Events are sent in order but off the coordinator's serial path: emit()
+ * queues one and returns, and one send at a time carries whatever has queued meanwhile, so a fleet's
+ * folds do not each wait for a round trip to the broker. A queue of MAX_QUEUED (the broker not
+ * keeping up) makes emit() wait, so memory stays bounded; flush() waits for everything emitted.
+ */
 export class JobEvents {
+  static readonly MAX_QUEUED = 10_000;
+  static readonly MAX_BATCH = 500;
   schemaId = 0;
+  private readonly queue: { type: string; value: Buffer }[] = [];
+  private draining: Promise<void> | null = null;
 
   constructor(
     private readonly jobId: string,
@@ -38,7 +48,7 @@ export class JobEvents {
     private readonly log: Logger,
   ) {}
 
-  /** Sends one event stamped with the job, the time and `version` (unless the event names its own). */
+  /** Queues one event stamped with the job, the time and `version` (unless the event names its own). */
   async emit(event: JobEvent, version: number): Promise<void> {
     const full: CoordinatorEvent = {
       jobId: this.jobId,
@@ -50,14 +60,33 @@ export class JobEvents {
       labels: {},
       ...event,
     };
-    try {
-      await this.producer().send({
-        topic: topicName(this.jobId, 'events'),
-        messages: [{ key: this.jobId, value: this.serde.encode('CoordinatorEvent', this.schemaId, full) }],
-      });
-    } catch (error) {
-      this.log.warn('event-not-sent', { type: event.type, error });
+    this.queue.push({ type: event.type, value: this.serde.encode('CoordinatorEvent', this.schemaId, full) });
+    this.draining ??= this.drain();
+    if (this.queue.length >= JobEvents.MAX_QUEUED) await this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, JobEvents.MAX_BATCH);
+      try {
+        await this.producer().send({
+          topic: topicName(this.jobId, 'events'),
+          messages: batch.map(({ value }) => ({ key: this.jobId, value })),
+        });
+      } catch (error) {
+        this.log.warn('events-not-sent', {
+          count: batch.length,
+          types: [...new Set(batch.map((e) => e.type))],
+          error,
+        });
+      }
     }
+    this.draining = null;
+  }
+
+  /** Resolves once every event emitted so far has been sent (or given up on). */
+  async flush(): Promise<void> {
+    while (this.draining) await this.draining;
   }
 }
 

@@ -109,4 +109,46 @@ describe('LeaseBook', () => {
     book.expire(1001); // both remaining leases expire mid-round
     expect(book.plan(1002, 1).map((w) => w.workerId)).toEqual(['d', 'a']);
   });
+
+  it('forgets workers that left or went quiet, never one holding a lease, and knows at most maxWorkers', () => {
+    const memory = { forgetAfterMs: 10_000, leftForgottenAfterMs: 1000, maxWorkers: 3 };
+    const policy = { concurrency: 1, synchronousRound: null, taskDeadlineMs: 60_000, idleGraceMs: 100 };
+    const book = new LeaseBook(policy, memory);
+    book.checkIn(idle('a'), 0);
+    book.checkIn(idle('b'), 0);
+    book.checkIn(idle('c'), 0);
+    expect(book.checkIn(idle('d'), 0)).toBeUndefined();
+    expect([...book.workers.keys()]).toEqual(['a', 'b', 'c']);
+    expect(book.refusedCheckIns).toBe(1);
+    book.issue('t0', 'a', 0, 0);
+    book.checkIn({ ...idle('b', 100), state: 'LEAVING' }, 100);
+    book.expire(500); // b left only 400 ms ago
+    expect(book.workers.has('b')).toBe(true);
+    book.expire(1500);
+    expect(book.workers.has('b')).toBe(false);
+    book.checkIn(idle('d', 1600), 1600); // room again
+    expect(book.workers.has('d')).toBe(true);
+    book.checkIn(idle('d', 9000), 9000);
+    book.expire(12_000); // c quiet for 12 s: forgotten; a quiet as long but leased: kept
+    expect([...book.workers.keys()].sort()).toEqual(['a', 'd']);
+    expect(book.leaseOf('a')?.taskId).toBe('t0');
+  });
+
+  it('finds a worker’s live lease through every way a lease ends', () => {
+    const policy = { concurrency: 3, synchronousRound: null, taskDeadlineMs: 1000, idleGraceMs: 100 };
+    const book = new LeaseBook(policy);
+    ['a', 'b', 'c'].forEach((w) => book.checkIn(idle(w), 0));
+    book.issue('ta', 'a', 0, 0);
+    book.issue('tb', 'b', 0, 0);
+    book.issue('tc', 'c', 0, 500);
+    expect(book.complete('ta')?.workerId).toBe('a');
+    expect(book.leaseOf('a')).toBeUndefined();
+    expect(book.checkIn({ ...idle('b', 400), state: 'LEAVING' }, 400)?.taskId).toBe('tb');
+    expect(book.leaseOf('b')).toBeUndefined();
+    expect(book.expire(1200).map((l) => l.taskId)).toEqual([]);
+    expect(book.leaseOf('c')?.taskId).toBe('tc');
+    expect(book.expire(1500).map((l) => l.taskId)).toEqual(['tc']);
+    expect(book.leaseOf('c')).toBeUndefined();
+    expect(book.complete('tc')).toBeUndefined();
+  });
 });

@@ -9,6 +9,17 @@
 
 export const REJECTION_BACKOFF = { firstMs: 1000, maxMs: 60_000 } as const;
 
+/**
+ * A worker with no lease that said LEAVING a minute ago, or has not checked in for ten minutes, is
+ * forgotten (known again at its next check-in), and at most 100,000 are known at once: a fleet's
+ * churn, or check-ins under made-up ids, cannot grow the coordinator's memory without bound.
+ */
+export const WORKER_MEMORY = {
+  forgetAfterMs: 10 * 60_000,
+  leftForgottenAfterMs: 60_000,
+  maxWorkers: 100_000,
+} as const;
+
 export interface WorkerRecord {
   readonly workerId: string;
   silo: string;
@@ -45,8 +56,16 @@ export interface PacingPolicy {
 export class LeaseBook {
   readonly workers = new Map<string, WorkerRecord>();
   readonly leases = new Map<string, Lease>();
+  /** The live lease of each leased worker (task id), so a check-in finds it without a scan. */
+  private readonly leaseOfWorker = new Map<string, string>();
+  /** Check-ins of new workers refused because `maxWorkers` were known. */
+  refusedCheckIns = 0;
+  private forgottenAtMs = 0;
 
-  constructor(private readonly policy: PacingPolicy) {}
+  constructor(
+    private readonly policy: PacingPolicy,
+    private readonly memory: { [K in keyof typeof WORKER_MEMORY]: number } = WORKER_MEMORY,
+  ) {}
 
   /** The pacing a coordinator's config asks for (synchronous rounds when maxStaleness is 0). */
   static forConfig(config: {
@@ -70,8 +89,13 @@ export class LeaseBook {
   }
 
   leaseOf(workerId: string): Lease | undefined {
-    for (const lease of this.leases.values()) if (lease.workerId === workerId) return lease;
-    return undefined;
+    const taskId = this.leaseOfWorker.get(workerId);
+    return taskId === undefined ? undefined : this.leases.get(taskId);
+  }
+
+  private end(lease: Lease): void {
+    this.leases.delete(lease.taskId);
+    if (this.leaseOfWorker.get(lease.workerId) === lease.taskId) this.leaseOfWorker.delete(lease.workerId);
   }
 
   /** Records a check-in; returns a lease it cancels (the worker says it is idle or leaving). */
@@ -88,6 +112,10 @@ export class LeaseBook {
     nowMs: number,
   ): Lease | undefined {
     const previous = this.workers.get(c.workerId);
+    if (!previous && this.workers.size >= this.memory.maxWorkers) {
+      this.refusedCheckIns += 1;
+      return undefined;
+    }
     const record: WorkerRecord = previous ?? {
       workerId: c.workerId,
       silo: c.silo,
@@ -118,7 +146,7 @@ export class LeaseBook {
       (c.state === 'LEAVING' ||
         (c.state === 'IDLE' && c.sentAtMs > lease.issuedAtMs + this.policy.idleGraceMs))
     ) {
-      this.leases.delete(lease.taskId);
+      this.end(lease);
       return lease;
     }
     return undefined;
@@ -127,7 +155,7 @@ export class LeaseBook {
   /** Ends the lease a task's update answered (whether or not it was still live). */
   complete(taskId: string): Lease | undefined {
     const lease = this.leases.get(taskId);
-    this.leases.delete(taskId);
+    if (lease) this.end(lease);
     return lease;
   }
 
@@ -136,12 +164,25 @@ export class LeaseBook {
     for (const lease of this.leases.values()) {
       if (lease.deadlineMs <= nowMs) {
         expired.push(lease);
-        this.leases.delete(lease.taskId);
+        this.end(lease);
         const worker = this.workers.get(lease.workerId);
         if (worker) worker.unresponsiveSinceMs = nowMs;
       }
     }
+    this.forget(nowMs);
     return expired;
+  }
+
+  /** Drops workers with no lease that left, or went quiet (a scan at most once a second). */
+  private forget(nowMs: number): void {
+    if (nowMs - this.forgottenAtMs < 1000) return;
+    this.forgottenAtMs = nowMs;
+    for (const [workerId, worker] of this.workers) {
+      const quietMs = nowMs - worker.lastSeenMs;
+      const left = worker.state === 'LEAVING' && quietMs > this.memory.leftForgottenAfterMs;
+      if (!this.leaseOfWorker.has(workerId) && (left || quietMs > this.memory.forgetAfterMs))
+        this.workers.delete(workerId);
+    }
   }
 
   /** Workers to lease to now, least recently leased first. */
@@ -152,12 +193,11 @@ export class LeaseBook {
         : this.policy.synchronousRound - bufferCount;
     const slots = target - this.leases.size;
     if (slots <= 0) return [];
-    const leased = new Set([...this.leases.values()].map((l) => l.workerId));
     return [...this.workers.values()]
       .filter(
         (w) =>
           w.state === 'IDLE' &&
-          !leased.has(w.workerId) &&
+          !this.leaseOfWorker.has(w.workerId) &&
           w.unresponsiveSinceMs === null &&
           w.backoffUntilMs <= nowMs,
       )
@@ -196,6 +236,7 @@ export class LeaseBook {
       deadlineMs: nowMs + this.policy.taskDeadlineMs,
     };
     this.leases.set(taskId, lease);
+    this.leaseOfWorker.set(workerId, taskId);
     const worker = this.workers.get(workerId);
     if (worker) worker.state = 'TRAINING';
     return lease;

@@ -32,7 +32,7 @@ import { restoreLatest } from './checkpoints.js';
 import { UpdateIntake, type RecordFailure } from './intake.js';
 import { writeStep, type CommitStep } from './step.js';
 import { foldedEvent, JobEvents, type JobEvent } from './events.js';
-import { checkInEvents, issueLeases, TaskIds, trainTaskRecord } from './tasks.js';
+import { checkInRecordEvents, issueLeases, TaskIds, trainTaskRecord } from './tasks.js';
 import { connectProducers, consumeCheckIns, consumeUpdates, settled } from './clients.js';
 import { StopConditions, type StopReason } from './stop-conditions.js';
 import { FederatedEvaluation } from './federated.js';
@@ -60,6 +60,7 @@ export class CoordinatorRunner {
   /** Serialises record handling, ticks and shutdown: the aggregator is never touched concurrently. */
   private chain: Promise<unknown> = Promise.resolve();
   private abandoned = false;
+  private tickQueued = false;
 
   constructor(
     private readonly config: CoordinatorConfig,
@@ -208,15 +209,10 @@ export class CoordinatorRunner {
   }
 
   private async onCheckIn(message: KafkaMessage): Promise<void> {
-    try {
-      const checkIn = await this.serde.decode('WorkerCheckIn', message.value);
-      if (checkIn.jobId !== this.jobId) return;
-      for (const event of checkInEvents(checkIn, this.leaseBook, this.now(), this.version)) {
-        if (event.type === 'worker-problem') this.metrics.workerProblem(event.labels?.code ?? 'unknown');
-        await this.emit(event);
-      }
-    } catch (error) {
-      this.log.warn('check-in-unreadable', { error, offset: message.offset });
+    const at = { leases: this.leaseBook, nowMs: this.now(), version: this.version };
+    for (const event of await checkInRecordEvents(message, this.serde, this.jobId, at, this.log)) {
+      if (event.type === 'worker-problem') this.metrics.workerProblem(event.labels?.code ?? 'unknown');
+      await this.emit(event);
     }
   }
 
@@ -341,10 +337,12 @@ export class CoordinatorRunner {
     }
   }
 
-  /** Queues a tick behind the work in progress (never awaited from inside serial work). */
+  /** Queues a tick behind the work in progress (not awaited in serial work); one serves all before it. */
   private tickSoon(): void {
-    if (this.abandoned) return;
-    void this.serial(() => this.tick()).catch((error: unknown) => this.log.error('tick-failed', { error }));
+    if (this.abandoned || this.tickQueued) return;
+    this.tickQueued = true;
+    const tick = () => ((this.tickQueued = false), this.tick());
+    void this.serial(tick).catch((error: unknown) => this.log.error('tick-failed', { error }));
   }
 
   private async tick(): Promise<void> {
@@ -393,6 +391,7 @@ export class CoordinatorRunner {
   }
 
   private async disconnect(): Promise<void> {
+    await settled([this.events.flush()]);
     const consumers = [this.updatesConsumer, this.checkinsConsumer].map((c) => c?.disconnect());
     await settled([...consumers, this.federated.stop()]);
     await settled([this.producer?.disconnect(), this.txProducer?.disconnect(), this.admin?.disconnect()]);

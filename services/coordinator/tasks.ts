@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { CoordinatorConfig } from './config.js';
 import type { JobEvent } from './events.js';
 import type { Lease, LeaseBook } from './leases.js';
+import type { KafkaMessage } from 'kafkajs';
+import type { Logger } from '../../lib/log.js';
 import type { WorkerCheckIn } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 
@@ -93,4 +95,22 @@ export function checkInEvents(
       labels: { taskId: cancelled.taskId, reason: checkIn.state },
     });
   return events;
+}
+
+/** A check-in record as its events: decoded and recorded (another job's ignored, an unreadable one logged). */
+export async function checkInRecordEvents(
+  message: KafkaMessage,
+  serde: AvroSerde,
+  jobId: string,
+  at: { leases: LeaseBook; nowMs: number; version: number },
+  log: Logger,
+): Promise<JobEvent[]> {
+  try {
+    const checkIn = await serde.decode('WorkerCheckIn', message.value);
+    if (checkIn.jobId !== jobId) return [];
+    return checkInEvents(checkIn, at.leases, at.nowMs, at.version);
+  } catch (error) {
+    log.warn('check-in-unreadable', { error, offset: message.offset });
+    return [];
+  }
 }
