@@ -38,6 +38,9 @@ export interface FleetRow {
   readonly latencyP99Ms: number;
   readonly coordinatorCpuPercent: number;
   readonly coordinatorRssMb: number;
+  /** The rest of the machine over the window: the fleet simulator processes and the broker JVM. */
+  readonly fleetCpuPercent: number;
+  readonly brokerCpuPercent: number | null;
   readonly brokerInMBs: number | null;
   readonly brokerOutMBs: number | null;
   /** Task records a worker reads per task leased to it: its partition's, and every task (before). */
@@ -80,7 +83,11 @@ function brokerPid(stack: Stack): number | null {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (argv[0]?.endsWith('java') && argv.includes('kafka.Kafka') && argv.some((a) => a.includes(stack.workDir!)))
+      if (
+        argv[0]?.endsWith('java') &&
+        argv.includes('kafka.Kafka') &&
+        argv.some((a) => a.includes(stack.workDir!))
+      )
         return Number(entry);
     } catch {
       // a process that ended meanwhile
@@ -140,7 +147,8 @@ async function measure(stack: Stack, workers: number): Promise<FleetRow> {
       async () => {
         for (const p of [federation.coordinator, ...federation.workers])
           if (!p.running) throw new Error(`${p.name} exited:\n${p.output.slice(-2000)}`);
-        const known = (await metricsOf(federation).catch(() => undefined))?.get('tributary_workers_known') ?? 0;
+        const known =
+          (await metricsOf(federation).catch(() => undefined))?.get('tributary_workers_known') ?? 0;
         return known >= workers || undefined;
       },
       { timeoutMs: 180_000, intervalMs: 500, what: `${workers} workers checked in` },
@@ -148,18 +156,31 @@ async function measure(stack: Stack, workers: number): Promise<FleetRow> {
     log({ workers, phase: 'all checked in; warming up' });
     await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
     const broker = brokerPid(stack);
-    const before = { metrics: await metricsOf(federation), cpu: cpuSeconds(pid), bytes: brokerBytes(broker), at: Date.now() };
+    const fleetPids = federation.workers.map((w) => w.child.pid!);
+    const sample = async () => ({
+      metrics: await metricsOf(federation),
+      cpu: cpuSeconds(pid),
+      fleetCpu: fleetPids.reduce((sum, p) => sum + cpuSeconds(p), 0),
+      brokerCpu: broker === null ? null : cpuSeconds(broker),
+      bytes: brokerBytes(broker),
+      at: Date.now(),
+    });
+    const before = await sample();
     const windowStart = Date.now();
     let peakRss = 0;
     while (Date.now() - windowStart < WINDOW_MS) {
       peakRss = Math.max(peakRss, rssMb(pid));
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
-    const after = { metrics: await metricsOf(federation), cpu: cpuSeconds(pid), bytes: brokerBytes(broker), at: Date.now() };
+    const after = await sample();
     const seconds = (after.at - before.at) / 1000;
-    const rate = (name: string) => ((after.metrics.get(name) ?? 0) - (before.metrics.get(name) ?? 0)) / seconds;
+    const rate = (name: string) =>
+      ((after.metrics.get(name) ?? 0) - (before.metrics.get(name) ?? 0)) / seconds;
 
-    const [tasks, events] = await Promise.all([federation.readTopic('tasks'), federation.readTopic('events')]);
+    const [tasks, events] = await Promise.all([
+      federation.readTopic('tasks'),
+      federation.readTopic('events'),
+    ]);
     const issuedAt = new Map(tasks.map((t) => [t.taskId, t.issuedAtMs]));
     const latencies = events
       .filter((e) => e.type === 'update-folded' && e.timeMs >= windowStart && e.timeMs <= after.at)
@@ -190,14 +211,22 @@ async function measure(stack: Stack, workers: number): Promise<FleetRow> {
       foldsPerSecond: rate('tributary_updates_accepted_total'),
       leasesPerSecond: rate('tributary_leases_issued_total'),
       versionsPerSecond:
-        ((after.metrics.get('tributary_global_model_version') ?? 0) - (before.metrics.get('tributary_global_model_version') ?? 0)) /
+        ((after.metrics.get('tributary_global_model_version') ?? 0) -
+          (before.metrics.get('tributary_global_model_version') ?? 0)) /
         seconds,
       latencyP50Ms: percentile(latencies, 0.5),
       latencyP99Ms: percentile(latencies, 0.99),
       coordinatorCpuPercent: ((after.cpu - before.cpu) / seconds) * 100,
       coordinatorRssMb: peakRss,
-      brokerInMBs: before.bytes && after.bytes ? (after.bytes.bytesIn - before.bytes.bytesIn) / seconds / 1e6 : null,
-      brokerOutMBs: before.bytes && after.bytes ? (after.bytes.bytesOut - before.bytes.bytesOut) / seconds / 1e6 : null,
+      fleetCpuPercent: ((after.fleetCpu - before.fleetCpu) / seconds) * 100,
+      brokerCpuPercent:
+        after.brokerCpu === null || before.brokerCpu === null
+          ? null
+          : ((after.brokerCpu - before.brokerCpu) / seconds) * 100,
+      brokerInMBs:
+        before.bytes && after.bytes ? (after.bytes.bytesIn - before.bytes.bytesIn) / seconds / 1e6 : null,
+      brokerOutMBs:
+        before.bytes && after.bytes ? (after.bytes.bytesOut - before.bytes.bytesOut) / seconds / 1e6 : null,
       taskReadsPerOwnTask: partitionReads / Math.max(1, own),
       taskReadsPerOwnTaskBefore: (tasks.length * ownTasks.size) / Math.max(1, own),
       rejected: Object.fromEntries(
@@ -211,7 +240,8 @@ async function measure(stack: Stack, workers: number): Promise<FleetRow> {
   }
 }
 
-const fixed = (x: number | null, digits = 1) => (x === null || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
+const fixed = (x: number | null, digits = 1) =>
+  x === null || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits);
 
 export async function runFleet(): Promise<void> {
   const stack = await startStack({ mode: 'local', onProgress: (message) => log({ stack: message }) });
@@ -221,7 +251,12 @@ export async function runFleet(): Promise<void> {
   } finally {
     await stack.stop();
   }
-  const chart = (name: string, title: string, yLabel: string, series: [string, (r: FleetRow) => number | null][]) =>
+  const chart = (
+    name: string,
+    title: string,
+    yLabel: string,
+    series: [string, (r: FleetRow) => number | null][],
+  ) =>
     writeLineChart(join(RESULTS_DIR, `fleet-${name}`), {
       title,
       xLabel: 'virtual workers (log10)',
@@ -246,6 +281,11 @@ export async function runFleet(): Promise<void> {
     ['CPU %', (r) => r.coordinatorCpuPercent],
     ['RSS MB (peak)', (r) => r.coordinatorRssMb],
   ]);
+  chart('cpu', 'Where the 2 cores go (% of one core)', '% of a core', [
+    ['coordinator', (r) => r.coordinatorCpuPercent],
+    ['fleet simulators', (r) => r.fleetCpuPercent],
+    ['broker', (r) => r.brokerCpuPercent],
+  ]);
   chart('broker', 'Broker bytes (producers in, consumers out)', 'MB/s', [
     ['in', (r) => r.brokerInMBs],
     ['out', (r) => r.brokerOutMBs],
@@ -256,7 +296,22 @@ export async function runFleet(): Promise<void> {
     `Synthetic trainer (${TRAIN_MS} ms per task), concurrency = fleet, K = fleet / 10, ${WINDOW_MS / 1000} s window after a ${WARMUP_MS / 1000} s warm-up; ${PER_PROCESS} virtual workers per simulator process; tasks on ${TASK_PARTITIONS} partitions.`,
     '',
     table(
-      ['workers', 'folds/s', 'leases/s', 'versions/s', 'task→fold p50 ms', 'p99 ms', 'coordinator CPU %', 'RSS MB', 'broker in MB/s', 'out MB/s', 'task reads per own task (before)'],
+      [
+        'workers',
+        'folds/s',
+        'leases/s',
+        'versions/s',
+        'task→fold p50 ms',
+        'p99 ms',
+        'coordinator CPU %',
+        'RSS MB',
+        'fleet CPU %',
+        'broker CPU %',
+        'broker in MB/s',
+        'out MB/s',
+        'task reads per own task (before)',
+        'rejected',
+      ],
       rows.map((r) => [
         r.workers,
         fixed(r.foldsPerSecond),
@@ -266,15 +321,22 @@ export async function runFleet(): Promise<void> {
         fixed(r.latencyP99Ms, 0),
         fixed(r.coordinatorCpuPercent, 0),
         fixed(r.coordinatorRssMb, 0),
+        fixed(r.fleetCpuPercent, 0),
+        fixed(r.brokerCpuPercent, 0),
         fixed(r.brokerInMBs, 2),
         fixed(r.brokerOutMBs, 2),
         `${fixed(r.taskReadsPerOwnTask)} (${fixed(r.taskReadsPerOwnTaskBefore, 0)})`,
+        Object.values(r.rejected).reduce((a, b) => a + b, 0),
       ]),
     ),
     '',
-    'Charts: fleet-throughput.png, fleet-latency.png, fleet-coordinator.png, fleet-broker.png.',
+    'Charts: fleet-throughput.png, fleet-latency.png, fleet-coordinator.png, fleet-cpu.png, fleet-broker.png.',
   ].join('\n');
-  const { md } = writeResult('fleet', { machine: machine(), trainMs: TRAIN_MS, windowMs: WINDOW_MS, rows }, markdown);
+  const { md } = writeResult(
+    'fleet',
+    { machine: machine(), trainMs: TRAIN_MS, windowMs: WINDOW_MS, rows },
+    markdown,
+  );
   console.log(markdown);
   log({ written: md });
 }

@@ -35,7 +35,12 @@ export default defineTask({
   model: ({ tf, config }) =>
     tf.sequential({
       layers: [
-        tf.layers.dense({ inputShape: [FEATURES], units: Number(config.hidden), activation: 'relu', name: 'hidden' }),
+        tf.layers.dense({
+          inputShape: [FEATURES],
+          units: Number(config.hidden),
+          activation: 'relu',
+          name: 'hidden',
+        }),
         tf.layers.dense({ units: STATES, activation: 'softmax', name: 'state' }),
       ],
     }),

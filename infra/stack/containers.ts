@@ -13,7 +13,7 @@ import { freePort, LOOPBACK } from './ports.js';
 import { isAlive } from './process.js';
 import { setDefaultCompatibility, waitForKafka, waitForRegistry } from './readiness.js';
 import { CCOMPAT_PATH } from '../registry/local.js';
-import { readinessSecurity } from '../kafka/local.js';
+import { randomClusterId, readinessSecurity } from '../kafka/local.js';
 import type { StackSecurity } from '../security/stack.js';
 
 const OWNER_LABEL = 'dev.tributary.owner-pid';
@@ -112,13 +112,46 @@ function trackContainer(id: string): void {
 export interface ContainerStack {
   readonly brokers: string[];
   readonly registryUrl: string;
+  /** The Kafka containers, to kill one (SIGKILL) and start it again on its own data. */
+  readonly kafkaNodes: {
+    readonly count: number;
+    kill(index: number): void;
+    restart(index: number): Promise<void>;
+  };
   stop(): Promise<void>;
 }
 
+/**
+ * Environment of node i of an n-node cluster: every node on the host's network (so each one's
+ * advertised 127.0.0.1 address is the one clients and the other nodes dial), one static quorum.
+ */
+function clusterNodeEnv(
+  i: number,
+  ports: readonly { broker: number; controller: number }[],
+  clusterId: string,
+): Record<string, string> {
+  return {
+    KAFKA_PORT: String(ports[i]!.broker),
+    KAFKA_CONTROLLER_PORT: String(ports[i]!.controller),
+    KAFKA_LISTEN_HOST: LOOPBACK,
+    KAFKA_NODE_ID: String(i + 1),
+    KAFKA_QUORUM_VOTERS: ports.map((p, n) => `${n + 1}@${LOOPBACK}:${p.controller}`).join(','),
+    KAFKA_CLUSTER_ID: clusterId,
+    KAFKA_REPLICAS: String(Math.min(3, ports.length)),
+  };
+}
+
 export async function startContainerStack(
-  options: { readyTimeoutMs?: number; images?: ContainerImages; security?: StackSecurity | null } = {},
+  options: {
+    readyTimeoutMs?: number;
+    images?: ContainerImages;
+    security?: StackSecurity | null;
+    /** Kafka nodes: 1, or 3 (replication 3, min.insync.replicas 2; locally built images only). */
+    nodes?: number;
+  } = {},
 ): Promise<ContainerStack> {
   const security = options.security ?? null;
+  const nodes = options.nodes ?? 1;
   // Ryuk's image cannot be pulled here; we remove our containers ourselves.
   process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
   const { GenericContainer, Wait } = await import('testcontainers');
@@ -153,6 +186,11 @@ export async function startContainerStack(
           KAFKA_ADVERTISED: LOOPBACK,
           KAFKA_SECURITY: security ? 'on' : 'off',
         };
+  if (nodes > 1 && images.flavour === 'official')
+    throw new StackError(
+      'TRIB_CONFIG_INVALID',
+      'a 3-node cluster needs the locally built images, not TRIBUTARY_IMAGES=official',
+    );
   if (security && images.flavour === 'official')
     throw new StackError(
       'TRIB_CONFIG_INVALID',
@@ -187,17 +225,29 @@ export async function startContainerStack(
       trackContainer(c.getId());
       return c;
     };
-    const [kafka, registry] = await Promise.allSettled([
-      new GenericContainer(images.kafka)
-        .withEnvironment(kafkaEnv)
+    const kafkaNode = (env: Record<string, string>) => {
+      const node = new GenericContainer(images.kafka)
+        .withEnvironment(env)
         .withCopyFilesToContainer(securityFiles)
         .withCopyContentToContainer(securityContent)
         .withLabels(labels)
-        .withExposedPorts({ container: kafkaPort, host: kafkaPort })
         .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
-        .withStartupTimeout(timeout)
-        .start()
-        .then(track),
+        .withStartupTimeout(timeout);
+      return nodes === 1
+        ? node.withExposedPorts({ container: kafkaPort, host: kafkaPort })
+        : node.withNetworkMode('host');
+    };
+    const ports = [{ broker: kafkaPort, controller: 0 }];
+    if (nodes > 1) {
+      ports.length = 0;
+      for (let i = 0; i < nodes; i++) ports.push({ broker: await freePort(), controller: await freePort() });
+    }
+    const clusterId = randomClusterId();
+    const envs =
+      nodes === 1
+        ? [kafkaEnv]
+        : ports.map((_, i) => ({ ...kafkaEnv, ...clusterNodeEnv(i, ports, clusterId) }));
+    const [registry, ...kafka] = await Promise.allSettled([
       new GenericContainer(images.registry)
         .withEnvironment({ QUARKUS_HTTP_HOST: '0.0.0.0', QUARKUS_HTTP_PORT: '8080' })
         .withLabels(labels)
@@ -206,16 +256,24 @@ export async function startContainerStack(
         .withStartupTimeout(timeout)
         .start()
         .then(track),
+      ...envs.map((env) => kafkaNode(env).start().then(track)),
     ]);
-    if (kafka.status === 'rejected') throw kafka.reason;
-    if (registry.status === 'rejected') throw registry.reason;
+    for (const node of kafka) if (node.status === 'rejected') throw node.reason;
+    if (registry!.status === 'rejected') throw registry!.reason;
+    const kafkaIds = kafka.map((node) => (node as PromiseFulfilledResult<{ getId(): string }>).value.getId());
 
-    const brokers = [`${LOOPBACK}:${kafkaPort}`];
+    const brokers = ports.map((p) => `${LOOPBACK}:${p.broker}`);
     const registryUrl = `http://${LOOPBACK}:${registry.value.getMappedPort(8080)}${CCOMPAT_PATH}`;
-    await waitForKafka(brokers, timeout, () => '', readinessSecurity(security?.broker));
+    await waitForKafka(brokers, timeout, () => '', readinessSecurity(security?.broker), nodes);
     await waitForRegistry(registryUrl, timeout);
     await setDefaultCompatibility(registryUrl);
-    return { brokers, registryUrl, stop };
+    const kafkaNodes = {
+      count: kafkaIds.length,
+      kill: (index: number) => void docker(['kill', '--signal', 'KILL', kafkaIds[index]!]),
+      // The container keeps its data: the entrypoint finds it formatted and the node rejoins.
+      restart: async (index: number) => void docker(['start', kafkaIds[index]!]),
+    };
+    return { brokers, registryUrl, kafkaNodes, stop };
   } catch (error) {
     await stop();
     if (error instanceof StackError) throw error;

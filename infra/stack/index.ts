@@ -34,7 +34,7 @@ export interface Stack {
   readonly clientSecurity: ClientSecurity;
   /** Set when the stack was started secured: its CA, super-user and credentials bundle. */
   readonly security: StackSecurity | null;
-  /** The Kafka nodes of the local path, to kill and restart one (a broker lost mid-run). */
+  /** The Kafka nodes (local and container paths), to kill one and restart it (a broker lost mid-run). */
   readonly kafkaNodes?: {
     readonly count: number;
     kill(index: number): void;
@@ -191,16 +191,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const startedAt = Date.now();
   const log = options.onProgress ?? (() => {});
   const brokers = brokersWanted(options, env);
-  // Three nodes run as child JVMs only, for now: the container path starts one.
+  // Asked for no path in particular, three nodes run as child JVMs (lighter than three containers).
   const { mode, reason } =
     brokers > 1 && (options.mode ?? env.TRIBUTARY_STACK ?? 'auto') === 'auto' && !env.KAFKA_BROKERS
       ? { mode: 'local' as const, reason: `${brokers} brokers run as child JVMs` }
       : chooseMode(options, env);
-  if (brokers > 1 && mode === 'containers')
-    throw new StackError(
-      'TRIB_CONFIG_INVALID',
-      'TRIBUTARY_BROKERS=3 is not available on the container path yet; use TRIBUTARY_STACK=local',
-    );
   log(`stack path: ${mode} (${reason})`);
   if (mode === 'external') return externalStack(env, startedAt);
   if (mode === 'containers') {
@@ -211,7 +206,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           '127.0.0.1',
         ])
       : null;
-    const containers = await startContainerStack({ readyTimeoutMs: options.kafkaReadyTimeoutMs, security });
+    const containers = await startContainerStack({
+      readyTimeoutMs: options.kafkaReadyTimeoutMs,
+      security,
+      nodes: brokers,
+    });
     if (security) recordStackAddresses(security, containers.brokers, containers.registryUrl);
     return {
       ...containers,

@@ -4,7 +4,7 @@
  * delivering records, so "caught up" is also declared after a quiet interval.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { LARGE_RECORD_CONSUMER } from './client.js';
 
 export interface ReadOptions {
@@ -12,6 +12,27 @@ export interface ReadOptions {
   readonly lastPerPartition?: number;
   readonly quietMs?: number;
   readonly timeoutMs?: number;
+}
+
+/**
+ * The topic's offsets, retried while the broker gives a retriable answer: right after a topic is
+ * created its partitions can still answer "not the leader" for a moment, more so the more of them
+ * there are (a fresh job's 32 task partitions on a busy broker).
+ */
+export async function fetchOffsetsSettled(
+  admin: Admin,
+  topic: string,
+  timeoutMs = 30_000,
+): Promise<{ partition: number; offset: string; high: string; low: string }[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }
 
 export async function readTopicNow(
@@ -23,7 +44,7 @@ export async function readTopicNow(
   await admin.connect();
   let ends: { partition: number; offset: string; low: string }[];
   try {
-    ends = await admin.fetchTopicOffsets(topic);
+    ends = await fetchOffsetsSettled(admin, topic);
   } finally {
     await admin.disconnect();
   }

@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { splitIntoChunks } from '../../lib/core/chunking.js';
 import { TributaryError } from '../../lib/core/errors.js';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
+import { fetchOffsetsSettled } from '../../lib/kafka/read.js';
 import { restoreAggregator } from '../../lib/core/fedbuff/state.js';
 import type { FedBuffAggregator } from '../../lib/core/fedbuff/aggregator.js';
 import type { Logger } from '../../lib/log.js';
@@ -101,7 +102,7 @@ export async function readLatestCheckpoint(
   const startedAt = now();
   const admin = kafka.admin();
   await admin.connect();
-  const [partition] = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  const [partition] = await fetchOffsetsSettled(admin, topic).finally(() => admin.disconnect());
   const low = Number(partition?.low ?? 0);
   const high = Number(partition?.high ?? 0);
   if (high <= low) return null;

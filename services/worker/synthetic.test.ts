@@ -1,18 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { syntheticDelta, syntheticTarget, syntheticTrainer } from './synthetic.js';
+import { SYNTHETIC_STEP, syntheticDelta, syntheticTarget, syntheticTrainer } from './synthetic.js';
 
 describe('synthetic trainer', () => {
   it('pulls toward the target: repeated deltas converge and the loss falls', () => {
     const target = syntheticTarget(50);
     let model = new Float32Array(50);
     const losses: number[] = [];
-    for (let version = 0; version < 60; version++) {
+    for (let version = 0; version < 200; version++) {
       const { delta, loss } = syntheticDelta(model, target, { baseVersion: version }, 3);
       losses.push(loss);
       model = model.map((w, i) => w + delta[i]!);
     }
     expect(losses.at(-1)!).toBeLessThan(losses[0]! / 100);
     expect(losses.every(Number.isFinite)).toBe(true);
+  });
+
+  it('gives deltas of one size, however far the model is from the target', () => {
+    const target = syntheticTarget(100);
+    const rms = (d: Float32Array) => Math.sqrt(d.reduce((a, x) => a + x * x, 0) / d.length);
+    const far = syntheticDelta(new Float32Array(100).fill(5), target, { baseVersion: 0 }, 1).delta;
+    const near = syntheticDelta(Float32Array.from(target), target, { baseVersion: 0 }, 1).delta;
+    expect(rms(far)).toBeCloseTo(SYNTHETIC_STEP, 5);
+    expect(rms(near)).toBeCloseTo(SYNTHETIC_STEP, 5);
   });
 
   it('is deterministic by worker seed and version, and differs between workers', () => {

@@ -1,9 +1,9 @@
 /**
  * The synthetic trainer: no data and no TensorFlow, a delta after a fixed training time (a delay
- * model on top makes the fleet heterogeneous). The delta pulls the model a tenth of the way toward
- * a fixed target, plus noise, so the global model converges and every update is a real, finite
- * delta of the job's layout: the coordinator folds it as any other. For fleet benchmarks and tests,
- * where 1,000 workers must fit on two cores.
+ * model on top makes the fleet heterogeneous). The delta steps the model toward a fixed target, plus
+ * noise, so the global model converges and every update is a real, finite delta of the job's
+ * layout: the coordinator folds it as any other. For fleet benchmarks and tests, where 1,000 workers
+ * must fit on two cores.
  */
 import type { ModelLayout } from '../../lib/core/fedbuff/layout.js';
 import { mixSeed, seededRandom } from '../../lib/core/random.js';
@@ -18,7 +18,15 @@ export function syntheticTarget(size: number, seed = 7): Float32Array {
   return Float32Array.from({ length: size }, () => random() * 2 - 1);
 }
 
-/** One synthetic local training from `start` for `task`, by `workerSeed` (pure). */
+/** Per-element size (root mean square) of every synthetic delta. */
+export const SYNTHETIC_STEP = 0.02;
+
+/**
+ * One synthetic local training from `start` for `task`, by `workerSeed` (pure): a step toward the
+ * target, a little noise, always the same size, so a stale update is no larger than a fresh one
+ * (shrinking deltas would look like outliers to the influence guard) and the model settles within
+ * about a step of the target.
+ */
 export function syntheticDelta(
   start: Float32Array,
   target: Float32Array,
@@ -27,13 +35,17 @@ export function syntheticDelta(
 ): { delta: Float32Array; loss: number } {
   const random = seededRandom(mixSeed(workerSeed, task.baseVersion));
   const delta = new Float32Array(start.length);
+  let gapSquares = 0;
   let squares = 0;
   for (let i = 0; i < start.length; i++) {
     const gap = target[i]! - start[i]!;
-    squares += gap * gap;
-    delta[i] = 0.1 * gap + 0.01 * (random() * 2 - 1);
+    gapSquares += gap * gap;
+    delta[i] = gap + SYNTHETIC_STEP * (random() * 2 - 1);
+    squares += delta[i]! * delta[i]!;
   }
-  return { delta, loss: start.length > 0 ? squares / start.length : 0 };
+  const scale = squares > 0 ? SYNTHETIC_STEP / Math.sqrt(squares / start.length) : 0;
+  for (let i = 0; i < delta.length; i++) delta[i]! *= scale;
+  return { delta, loss: start.length > 0 ? gapSquares / start.length : 0 };
 }
 
 /** A trainer for WorkerRunner: waits `trainMs` (abandoned if the worker stops), then a synthetic delta. */

@@ -3,7 +3,9 @@
  * coordinator (and the updates partitions it leads) to SIGKILL during training: training goes on
  * (a step that cannot commit restarts the coordinator in-process from its last checkpoint), the node
  * is restarted and rejoins, and an audit of the topics finds versions contiguous, no update lost and
- * none folded twice.
+ * none folded twice. On the container path (when Docker and the images are here), three Kafka
+ * containers form one cluster that keeps taking acks=all writes with a node killed, and the node
+ * rejoins.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFederation, startStack, type Federation, type Stack } from '../../lib/testing/index.js';
 import { waitFor } from './helpers.js';
+import { containersAvailable } from '../../infra/stack/containers.js';
 
 let stack: Stack | undefined;
 let federation: Federation | undefined;
@@ -88,6 +91,54 @@ describe('three brokers', () => {
         folded: folded.length,
       }),
     );
+  });
+});
+
+describe.runIf(containersAvailable().ok)('three brokers in containers', () => {
+  it('start as one cluster (replication 3, min.insync.replicas 2), take writes with a node killed, and the node rejoins', async () => {
+    const cluster = await startStack({ mode: 'containers', brokers: 3 });
+    try {
+      expect(cluster.brokers).toHaveLength(3);
+      expect(cluster.kafkaNodes?.count).toBe(3);
+      const kafka = new Kafka({ brokers: cluster.brokers, logLevel: logLevel.NOTHING });
+      const admin = kafka.admin();
+      await admin.connect();
+      const topic = `three-${Date.now().toString(36)}`;
+      await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+      const partitions = async () =>
+        (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions ?? [];
+      for (const p of await partitions()) expect(p.replicas).toHaveLength(3);
+      const configs = await admin.describeConfigs({
+        resources: [{ type: 2, name: topic, configNames: ['min.insync.replicas'] }],
+        includeSynonyms: false,
+      });
+      expect(configs.resources[0]?.configEntries[0]?.configValue).toBe('2');
+
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      const send = (n: number) =>
+        producer.send({
+          topic,
+          acks: -1,
+          messages: Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: `${n}-${i}` })),
+        });
+      await send(0);
+      const leader = (await partitions())[0]?.leader ?? 1;
+      cluster.kafkaNodes?.kill(leader - 1);
+      await send(1); // acks=all with two of three replicas in sync
+      await cluster.kafkaNodes?.restart(leader - 1);
+      await waitFor(async () => ((await partitions()).every((p) => p.isr.length === 3) ? true : undefined), {
+        timeoutMs: 120_000,
+        what: `node ${leader} back in every ISR`,
+      });
+      await send(2);
+      await producer.disconnect();
+      const offsets = await admin.fetchTopicOffsets(topic);
+      expect(offsets.reduce((sum, p) => sum + Number(p.high), 0)).toBe(90);
+      await admin.disconnect();
+    } finally {
+      await cluster.stop();
+    }
   });
 });
 
