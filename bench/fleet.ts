@@ -18,7 +18,7 @@ import { writeLineChart } from '../lib/chart.js';
 import { partitionOfKey } from '../lib/kafka/keyed-partitions.js';
 import { TASK_PARTITIONS } from '../lib/kafka/topics.js';
 import { startFederation, waitFor, type Federation } from '../lib/testing/index.js';
-import { machine, RESULTS_DIR, table, writeResult } from './common.js';
+import { machine, requireResult, RESULTS_DIR, table, writeResult } from './common.js';
 
 const SIZES = (process.env.TRIBUTARY_FLEET_SIZES ?? '10,100,300,1000').split(',').map(Number);
 const PER_PROCESS = 500;
@@ -251,18 +251,37 @@ export async function runFleet(): Promise<void> {
   } finally {
     await stack.stop();
   }
+  writeFleet({ machine: machine(), trainMs: TRAIN_MS, windowMs: WINDOW_MS, rows });
+}
+
+interface FleetResult {
+  readonly machine: ReturnType<typeof machine>;
+  readonly trainMs: number;
+  readonly windowMs: number;
+  readonly rows: FleetRow[];
+}
+
+/** `npm run bench -- fleet --render`: the summary and charts again from bench/results/fleet.json. */
+export function renderFleet(): Promise<void> {
+  writeFleet(requireResult<FleetResult>('fleet'));
+  return Promise.resolve();
+}
+
+function writeFleet(result: FleetResult): void {
+  const { rows } = result;
   const chart = (
     name: string,
     title: string,
     yLabel: string,
-    series: [string, (r: FleetRow) => number | null][],
+    series: [string, (r: FleetRow) => number | null, boolean?][],
   ) =>
     writeLineChart(join(RESULTS_DIR, `fleet-${name}`), {
       title,
       xLabel: 'virtual workers (log10)',
       yLabel,
-      series: series.map(([label, value]) => ({
+      series: series.map(([label, value, dashed]) => ({
         label,
+        dashed,
         points: rows.flatMap((r) => {
           const y = value(r);
           return y === null || !Number.isFinite(y) ? [] : [{ x: Math.log10(r.workers), y }];
@@ -272,6 +291,7 @@ export async function runFleet(): Promise<void> {
   chart('throughput', 'Coordinator throughput against fleet size', 'per second', [
     ['folds/s', (r) => r.foldsPerSecond],
     ['leases/s', (r) => r.leasesPerSecond],
+    ['every worker busy (workers ÷ training time)', (r) => (r.workers * 1000) / result.trainMs, true],
   ]);
   chart('latency', 'Task → fold latency (1 s of synthetic training included)', 'ms', [
     ['p50', (r) => r.latencyP50Ms],
@@ -293,7 +313,7 @@ export async function runFleet(): Promise<void> {
   const markdown = [
     '# Fleet scale: the control plane against fleet size',
     '',
-    `Synthetic trainer (${TRAIN_MS} ms per task), concurrency = fleet, K = fleet / 10, ${WINDOW_MS / 1000} s window after a ${WARMUP_MS / 1000} s warm-up; ${PER_PROCESS} virtual workers per simulator process; tasks on ${TASK_PARTITIONS} partitions.`,
+    `Synthetic trainer (${result.trainMs} ms per task), concurrency = fleet, K = fleet / 10, ${WINDOW_MS / 1000} s window after a ${WARMUP_MS / 1000} s warm-up; ${PER_PROCESS} virtual workers per simulator process; tasks on ${TASK_PARTITIONS} partitions.`,
     '',
     table(
       [

@@ -10,6 +10,7 @@ const renderers: Record<string, () => Promise<void>> = {
   tta: async () => (await import('./tta.js')).renderTimeToAccuracy(),
   flower: async () => (await import('./flower.js')).renderFlowerComparison(),
   guard: async () => (await import('./guard.js')).renderGuard(),
+  fleet: async () => (await import('./fleet.js')).renderFleet(),
 };
 const benches: Record<string, () => Promise<void>> = {
   fold: async () => (await import('./fold.js')).runFold(),

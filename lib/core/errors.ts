@@ -89,6 +89,10 @@ export const ERROR_CODES = {
     retriable: false,
     summary: 'the cluster refused the credentials, or TLS could not be established',
   },
+  TRIB_SEND_INCOMPLETE: {
+    retriable: true,
+    summary: 'the client acknowledged a send that wrote nothing (its partition leader died mid-send)',
+  },
   TRIB_AUTHORIZATION_FAILED: {
     retriable: false,
     summary: "the principal's ACLs do not allow the operation (or provisioning them failed)",

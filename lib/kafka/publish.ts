@@ -5,6 +5,7 @@
  * (AddPartitionsToTxn, EndTxn and the commit marker).
  */
 import type { Message, Producer } from 'kafkajs';
+import { TributaryError } from '../core/errors.js';
 
 /**
  * Bytes per send: one send becomes one record batch per partition, and the broker refuses a batch
@@ -34,6 +35,30 @@ export function groupBySize<T>(items: readonly T[], size: (item: T) => number, m
 export const messageBytes = (m: Message): number =>
   (m.value ? Buffer.byteLength(m.value as Buffer) : 0) + (m.key ? Buffer.byteLength(m.key as Buffer) : 0);
 
+/**
+ * kafkajs can resolve a send without writing it when the leader of its partition dies during the
+ * send: the answer simply lacks the partition (tulios/kafkajs#1303, seen here with a node of the
+ * 3-node cluster killed). A record with no metadata in the answer was not written, so it is sent
+ * again (a copy that did land would be refused as a duplicate by its update id). Returns the sends
+ * it took.
+ */
+export async function sendOne(
+  producer: Producer,
+  topic: string,
+  messages: Message[],
+  attempts = 3,
+): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const written = await producer.send({ topic, messages });
+    if (written.some((m) => m.topicName === topic)) return attempt;
+    if (attempt >= attempts)
+      throw new TributaryError(
+        'TRIB_SEND_INCOMPLETE',
+        `${attempts} sends to ${topic} were acknowledged with nothing written`,
+      );
+  }
+}
+
 export interface AtomicPublisher {
   /** Idempotent producer for single records. */
   readonly plain: Producer;
@@ -47,7 +72,7 @@ export async function publishAtomically(
   messages: Message[],
 ): Promise<void> {
   if (messages.length === 1) {
-    await publisher.plain.send({ topic, messages });
+    await sendOne(publisher.plain, topic, messages);
     return;
   }
   const tx = await publisher.transactional.transaction();
