@@ -88,11 +88,20 @@ export async function ensureTopics(admin: Admin, jobId: string): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = topicConfigs(jobId).filter((t) => !existing.has(t.topic));
   if (missing.length === 0) return;
-  await admin.createTopics({ topics: missing, waitForLeaders: true });
+  await createServed(admin, missing);
+}
+
+/**
+ * Creates `topics` and waits until every partition has a leader. Not kafkajs's waitForLeaders: it
+ * gives up on the first "does not host this topic-partition" from a broker whose metadata has not
+ * caught up yet (seen with 32-partition topics, on one broker and on three); untilServed retries.
+ */
+export async function createServed(admin: Admin, topics: ITopicConfig[], timeoutMs = 30_000): Promise<void> {
+  await admin.createTopics({ topics, waitForLeaders: false });
   await untilServed(
     admin,
-    missing.map((t) => t.topic),
-    30_000,
+    topics.map((t) => t.topic),
+    timeoutMs,
   );
 }
 
@@ -103,12 +112,17 @@ export async function ensureTopics(admin: Admin, jobId: string): Promise<void> {
  */
 async function untilServed(admin: Admin, topics: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  // Three answers in a row, from whichever brokers kafkajs asks: one broker's metadata can lead another's.
+  let served = 0;
   for (;;) {
     try {
       const { topics: found } = await admin.fetchTopicMetadata({ topics });
-      if (found.length === topics.length && found.every((t) => t.partitions.every((p) => p.leader >= 0)))
-        return;
+      const ok =
+        found.length === topics.length && found.every((t) => t.partitions.every((p) => p.leader >= 0));
+      served = ok ? served + 1 : 0;
+      if (served >= 3) return;
     } catch (error) {
+      served = 0;
       if (Date.now() > deadline) throw error;
     }
     if (Date.now() > deadline)

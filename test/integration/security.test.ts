@@ -17,7 +17,7 @@ import { startStack, type Stack } from '../../infra/stack/index.js';
 import { isTributaryError } from '../../lib/core/errors.js';
 import { splitFlat } from '../../lib/core/fedbuff/layout.js';
 import { createKafka, explainKafkaError } from '../../lib/kafka/client.js';
-import { ensureTopics, topicName } from '../../lib/kafka/topics.js';
+import { ensureTopics, topicName, createServed } from '../../lib/kafka/topics.js';
 import { nodeArgs } from '../../lib/run/processes.js';
 import { loadClientSecurity, withCredentials } from '../../lib/security/client.js';
 import { loadSigningKey, signUpdate } from '../../lib/security/signing.js';
@@ -139,10 +139,7 @@ describe('provisioning and ACLs on a secured broker', () => {
     const adminClient = admin.admin();
     await adminClient.connect();
     await ensureTopics(adminClient, jobId);
-    await adminClient.createTopics({
-      topics: [{ topic: 'a.telemetry' }, { topic: 'b.telemetry' }],
-      waitForLeaders: true,
-    });
+    await createServed(adminClient, [{ topic: 'a.telemetry' }, { topic: 'b.telemetry' }]);
     await adminClient.disconnect();
     const producer = admin.producer();
     await producer.connect();

@@ -17,6 +17,7 @@ import { waitFor } from './helpers.js';
 import { containersAvailable } from '../../infra/stack/containers.js';
 import { sendOne } from '../../lib/kafka/publish.js';
 import { readTopicNow } from '../../lib/kafka/read.js';
+import { createServed } from '../../lib/kafka/topics.js';
 
 let stack: Stack | undefined;
 let federation: Federation | undefined;
@@ -106,7 +107,7 @@ describe.runIf(containersAvailable().ok)('three brokers in containers', () => {
       const admin = kafka.admin();
       await admin.connect();
       const topic = `three-${Date.now().toString(36)}`;
-      await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+      await createServed(admin, [{ topic, numPartitions: 3 }]);
       const partitions = async () =>
         (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions ?? [];
       for (const p of await partitions()) expect(p.replicas).toHaveLength(3);
