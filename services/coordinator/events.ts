@@ -61,8 +61,20 @@ export class JobEvents {
       ...event,
     };
     this.queue.push({ type: event.type, value: this.serde.encode('CoordinatorEvent', this.schemaId, full) });
-    this.draining ??= this.drain();
+    this.startDrain();
     if (this.queue.length >= JobEvents.MAX_QUEUED) await this.draining;
+  }
+
+  /**
+   * One drain at a time. It is cleared only once settled (a drain that ended at once must not leave
+   * a settled promise for flush() to spin on), and what queued meanwhile gets a drain of its own.
+   */
+  private startDrain(): void {
+    if (this.draining || this.queue.length === 0) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      this.startDrain();
+    });
   }
 
   private async drain(): Promise<void> {
@@ -81,7 +93,6 @@ export class JobEvents {
         });
       }
     }
-    this.draining = null;
   }
 
   /** Resolves once every event emitted so far has been sent (or given up on). */

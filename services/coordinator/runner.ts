@@ -387,13 +387,16 @@ export class CoordinatorRunner {
   async abandon(): Promise<void> {
     this.abandoned = true;
     if (this.ticker) clearInterval(this.ticker);
-    await this.disconnect();
+    // Paused, not stopped: kafkajs can freeze the process stopping a consumer whose brokers just changed.
+    this.updatesConsumer?.pause([{ topic: this.topic('updates') }]);
+    this.checkinsConsumer?.pause([{ topic: this.topic('checkins') }]);
+    await this.disconnect(false);
   }
 
-  private async disconnect(): Promise<void> {
+  private async disconnect(consumers = true): Promise<void> {
+    const { updatesConsumer: updates, checkinsConsumer: checkins } = this;
+    if (consumers) await settled([updates?.disconnect(), checkins?.disconnect(), this.federated.stop()]);
     await settled([this.events.flush()]);
-    const consumers = [this.updatesConsumer, this.checkinsConsumer].map((c) => c?.disconnect());
-    await settled([...consumers, this.federated.stop()]);
     await settled([this.producer?.disconnect(), this.txProducer?.disconnect(), this.admin?.disconnect()]);
   }
 }
