@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <name>`: fold | pipeline | tta | flower | backends | guard | large-model | fashion | ingest | security | fleet | all. Each writes
+ * `npm run bench -- <name>`: fold | pipeline | tta | flower | backends | guard | large-model | fashion | ingest | security | fleet | failover | all. Each writes
  * bench/results/<name>.json and a markdown summary (and a chart where a curve tells more).
  * Benchmarks print figures; they never assert on time. `tta --render` and `flower --render` redraw
  * the summary and chart from the saved JSON without running anything.
@@ -24,6 +24,7 @@ const benches: Record<string, () => Promise<void>> = {
   ingest: async () => (await import('./ingest.js')).runIngest(),
   security: async () => (await import('./security.js')).runSecurity(),
   fleet: async () => (await import('./fleet.js')).runFleet(),
+  failover: async () => (await import('./failover.js')).runFailover(),
 };
 
 async function main(): Promise<void> {

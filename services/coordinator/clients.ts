@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import kafkajs, { type Consumer, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
 import { topicName } from '../../lib/kafka/topics.js';
+import { ownPartitionsAssigner } from '../../lib/kafka/keyed-partitions.js';
+import { WORKER_MEMORY } from './leases.js';
 
 const { Partitioners } = kafkajs;
 
@@ -29,41 +31,90 @@ export async function connectProducers(
   return { producer, txProducer };
 }
 
-/** Every check-in from the beginning, in a group of this process's own (no offsets to keep). */
+/**
+ * The check-ins of the last ten minutes (what the lease book remembers a quiet worker for) and on,
+ * in a group of this process's own (no offsets to keep): a restarted coordinator relearns the fleet
+ * without reading a day of check-ins first.
+ */
 export async function consumeCheckIns(
   kafka: Kafka,
   jobId: string,
   onMessage: (message: KafkaMessage) => Promise<void>,
+  lookBackMs = WORKER_MEMORY.forgetAfterMs,
 ): Promise<Consumer> {
+  const topic = topicName(jobId, 'checkins');
+  const admin = kafka.admin();
+  await admin.connect();
+  const from = await admin
+    .fetchTopicOffsetsByTimestamp(topic, Date.now() - lookBackMs)
+    .finally(() => admin.disconnect());
   const consumer = kafka.consumer({ groupId: `tributary.${jobId}.coordinator.checkins.${randomUUID()}` });
   await consumer.connect();
-  await consumer.subscribe({ topic: topicName(jobId, 'checkins'), fromBeginning: true });
+  await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({ eachMessage: async ({ message }) => onMessage(message) });
+  for (const { partition, offset } of from)
+    if (Number(offset) >= 0) consumer.seek({ topic, partition, offset });
   return consumer;
 }
 
-/** Updates read_committed in the job's coordinator group; offsets are committed only with steps. */
+/**
+ * Updates read_committed from where the last committed step left them; offsets are committed only
+ * with steps, into the job's coordinator group `tributary.<job>.coordinator`.
+ *
+ * The reading is done in a group of this incarnation's own, holding every partition, seeked to the
+ * job group's committed offsets. Joining the job group itself would wait for the member a killed
+ * coordinator left there until its session expired (kafkajs has neither static membership nor
+ * manual assignment), holding a restarted coordinator back by the session timeout. Exactly once is
+ * unchanged: the step transaction still commits the offsets to the job group with the checkpoint,
+ * and the transactional id fences any coordinator still alive.
+ */
 export async function consumeUpdates(
   kafka: Kafka,
   jobId: string,
   sessionTimeoutMs: number,
   onMessage: (partition: number, message: KafkaMessage) => Promise<void>,
 ): Promise<Consumer> {
+  const topic = topicName(jobId, 'updates');
+  const admin = kafka.admin();
+  await admin.connect();
+  let committed: { partition: number; offset: string }[];
+  let partitions: number[];
+  try {
+    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    partitions = (metadata?.partitions ?? []).map((p) => p.partitionId);
+    const [offsets] = await admin.fetchOffsets({
+      groupId: `tributary.${jobId}.coordinator`,
+      topics: [topic],
+    });
+    committed = offsets?.partitions ?? [];
+  } finally {
+    await admin.disconnect();
+  }
   const consumer = kafka.consumer({
-    groupId: `tributary.${jobId}.coordinator`,
+    groupId: `tributary.${jobId}.coordinator.reader.${randomUUID()}`,
+    partitionAssigners: [ownPartitionsAssigner(partitions)],
     readUncommitted: false,
-    // A coordinator that died outright still holds its group membership until this expires, so it
-    // bounds how long a restarted coordinator waits before it can read updates again.
     sessionTimeout: sessionTimeoutMs,
     heartbeatInterval: Math.max(500, Math.floor(sessionTimeoutMs / 4)),
     ...LARGE_RECORD_CONSUMER,
   });
   await consumer.connect();
-  await consumer.subscribe({ topic: topicName(jobId, 'updates'), fromBeginning: true });
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const startOf = new Map(
+    committed.filter((c) => Number(c.offset) >= 0).map((c) => [c.partition, BigInt(c.offset)]),
+  );
   await consumer.run({
     autoCommit: false,
-    eachMessage: async ({ partition, message }) => onMessage(partition, message),
+    eachMessage: async ({ partition, message }) => {
+      // Below the committed offset: handled by a committed step (only read if a fetch won the race
+      // with the seeks below).
+      if (BigInt(message.offset) < (startOf.get(partition) ?? 0n)) return;
+      await onMessage(partition, message);
+    },
   });
+  // Applied before the first fetch of each assigned partition; one with no committed offset
+  // starts at the beginning.
+  for (const [partition, offset] of startOf) consumer.seek({ topic, partition, offset: String(offset) });
   return consumer;
 }
 
