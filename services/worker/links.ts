@@ -288,11 +288,6 @@ export class WorkerLinks {
     }
   }
 
-  /** A fresh admin client for a feed of the process's own (federated evaluation). */
-  admin(): Admin {
-    return this.kafka.admin();
-  }
-
   async close(): Promise<void> {
     const transactional = await Promise.allSettled(this.transactionalProducers.values());
     await Promise.allSettled([
