@@ -1,7 +1,9 @@
 /**
  * IEEE 754 binary16 conversion without per-element objects: float32 -> float16 with round to
  * nearest even (subnormals and overflow to infinity included), float16 -> float32 by a 64 K table.
+ * These are the references; whole groups of values go through the bit-identical SIMD kernels.
  */
+import { fromFloat16Kernel, toFloat16Kernel } from './codec-kernels.js';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -52,11 +54,13 @@ export function float16Table(): Float32Array {
   return table;
 }
 
+/** float32 → binary16 bits: the SIMD kernel for whole groups of 8 (codec-kernels.ts), this file's scalar code for the rest. */
 export function encodeFloat16(
   values: Float32Array,
   out: Uint16Array = new Uint16Array(values.length),
 ): Uint16Array {
-  for (let i = 0; i < values.length; i++) out[i] = float32ToFloat16Bits(values[i] as number);
+  const done = toFloat16Kernel(values, out) || 0;
+  for (let i = done; i < values.length; i++) out[i] = float32ToFloat16Bits(values[i] as number);
   return out;
 }
 
@@ -64,7 +68,30 @@ export function decodeFloat16(
   bits: Uint16Array,
   out: Float32Array = new Float32Array(bits.length),
 ): Float32Array {
-  const lookup = float16Table();
-  for (let i = 0; i < bits.length; i++) out[i] = lookup[bits[i] as number] as number;
+  return decodeFloat16Bytes(new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength), out);
+}
+
+/** binary16 values as little-endian bytes, at any offset (wire bytes need no aligned copy first). */
+export function decodeFloat16Bytes(
+  bytes: Uint8Array,
+  out: Float32Array = new Float32Array(bytes.length >> 1),
+): Float32Array {
+  const done = fromFloat16Kernel(bytes, out) || 0;
+  const lookup = done === out.length ? undefined : float16Table();
+  for (let i = done; i < out.length; i++)
+    out[i] = lookup?.[(bytes[2 * i] as number) | ((bytes[2 * i + 1] as number) << 8)] as number;
   return out;
 }
+
+/** The scalar references, for tests that hold the kernels to them. */
+export const scalarFloat16 = {
+  encode(values: Float32Array, out = new Uint16Array(values.length)): Uint16Array {
+    for (let i = 0; i < values.length; i++) out[i] = float32ToFloat16Bits(values[i] as number);
+    return out;
+  },
+  decode(bits: Uint16Array, out = new Float32Array(bits.length)): Float32Array {
+    const lookup = float16Table();
+    for (let i = 0; i < bits.length; i++) out[i] = lookup[bits[i] as number] as number;
+    return out;
+  },
+};

@@ -7,7 +7,7 @@
  * Decoding yields one Float32Array per tensor, without per-element objects.
  */
 import { WireError } from './errors.js';
-import { decodeFloat16, encodeFloat16 } from './float16.js';
+import { decodeFloat16Bytes, encodeFloat16 } from './float16.js';
 import {
   chooseAffineQuantization,
   dequantizeInt8,
@@ -157,7 +157,7 @@ export function decodeTensors(
         values = target;
       } else values = new Float32Array(alignedCopy(data, offset, expected));
     } else if (d.encoding === 'FLOAT16') {
-      values = decodeFloat16(new Uint16Array(alignedCopy(data, offset, expected)), target);
+      values = decodeFloat16Bytes(data.subarray(offset, offset + expected), target);
     } else {
       const q = d.quantization;
       if (

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileFoldKernels, MODULE_PATH, moduleSource } from '../../../scripts/build-fold-kernels.js';
+import { compileKernel, FOLD_KERNELS, moduleSource } from '../../../scripts/build-fold-kernels.js';
 import { FedBuffAggregator, type UpdateForFold } from './aggregator.js';
 import { DEFAULT_FEDBUFF, type FedBuffConfig } from './config.js';
 import { createFoldArena, wasmSimdAvailable } from './fold-arena.js';
@@ -22,7 +22,9 @@ describe('fold kernels: the WebAssembly module', () => {
   });
 
   it('is the committed build of fold-kernels.wat (edit the .wat, then npm run build:kernels)', async () => {
-    expect(readFileSync(MODULE_PATH, 'utf8')).toBe(moduleSource(await compileFoldKernels()));
+    expect(readFileSync(FOLD_KERNELS.modulePath, 'utf8')).toBe(
+      moduleSource(FOLD_KERNELS, await compileKernel(FOLD_KERNELS)),
+    );
   });
 });
 
