@@ -24,6 +24,10 @@ const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/** kafkajs's warning for idempotent producers with a retry limit (see the log creator below). */
+export const RETRY_LIMIT_WARNING =
+  'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+
 export function createKafka(options: KafkaClientOptions): Kafka {
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   const logger = options.logger;
@@ -34,6 +38,9 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     logLevel: logger ? logLevel.WARN : logLevel.NOTHING,
     logCreator: () => (entry: LogEntry) => {
       const { message, ...rest } = entry.log;
+      // Said of every producer with a retry limit: not so of Tributary's, which are renewed after
+      // any failed send (./renewing-producer.ts explains the hazard and why renewal removes it).
+      if (message === RETRY_LIMIT_WARNING) return;
       logger?.[LEVEL_NAMES[entry.level] ?? 'info']('kafkajs', {
         namespace: entry.namespace,
         message,

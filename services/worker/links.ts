@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
 import { ownPartitionsAssigner, partitionsOfKeys } from '../../lib/kafka/keyed-partitions.js';
+import { renewingProducer } from '../../lib/kafka/renewing-producer.js';
 import { topicName, waitForTopics, WORKER_TOPIC_KINDS } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
 import { joinFlat, type ModelLayout } from '../../lib/core/fedbuff/layout.js';
@@ -227,7 +228,11 @@ export class WorkerLinks {
     private readonly options: LinkOptions,
   ) {
     const { jobId, processId } = options;
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const renewed = (error: unknown) => log.warn('producer-renewed', { error });
+    this.producer = renewingProducer(
+      () => kafka.producer({ idempotent: true, maxInFlightRequests: 1 }),
+      renewed,
+    );
     this.models = new ModelFeed(kafka, serde, log, {
       jobId,
       groupId: `tributary.${jobId}.worker.${processId}.models.${randomUUID()}`,
@@ -247,12 +252,16 @@ export class WorkerLinks {
   transactional(workerId: string): Promise<Producer> {
     let producer = this.transactionalProducers.get(workerId);
     if (!producer) {
-      const created = this.kafka.producer({
-        transactionalId: `tributary.${this.options.jobId}.worker.${workerId}`,
-        transactionTimeout: TRANSACTION_TIMEOUT_MS,
-        idempotent: true,
-        maxInFlightRequests: 1,
-      });
+      const created = renewingProducer(
+        () =>
+          this.kafka.producer({
+            transactionalId: `tributary.${this.options.jobId}.worker.${workerId}`,
+            transactionTimeout: TRANSACTION_TIMEOUT_MS,
+            idempotent: true,
+            maxInFlightRequests: 1,
+          }),
+        (error) => this.log.warn('producer-renewed', { workerId, error }),
+      );
       producer = created.connect().then(() => created);
       producer.catch(() => this.transactionalProducers.delete(workerId));
       this.transactionalProducers.set(workerId, producer);
