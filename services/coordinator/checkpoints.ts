@@ -98,9 +98,11 @@ export async function readLatestCheckpoint(
   options: { now?: () => number; quietMs?: number } = {},
 ): Promise<RestoredCheckpoint | null> {
   const now = options.now ?? Date.now;
-  // Fetches return within 100 ms when there is nothing (below), so half a second of quiet is five
-  // empty fetches: caught up. (The end offset alone cannot say it: commit markers take offsets.)
-  const quietMs = options.quietMs ?? 500;
+  // Caught up is normally known exactly: the end offset is read after this process's transactional
+  // producer fenced its predecessor (its open transaction aborted), so every offset below it is
+  // decided, and kafkajs reports batches of transaction markers too (END_BATCH_PROCESS). Quiet is
+  // only the fallback for a tail compaction emptied.
+  const quietMs = options.quietMs ?? 2000;
   const startedAt = now();
   const admin = kafka.admin();
   await admin.connect();
@@ -126,6 +128,27 @@ export async function readLatestCheckpoint(
   };
   const wanted = new Map<number, Buffer | null>();
   let lastSeen = now();
+  // The highest offset fetched since the last seek, markers included. After a seek back from W,
+  // batches count only once one starts below W (one fetched before the seek may still report).
+  const progress = { through: -1, countFromBelow: Number.POSITIVE_INFINITY };
+  const seekBack = (from: number, to: number) => {
+    progress.countFromBelow = from;
+    progress.through = -1;
+    readFrom = to;
+    consumer.seek({ topic, partition: 0, offset: String(to) });
+  };
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (payload.partition !== 0) return;
+    const first = Number(payload.firstOffset ?? payload.lastOffset);
+    if (first >= progress.countFromBelow) return;
+    progress.countFromBelow = Number.POSITIVE_INFINITY;
+    progress.through = Math.max(progress.through, Number(payload.lastOffset));
+  });
+  // Where reading (re)starts on a join (see seekOnEveryJoin); later seeks are made while running.
+  let readFrom = windowStart;
+  consumer.on(consumer.events.GROUP_JOIN, () =>
+    consumer.seek({ topic, partition: 0, offset: String(readFrom) }),
+  );
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -147,14 +170,13 @@ export async function readLatestCheckpoint(
         } else if (wanted.has(offset) && message.value) wanted.set(offset, message.value);
       },
     });
-    consumer.seek({ topic, partition: 0, offset: String(windowStart) });
     const deadline = startedAt + 10 * 60_000;
     for (;;) {
       if (now() > deadline)
         throw new TributaryError('TRIB_STATE_CORRUPT', `no complete checkpoint could be read from ${topic}`);
       await new Promise((r) => setTimeout(r, 50));
       if (phase === 'find') {
-        if (now() - lastSeen < quietMs) continue;
+        if (progress.through < high - 1 && now() - lastSeen < quietMs) continue;
         const { legacy, manifest } = found;
         if (legacy)
           return { bytes: legacy, cursor: undefined, chunks: 1, seconds: (now() - startedAt) / 1000 };
@@ -163,13 +185,15 @@ export async function readLatestCheckpoint(
           for (const o of manifest.offsets) wanted.set(o, null);
           if (manifest.offsets.length === 0) break;
           lastSeen = now();
-          consumer.seek({ topic, partition: 0, offset: String(Math.min(...manifest.offsets)) });
+          readFrom = Math.min(...manifest.offsets);
+          consumer.seek({ topic, partition: 0, offset: String(readFrom) });
           continue;
         }
         if (windowStart <= low) return null;
+        const previousStart = windowStart;
         windowStart = Math.max(low, high - 4 * (high - windowStart));
         lastSeen = now();
-        consumer.seek({ topic, partition: 0, offset: String(windowStart) });
+        seekBack(previousStart, windowStart);
       } else if ([...wanted.values()].every((v) => v !== null)) break;
     }
   } finally {
@@ -186,16 +210,11 @@ export async function readLatestCheckpoint(
   return { bytes, cursor: m.cursor, chunks: m.offsets.length, seconds: (now() - startedAt) / 1000 };
 }
 
-/** The aggregator and replay cursor of the job's last checkpoint, or null for a new job. */
-export async function restoreLatest(
-  kafka: Kafka,
-  topic: string,
-  jobId: string,
-  now: () => number,
+/** The aggregator and replay cursor a checkpoint holds. */
+export function restoreCheckpoint(
+  checkpoint: RestoredCheckpoint,
   log: Logger,
-): Promise<{ aggregator: FedBuffAggregator; replay: ReplayCursor } | null> {
-  const checkpoint = await readLatestCheckpoint(kafka, topic, jobId, { now });
-  if (!checkpoint) return null;
+): { aggregator: FedBuffAggregator; replay: ReplayCursor } {
   const aggregator = restoreAggregator(checkpoint.bytes);
   log.info('recovered', {
     version: aggregator.version,

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs, { type Consumer, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
+import { renewingProducer } from '../../lib/kafka/renewing-producer.js';
 import { topicName } from '../../lib/kafka/topics.js';
 import { ownPartitionsAssigner } from '../../lib/kafka/keyed-partitions.js';
 import { WORKER_MEMORY } from './leases.js';
@@ -16,17 +17,21 @@ export async function connectProducers(
 ): Promise<{ producer: Producer; txProducer: Producer }> {
   // Tasks and evaluation requests are keyed by worker and must land on the partition each worker
   // reads: Kafka's default (murmur2) partitioner, pinned here (lib/kafka/keyed-partitions.ts).
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  const txProducer = kafka.producer({
-    transactionalId: `tributary.${jobId}.coordinator`,
-    transactionTimeout: transactionTimeoutMs,
-    idempotent: true,
-    maxInFlightRequests: 1,
-  });
+  const producer = renewingProducer(() =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    }),
+  );
+  const txProducer = renewingProducer(() =>
+    kafka.producer({
+      transactionalId: `tributary.${jobId}.coordinator`,
+      transactionTimeout: transactionTimeoutMs,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    }),
+  );
   await Promise.all([producer.connect(), txProducer.connect()]);
   return { producer, txProducer };
 }
@@ -49,11 +54,14 @@ export async function consumeCheckIns(
     .fetchTopicOffsetsByTimestamp(topic, Date.now() - lookBackMs)
     .finally(() => admin.disconnect());
   const consumer = kafka.consumer({ groupId: `tributary.${jobId}.coordinator.checkins.${randomUUID()}` });
+  seekOnEveryJoin(
+    consumer,
+    topic,
+    from.filter(({ offset }) => Number(offset) >= 0),
+  );
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({ eachMessage: async ({ message }) => onMessage(message) });
-  for (const { partition, offset } of from)
-    if (Number(offset) >= 0) consumer.seek({ topic, partition, offset });
   return consumer;
 }
 
@@ -103,19 +111,39 @@ export async function consumeUpdates(
   const startOf = new Map(
     committed.filter((c) => Number(c.offset) >= 0).map((c) => [c.partition, BigInt(c.offset)]),
   );
+  // A partition with no committed offset starts at the beginning. After a rejoin, what was read
+  // since comes again: the intake skips offsets it has consumed.
+  seekOnEveryJoin(
+    consumer,
+    topic,
+    [...startOf].map(([partition, offset]) => ({ partition, offset: String(offset) })),
+  );
   await consumer.run({
     autoCommit: false,
     eachMessage: async ({ partition, message }) => {
       // Below the committed offset: handled by a committed step (only read if a fetch won the race
-      // with the seeks below).
+      // with the seeks).
       if (BigInt(message.offset) < (startOf.get(partition) ?? 0n)) return;
       await onMessage(partition, message);
     },
   });
-  // Applied before the first fetch of each assigned partition; one with no committed offset
-  // starts at the beginning.
-  for (const [partition, offset] of startOf) consumer.seek({ topic, partition, offset: String(offset) });
   return consumer;
+}
+
+/**
+ * Seeks `consumer` to `offsets` each time it joins its group, before its first fetch. Seeking
+ * right after `run()` races the join: a consumer that crashed joining (a group coordinator still
+ * loading, on a fresh broker) restarts without its group, and kafkajs throws on the seek ("Consumer
+ * group was not initialized") — a coordinator died of that at start-up. Register before `run()`.
+ */
+export function seekOnEveryJoin(
+  consumer: Consumer,
+  topic: string,
+  offsets: readonly { partition: number; offset: string }[],
+): void {
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    for (const { partition, offset } of offsets) consumer.seek({ topic, partition, offset });
+  });
 }
 
 /** Waits for every disconnect, but no longer than `ms`: a client of a dead broker may never answer. */

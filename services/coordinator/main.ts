@@ -17,9 +17,13 @@ import { taskEvaluator } from './evaluator.js';
 import { serveStatus } from './http.js';
 import { buildReport, writeReport } from './report.js';
 import { RestartBudget } from './restarts.js';
+import { openJob } from './opening.js';
 import { CoordinatorRunner, type StopReason } from './runner.js';
 
 async function main(): Promise<void> {
+  // Seconds since the process began, at each step of start-up (logged once started: where a
+  // replacement coordinator's time goes).
+  const startup: Record<string, number> = { modulesLoaded: process.uptime() };
   // The task comes first: its run defaults sit under the environment in the config.
   const spec = process.env.TRIBUTARY_TASK || defaultTaskSpec();
   if (!spec) {
@@ -30,6 +34,7 @@ async function main(): Promise<void> {
     console.error((error as Error).message);
     process.exit(2);
   });
+  startup.taskLoaded = process.uptime();
   // A task with holdout data is evaluated federatedly every 5 versions unless it or the user says otherwise.
   const federatedDefault: Record<string, string> = loaded.task.data.holdout
     ? { TRIBUTARY_FEDERATED_EVALUATE_EVERY: '5' }
@@ -45,7 +50,25 @@ async function main(): Promise<void> {
     jobId: config.aggregation.jobId,
     runId: config.runId,
   });
+  const kafka = createKafka({
+    brokers: config.brokers,
+    clientId: `tributary-coordinator-${config.aggregation.jobId}`,
+    logger: log,
+    security: config.security.kafka,
+  });
+  const serde = AvroSerde.forUrl(config.registryUrl, config.security.registry);
+  // The job is opened on Kafka (topics, schemas, fencing, the checkpoint read) while TensorFlow
+  // loads: a replacement coordinator is ready at the slower of the two (services/coordinator/opening.ts).
+  const opening = openJob(kafka, serde, config.aggregation.jobId, config.transactionTimeoutMs);
+  let openingSteps: Record<string, number> = {};
+  opening // awaited by start(); until then, only timed
+    .then((opened) => {
+      startup.jobOpened = process.uptime();
+      openingSteps = opened.seconds;
+    })
+    .catch(() => undefined);
   const { tf, backend, skipped } = await loadTf({ needsConvGradients: false });
+  startup.tensorflowLoaded = process.uptime();
   const model = new TaskModel(tf, loaded.task, loaded.config);
   log.info('task-loaded', { taskId: loaded.task.id, file: loaded.file, backend, skipped });
   const evaluator = taskEvaluator(model, backend, config.modelSeed);
@@ -60,13 +83,6 @@ async function main(): Promise<void> {
     signaturesRequired: config.signatures.required,
     siloKeys: [...config.signatures.keys.keys()],
   });
-  const kafka = createKafka({
-    brokers: config.brokers,
-    clientId: `tributary-coordinator-${config.aggregation.jobId}`,
-    logger: log,
-    security: config.security.kafka,
-  });
-  const serde = AvroSerde.forUrl(config.registryUrl, config.security.registry);
   // Crash-only, supervised in-process: a step that fails to commit (a broker lost mid-transaction,
   // the transaction coordinator moved) leaves this runner ahead of Kafka, so it is dropped and a new
   // one restores the last committed checkpoint and fences the old transaction, as a restarted
@@ -143,7 +159,9 @@ async function main(): Promise<void> {
     })());
   process.on('SIGINT', () => void finish('stopped'));
   process.on('SIGTERM', () => void finish('stopped'));
-  await coordinator.start();
+  await coordinator.start(opening);
+  startup.started = process.uptime();
+  log.info('startup-timing', { seconds: startup, openingSteps });
   void coordinator.finished.then((reason) => finish(reason));
 }
 

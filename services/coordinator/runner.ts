@@ -18,7 +18,7 @@
 import type { Admin, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { failpoint } from '../../lib/failpoints.js';
 import { FedBuffAggregator, type FlushOutcome, type FoldOutcome } from '../../lib/core/fedbuff/aggregator.js';
-import { ensureTopics, topicName } from '../../lib/kafka/topics.js';
+import { topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
 import { toFoldInput } from '../../lib/wire/records.js';
 import type { ModelUpdate } from '../../lib/wire/schemas.js';
@@ -28,12 +28,13 @@ import { LeaseBook } from './leases.js';
 import { RunMetrics } from './metrics.js';
 import { evaluationNumbers, type Evaluator } from './evaluator.js';
 import { RejectionBatch } from './rejections.js';
-import { restoreLatest } from './checkpoints.js';
+import { restoreCheckpoint, type RestoredCheckpoint } from './checkpoints.js';
 import { UpdateIntake, type RecordFailure } from './intake.js';
 import { writeStep, type CommitStep } from './step.js';
 import { foldedEvent, JobEvents, type JobEvent } from './events.js';
 import { checkInRecordEvents, issueLeases, TaskIds, trainTaskRecord } from './tasks.js';
-import { connectProducers, consumeCheckIns, consumeUpdates, settled } from './clients.js';
+import { consumeCheckIns, consumeUpdates, settled } from './clients.js';
+import { openJob, type OpenedJob } from './opening.js';
 import { StopConditions, type StopReason } from './stop-conditions.js';
 import { FederatedEvaluation } from './federated.js';
 
@@ -138,33 +139,27 @@ export class CoordinatorRunner {
     return next;
   }
 
-  async start(): Promise<void> {
-    this.admin = this.kafka.admin();
-    await this.admin.connect();
-    await ensureTopics(this.admin, this.jobId);
-    this.schemaIds.task = await this.serde.register('TrainTask', this.topic('tasks'));
-    this.schemaIds.model = await this.serde.register('GlobalModel', this.topic('models'));
-    this.schemaIds.event = await this.serde.register('CoordinatorEvent', this.topic('events'));
-    this.events.schemaId = this.schemaIds.event;
-    this.schemaIds.rejected = await this.serde.register('RejectedUpdate', this.topic('rejected'));
-
-    ({ producer: this.producer, txProducer: this.txProducer } = await connectProducers(
-      this.kafka,
-      this.jobId,
-      this.config.transactionTimeoutMs,
-    ));
-    await this.recover();
+  /**
+   * Opens the job (or takes `opening`, begun while the process loaded its model), restores or
+   * creates the model, and starts reading check-ins and updates.
+   */
+  async start(opening?: Promise<OpenedJob>): Promise<void> {
+    const opened = await (opening ??
+      openJob(this.kafka, this.serde, this.jobId, this.config.transactionTimeoutMs, this.now));
+    ({ admin: this.admin, producer: this.producer, txProducer: this.txProducer } = opened);
+    Object.assign(this.schemaIds, opened.schemaIds);
+    this.events.schemaId = opened.schemaIds.event;
+    await this.recover(opened.checkpoint);
     await this.federated.start();
-    this.checkinsConsumer = await consumeCheckIns(this.kafka, this.jobId, async (message) => {
-      await this.serial(() => this.onCheckIn(message));
-      this.tickSoon(); // an idle worker may take a free slot now
-    });
-    this.updatesConsumer = await consumeUpdates(
-      this.kafka,
-      this.jobId,
-      this.config.sessionTimeoutMs,
-      (partition, message) => this.serial(() => this.onUpdateRecord(partition, message)),
-    );
+    [this.checkinsConsumer, this.updatesConsumer] = await Promise.all([
+      consumeCheckIns(this.kafka, this.jobId, async (message) => {
+        await this.serial(() => this.onCheckIn(message));
+        this.tickSoon(); // an idle worker may take a free slot now
+      }),
+      consumeUpdates(this.kafka, this.jobId, this.config.sessionTimeoutMs, (partition, message) =>
+        this.serial(() => this.onUpdateRecord(partition, message)),
+      ),
+    ]);
 
     this.ticker = setInterval(() => this.tickSoon(), this.config.tickMs);
     await this.emit({
@@ -179,14 +174,8 @@ export class CoordinatorRunner {
   }
 
   /** Restores the last checkpoint, or publishes version 0. */
-  private async recover(): Promise<void> {
-    const restored = await restoreLatest(
-      this.kafka,
-      this.topic('checkpoints'),
-      this.jobId,
-      this.now,
-      this.log,
-    );
+  private async recover(checkpoint: RestoredCheckpoint | null): Promise<void> {
+    const restored = checkpoint && restoreCheckpoint(checkpoint, this.log);
     if (restored) {
       ({ aggregator: this.aggregator, replay: this.intake.replay } = restored);
       this.metrics.recovered(this.aggregator.version);
