@@ -1,166 +1,106 @@
 /**
- * Transport overhead: updates per second through Tributary's whole path (encode → produce as a
- * worker does → consume read_committed → decode → reassemble → validate → fold) against raw kafkajs
- * produce/consume of byte payloads of the same size, on the same broker, in the same run, for a
- * 1M-parameter model in each encoding. Goal: ≥ 0.7 of raw throughput for float32.
+ * The update path against the physical reference, on one broker of the embedded stack, at three
+ * record sizes (100 KB: a small device's model; 1 MB; 4 MB: a million parameters):
+ *   - Kafka's Java tools (ProducerPerformance / ConsumerPerformance): what the broker takes here;
+ *   - raw kafkajs and, when installed, raw librdkafka (@confluentinc/kafka-javascript): records of
+ *     the same size sent one after another, each awaited, then read back read_committed;
+ *   - Tributary's update path: encode → publish as workers do → read_committed → decode →
+ *     reassemble → validate → fold, overlapped (./transport/update-path.ts).
+ * Then FLOAT16 and INT8 at a million parameters against raw kafkajs records of their size.
+ * Writes bench/results/pipeline.{json,md} and pipeline.png. Goal: the path ≥ 0.8 of the Java producer.
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { startStack } from '../infra/stack/index.js';
-import { FedBuffAggregator } from '../lib/core/fedbuff/aggregator.js';
-import { DEFAULT_FEDBUFF } from '../lib/core/fedbuff/config.js';
-import { modelLayout, splitFlat } from '../lib/core/fedbuff/layout.js';
-import { DEFAULT_CHUNK_BYTES } from '../lib/core/limits.js';
+import { writeLineChart } from '../lib/chart.js';
 import type { TensorEncoding } from '../lib/core/tensors.js';
-import { createKafka, LARGE_RECORD_CONSUMER, LARGE_RECORD_TOPIC_CONFIG } from '../lib/kafka/client.js';
-import { publishAtomically } from '../lib/kafka/publish.js';
-import { RecordAssembler, toFoldInput, toRecords } from '../lib/wire/records.js';
-import type { ModelUpdate } from '../lib/wire/schemas.js';
+import { createKafka, LARGE_RECORD_TOPIC_CONFIG } from '../lib/kafka/client.js';
 import { AvroSerde } from '../lib/wire/serde.js';
-import { machine, seconds, table, writeResult } from './common.js';
-import { TRANSACTION_TIMEOUT_MS } from '../lib/core/limits.js';
+import { machine, RESULTS_DIR, table, writeResult } from './common.js';
+import { ensureKafkaTools, javaConsume, javaProduce, KAFKA_TOOLS_VERSION } from './transport/kafka-tools.js';
+import {
+  kafkajsConsume,
+  kafkajsProduce,
+  librdkafkaConsume,
+  librdkafkaProduce,
+  loadLibrdkafka,
+} from './transport/raw-clients.js';
+import { updatePath, type PathResult } from './transport/update-path.js';
 
-const UPDATES = Number(process.env.BENCH_PIPELINE_UPDATES ?? 40);
-const ENCODINGS: TensorEncoding[] = ['FLOAT32', 'FLOAT16', 'INT8_AFFINE'];
-const layout = modelLayout('bench-1m', [
-  { name: 'dense/kernel', shape: [1000, 999] },
-  { name: 'dense/bias', shape: [1000] },
-]);
+/** Bytes moved per measurement: enough for a steady rate, a few seconds each. */
+const BYTES_PER_RUN = Number(process.env.BENCH_PIPELINE_MB ?? 240) * 1e6;
+const PUBLISHERS = Number(process.env.BENCH_PIPELINE_PUBLISHERS ?? 2);
+const SIZES = [
+  {
+    label: '100 KB',
+    shapes: [
+      { name: 'dense/kernel', shape: [250, 99] },
+      { name: 'dense/bias', shape: [250] },
+    ],
+  },
+  {
+    label: '1 MB',
+    shapes: [
+      { name: 'dense/kernel', shape: [1000, 249] },
+      { name: 'dense/bias', shape: [1000] },
+    ],
+  },
+  {
+    label: '4 MB',
+    shapes: [
+      { name: 'dense/kernel', shape: [1000, 999] },
+      { name: 'dense/bias', shape: [1000] },
+    ],
+  },
+];
+const MILLION = SIZES[2]?.shapes as { name: string; shape: number[] }[];
 
 const unique = (p: string) => `${p}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+const progress = (message: string) => console.log(JSON.stringify({ bench: 'pipeline', progress: message }));
 
-async function createTopic(kafka: Kafka, topic: string): Promise<void> {
+async function withTopic<T>(kafka: Kafka, prefix: string, use: (topic: string) => Promise<T>): Promise<T> {
+  const topic = unique(prefix);
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({
-    topics: [{ topic, numPartitions: 4, configEntries: LARGE_RECORD_TOPIC_CONFIG }],
-    waitForLeaders: true,
-  });
-  await admin.disconnect();
-}
-
-/** Consumes `topic` from the beginning, calling `handle` per record, until `expected` records were handled. */
-async function consumeAll(
-  kafka: Kafka,
-  topic: string,
-  expected: number,
-  readUncommitted: boolean,
-  handle: (key: string, value: Buffer) => Promise<void> | void,
-): Promise<{ ready: Promise<void>; done: Promise<void>; stop: () => Promise<void> }> {
-  const consumer = kafka.consumer({ groupId: unique('bench'), readUncommitted, ...LARGE_RECORD_CONSUMER });
-  let handled = 0;
-  let finish!: () => void;
-  const done = new Promise<void>((resolve) => (finish = resolve));
-  const ready = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachMessage: async ({ message }) => {
-      await handle(message.key?.toString() ?? '', message.value as Buffer);
-      handled += 1;
-      if (handled === expected) finish();
-    },
-  });
-  return { ready, done, stop: () => consumer.disconnect() };
-}
-
-async function tributaryPath(
-  kafka: Kafka,
-  serde: AvroSerde,
-  encoding: TensorEncoding,
-  deltas: Float32Array[],
-) {
-  const topic = unique('bench-updates');
-  await createTopic(kafka, topic);
-  const schemaId = await serde.register('ModelUpdate', topic);
-  const aggregator = FedBuffAggregator.create(
-    { ...DEFAULT_FEDBUFF, jobId: 'bench', bufferSize: 1_000_000, maxDeltaNorm: null, guard: null },
-    layout,
-    new Float32Array(layout.size),
-  );
-  const assembler = new RecordAssembler<ModelUpdate>();
-  let wireBytes = 0;
-  let records = 0;
-  // Published exactly as a worker publishes (lib/kafka/publish.ts).
-  const producer = kafka.producer({
-    transactionalId: unique('bench-tx'),
-    transactionTimeout: TRANSACTION_TIMEOUT_MS,
-    idempotent: true,
-    maxInFlightRequests: 1,
-  });
-  const plain = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await Promise.all([producer.connect(), plain.connect()]);
-  // Records per update are known only after encoding; count completed folds instead.
-  let folded = 0;
-  let finish!: () => void;
-  const allFolded = new Promise<void>((resolve) => (finish = resolve));
-  const consumer = await consumeAll(kafka, topic, Number.MAX_SAFE_INTEGER, false, async (key, value) => {
-    const record = await serde.decode('ModelUpdate', value);
-    const whole = assembler.accept(key, record);
-    if (!whole) return;
-    aggregator.fold(toFoldInput(whole, aggregator.stagingArea));
-    folded += 1;
-    if (folded === deltas.length) finish();
-  });
-  await consumer.ready;
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < deltas.length; i++) {
-    const updateId = `u${i}`;
-    const encoded = toRecords<ModelUpdate>(
-      {
-        updateId,
-        taskId: 't',
-        jobId: 'bench',
-        workerId: 'w',
-        baseVersion: 0,
-        numExamples: 100,
-        metrics: {},
-        timings: { startedAtMs: 0, finishedAtMs: 0 },
-      },
-      splitFlat(layout, deltas[i] as Float32Array),
-      encoding,
-      DEFAULT_CHUNK_BYTES,
-    );
-    const messages = encoded.map((r) => ({ key: updateId, value: serde.encode('ModelUpdate', schemaId, r) }));
-    wireBytes += messages.reduce((n, m) => n + m.value.length, 0);
-    records += messages.length;
-    await publishAtomically({ plain, transactional: producer }, topic, messages);
+  try {
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 4, configEntries: LARGE_RECORD_TOPIC_CONFIG }],
+      waitForLeaders: true,
+    });
+    return await use(topic);
+  } finally {
+    // Each run writes a few hundred MB: gone before the next.
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
   }
-  await allFolded;
-  const elapsed = seconds(start);
-  await consumer.stop();
-  await Promise.all([producer.disconnect(), plain.disconnect()]);
-  return {
-    seconds: elapsed,
-    updatesPerSecond: deltas.length / elapsed,
-    bytesPerUpdate: wireBytes / deltas.length,
-    recordsPerUpdate: records / deltas.length,
-  };
 }
 
-async function rawPath(kafka: Kafka, payloadBytes: number, count: number) {
-  const topic = unique('bench-raw');
-  await createTopic(kafka, topic);
-  const payloads = Array.from({ length: count }, () => randomBytes(payloadBytes));
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  const consumer = await consumeAll(kafka, topic, count, true, () => undefined);
-  await consumer.ready;
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < count; i++)
-    await producer.send({ topic, messages: [{ key: `u${i}`, value: payloads[i] as Buffer }] });
-  await consumer.done;
-  const elapsed = seconds(start);
-  await consumer.stop();
-  await producer.disconnect();
-  return { seconds: elapsed, updatesPerSecond: count / elapsed, bytesPerUpdate: payloadBytes };
+interface SizeRow {
+  readonly size: string;
+  readonly bytes: number;
+  readonly records: number;
+  readonly path: PathResult;
+  readonly java: { produce: number; consume: number };
+  readonly kafkajs: { produce: number; consume: number };
+  readonly librdkafka: { produce: number; consume: number } | null;
+}
+
+interface EncodingRow {
+  readonly encoding: TensorEncoding;
+  readonly path: PathResult;
+  readonly kafkajsProduce: number;
 }
 
 export async function runPipeline(): Promise<void> {
-  const stack = await startStack({
-    onProgress: (message) => console.log(JSON.stringify({ bench: 'pipeline', stack: message })),
-  });
+  const classpath = await ensureKafkaTools(progress);
+  const rdkafka = loadLibrdkafka();
+  progress(
+    rdkafka ? `librdkafka ${rdkafka.version} found` : 'librdkafka not installed: its columns are left out',
+  );
+  const stack = await startStack({ onProgress: (m) => progress(`stack: ${m}`) });
+  const sizeRows: SizeRow[] = [];
+  const encodingRows: EncodingRow[] = [];
   try {
     const kafka = createKafka({
       brokers: stack.brokers,
@@ -168,79 +108,170 @@ export async function runPipeline(): Promise<void> {
       security: stack.clientSecurity.kafka,
     });
     const serde = AvroSerde.forUrl(stack.registryUrl);
-    const deltas = Array.from({ length: UPDATES }, (_, u) =>
-      Float32Array.from({ length: layout.size }, (_, i) => Math.sin(i * 0.001 + u) * 1e-2),
-    );
-    const rows = [];
-    for (const encoding of ENCODINGS) {
-      const ours = await tributaryPath(kafka, serde, encoding, deltas);
-      const raw = await rawPath(kafka, Math.round(ours.bytesPerUpdate), UPDATES);
-      const row = {
-        encoding,
-        updates: UPDATES,
-        params: layout.size,
-        tributary: ours,
-        raw,
-        ratio: ours.updatesPerSecond / raw.updatesPerSecond,
-      };
-      rows.push(row);
-      console.log(
-        JSON.stringify({
-          bench: 'pipeline',
+    const bootstrap = stack.brokers.join(',');
+    const path = (encoding: TensorEncoding, shapes: typeof MILLION, bytesGuess: number) =>
+      withTopic(kafka, 'bench-path', (topic) =>
+        updatePath({
+          kafka,
+          serde,
+          brokers: stack.brokers,
+          registryUrl: stack.registryUrl,
+          topic,
           encoding,
-          tributaryPerSecond: ours.updatesPerSecond.toFixed(2),
-          rawPerSecond: raw.updatesPerSecond.toFixed(2),
-          ratio: row.ratio.toFixed(2),
-          bytesPerUpdate: Math.round(ours.bytesPerUpdate),
+          shapes,
+          updates: Math.max(10, Math.round(BYTES_PER_RUN / bytesGuess / PUBLISHERS)),
+          publishers: PUBLISHERS,
         }),
       );
+    for (const size of SIZES) {
+      const params = size.shapes.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+      progress(`${size.label}: Tributary's update path (${PUBLISHERS} publishers)`);
+      const ours = await path('FLOAT32', size.shapes, params * 4);
+      const bytes = Math.round(ours.bytesPerUpdate);
+      const records = Math.max(20, Math.round(BYTES_PER_RUN / bytes));
+      progress(`${size.label}: kafkajs, ${records} records of ${bytes} bytes`);
+      const kafkajs = await withTopic(kafka, 'bench-kafkajs', async (topic) => ({
+        produce: (await kafkajsProduce(kafka, topic, bytes, records)).megabytesPerSecond,
+        consume: (await kafkajsConsume(kafka, topic, bytes, records)).megabytesPerSecond,
+      }));
+      progress(`${size.label}: Java tools`);
+      const java = await withTopic(kafka, 'bench-java', async (topic) => ({
+        produce: (await javaProduce(classpath, bootstrap, topic, bytes, records)).megabytesPerSecond,
+        consume: (await javaConsume(classpath, bootstrap, topic, bytes, records)).megabytesPerSecond,
+      }));
+      const librdkafka = rdkafka
+        ? await withTopic(kafka, 'bench-rdkafka', async (topic) => {
+            progress(`${size.label}: librdkafka`);
+            return {
+              produce: (await librdkafkaProduce(rdkafka.api, stack.brokers, topic, bytes, records))
+                .megabytesPerSecond,
+              consume: (await librdkafkaConsume(rdkafka.api, stack.brokers, topic, bytes, records))
+                .megabytesPerSecond,
+            };
+          })
+        : null;
+      const row: SizeRow = { size: size.label, bytes, records, path: ours, java, kafkajs, librdkafka };
+      sizeRows.push(row);
+      console.log(JSON.stringify({ bench: 'pipeline', ...row }));
     }
-    const md = [
-      '# Transport overhead: Tributary path vs raw Kafka',
-      '',
-      `Machine: ${JSON.stringify(machine())}; stack: ${stack.mode}; ${UPDATES} updates of ${layout.size.toLocaleString()} parameters each, one after another.`,
-      '',
-      'Tributary: encode → produce as a worker does (a transaction only for multi-record updates) → read_committed consume → decode → reassemble → validate → fold. Raw: idempotent produce and consume of random payloads of the same size.',
-      '',
-      table(
-        [
-          'encoding',
-          'bytes on the wire / update',
-          'records / update',
-          'Tributary updates/s',
-          'raw updates/s',
-          'ratio',
-          'Tributary MB/s',
-          'raw MB/s',
-        ],
-        rows.map((r) => [
-          r.encoding,
-          Math.round(r.tributary.bytesPerUpdate).toLocaleString(),
-          r.tributary.recordsPerUpdate,
-          r.tributary.updatesPerSecond.toFixed(2),
-          r.raw.updatesPerSecond.toFixed(2),
-          r.ratio.toFixed(2),
-          ((r.tributary.updatesPerSecond * r.tributary.bytesPerUpdate) / 1e6).toFixed(1),
-          ((r.raw.updatesPerSecond * r.raw.bytesPerUpdate) / 1e6).toFixed(1),
-        ]),
-      ),
-      '',
-    ].join('\n');
-    const files = writeResult(
-      'pipeline',
-      {
-        bench: 'pipeline',
-        machine: machine(),
-        stackMode: stack.mode,
-        params: layout.size,
-        updates: UPDATES,
-        rows,
-      },
-      md,
-    );
-    console.log(md);
-    console.log(JSON.stringify({ bench: 'pipeline', written: files }));
+    for (const encoding of ['FLOAT16', 'INT8_AFFINE'] as const) {
+      progress(`${encoding}: Tributary's update path, 1,000,000 parameters`);
+      const ours = await path(encoding, MILLION, encoding === 'FLOAT16' ? 2e6 : 1e6);
+      const bytes = Math.round(ours.bytesPerUpdate);
+      const records = Math.max(20, Math.round(BYTES_PER_RUN / bytes));
+      const produce = await withTopic(
+        kafka,
+        'bench-kafkajs',
+        async (topic) => (await kafkajsProduce(kafka, topic, bytes, records)).megabytesPerSecond,
+      );
+      encodingRows.push({ encoding, path: ours, kafkajsProduce: produce });
+    }
   } finally {
     await stack.stop();
   }
+  const million = sizeRows[2] as SizeRow;
+  encodingRows.unshift({ encoding: 'FLOAT32', path: million.path, kafkajsProduce: million.kafkajs.produce });
+  report(sizeRows, encodingRows, stack.mode, rdkafka?.version ?? null);
+}
+
+function report(
+  sizeRows: SizeRow[],
+  encodingRows: EncodingRow[],
+  stackMode: string,
+  rdkafkaVersion: string | null,
+) {
+  const mb = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(1));
+  const of = (x: number | undefined, ref: number) => (x === undefined ? '–' : (x / ref).toFixed(2));
+  const md = [
+    "# The update path against Kafka's own tools",
+    '',
+    `Machine: ${JSON.stringify(machine())}; stack: ${stackMode}, one broker, acks=all, idempotent producers, read_committed consumers. ` +
+      `Java: kafka-tools ${KAFKA_TOOLS_VERSION} (ProducerPerformance / ConsumerPerformance). ` +
+      `librdkafka: ${rdkafkaVersion ? `@confluentinc/kafka-javascript (librdkafka ${rdkafkaVersion})` : 'not installed'}. ` +
+      `Tributary: FLOAT32 updates published by ${PUBLISHERS} workers (threads) and folded as they arrive; MB = 10⁶ bytes.`,
+    '',
+    '## Throughput, MB/s (fraction of the Java producer)',
+    '',
+    table(
+      [
+        'record',
+        'Java produce',
+        'Java consume',
+        'kafkajs produce',
+        'kafkajs consume',
+        'librdkafka produce',
+        'librdkafka consume',
+        "Tributary's update path",
+      ],
+      sizeRows.map((r) => [
+        `${r.size} (${r.bytes.toLocaleString()} B × ${r.records})`,
+        mb(r.java.produce),
+        mb(r.java.consume),
+        `${mb(r.kafkajs.produce)} (${of(r.kafkajs.produce, r.java.produce)})`,
+        `${mb(r.kafkajs.consume)}`,
+        r.librdkafka ? `${mb(r.librdkafka.produce)} (${of(r.librdkafka.produce, r.java.produce)})` : '–',
+        r.librdkafka ? mb(r.librdkafka.consume) : '–',
+        `**${mb(r.path.megabytesPerSecond)} (${of(r.path.megabytesPerSecond, r.java.produce)})**`,
+      ]),
+    ),
+    '',
+    '## Encodings at 1,000,000 parameters: the path against raw kafkajs records of the same size',
+    '',
+    table(
+      [
+        'encoding',
+        'bytes / update',
+        'records / update',
+        'updates/s',
+        'path MB/s',
+        'kafkajs produce MB/s',
+        'path / raw',
+      ],
+      encodingRows.map((r) => [
+        r.encoding,
+        Math.round(r.path.bytesPerUpdate).toLocaleString(),
+        r.path.recordsPerUpdate,
+        r.path.updatesPerSecond.toFixed(1),
+        mb(r.path.megabytesPerSecond),
+        mb(r.kafkajsProduce),
+        of(r.path.megabytesPerSecond, r.kafkajsProduce),
+      ]),
+    ),
+    '',
+  ].join('\n');
+  const files = writeResult(
+    'pipeline',
+    {
+      bench: 'pipeline',
+      machine: machine(),
+      stackMode,
+      publishers: PUBLISHERS,
+      kafkaTools: KAFKA_TOOLS_VERSION,
+      librdkafka: rdkafkaVersion,
+      sizeRows,
+      encodingRows,
+    },
+    md,
+  );
+  const x = (r: SizeRow) => Math.log10(r.bytes);
+  const line = (label: string, y: (r: SizeRow) => number | undefined, dashed = false) => ({
+    label,
+    dashed,
+    points: sizeRows.flatMap((r) => (y(r) === undefined ? [] : [{ x: x(r), y: y(r) as number }])),
+  });
+  const chart = writeLineChart(join(RESULTS_DIR, 'pipeline'), {
+    title: 'Update path vs Kafka clients, one broker, acks=all',
+    xLabel: 'record size, log10 bytes (5 = 100 KB, 6 = 1 MB)',
+    yLabel: 'MB/s',
+    yMin: 0,
+    series: [
+      line('Java producer (kafka-tools)', (r) => r.java.produce, true),
+      line('kafkajs producer', (r) => r.kafkajs.produce, true),
+      line('librdkafka producer', (r) => r.librdkafka?.produce, true),
+      line("Tributary's update path (end to end)", (r) => r.path.megabytesPerSecond),
+    ],
+    notes: ['Producers send one record at a time and await it, except the Java tool, which pipelines.'],
+  });
+  console.log(md);
+  console.log(JSON.stringify({ bench: 'pipeline', written: { ...files, ...chart } }));
 }
