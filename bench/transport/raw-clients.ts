@@ -22,8 +22,20 @@ const rate = (startedAt: bigint, records: number, bytes: number): Rate => {
   return { seconds, megabytesPerSecond: (records * bytes) / seconds / 1e6 };
 };
 
-/** The same payload under distinct keys: the client's cost, not the generator's. */
-const payloadOf = (bytes: number) => Buffer.alloc(bytes, 0x5a);
+/**
+ * `count` sends of `bytes` one after another, each awaited, timed: the same payload under distinct
+ * keys (the client's cost, not the generator's).
+ */
+async function timedSends(
+  send: (key: string, value: Buffer) => Promise<unknown>,
+  bytes: number,
+  count: number,
+): Promise<Rate> {
+  const value = Buffer.alloc(bytes, 0x5a);
+  const startedAt = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) await send(`r${i}`, value);
+  return rate(startedAt, count, bytes);
+}
 
 export async function kafkajsProduce(
   kafka: Kafka,
@@ -33,11 +45,12 @@ export async function kafkajsProduce(
 ): Promise<Rate> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  const value = payloadOf(bytes);
   try {
-    const startedAt = process.hrtime.bigint();
-    for (let i = 0; i < count; i++) await producer.send({ topic, messages: [{ key: `r${i}`, value }] });
-    return rate(startedAt, count, bytes);
+    return await timedSends(
+      (key, value) => producer.send({ topic, messages: [{ key, value }] }),
+      bytes,
+      count,
+    );
   } finally {
     await producer.disconnect();
   }
@@ -123,11 +136,12 @@ export async function librdkafkaProduce(
     'message.max.bytes': MAX_RECORD_BYTES,
   });
   await producer.connect();
-  const value = payloadOf(bytes);
   try {
-    const startedAt = process.hrtime.bigint();
-    for (let i = 0; i < count; i++) await producer.send({ topic, messages: [{ key: `r${i}`, value }] });
-    return rate(startedAt, count, bytes);
+    return await timedSends(
+      (key, value) => producer.send({ topic, messages: [{ key, value }] }),
+      bytes,
+      count,
+    );
   } finally {
     await producer.disconnect();
   }
