@@ -37,7 +37,12 @@ export const SAMPLE_MESSAGES: MessageTypes = {
     data: Buffer.from([1, 2, 253, 128]),
     chunk: { index: 0, count: 2, offset: 0, totalBytes: 8, sha256: Buffer.alloc(32, 0xab) },
     metrics: { loss: 0.25 },
-    timings: { startedAtMs: 1_790_000_001_000, finishedAtMs: 1_790_000_031_000 },
+    timings: {
+      startedAtMs: 1_790_000_001_000,
+      finishedAtMs: 1_790_000_031_000,
+      taskReceivedAtMs: 1_790_000_000_400,
+      modelReadyAtMs: 1_790_000_000_900,
+    },
     signature: { silo: 'silo-a', value: Buffer.alloc(64, 0x5a) },
   },
   GlobalModel: {

@@ -99,10 +99,24 @@ function readOldGolden(name: MessageName, file: string): unknown {
 }
 
 describe('published versions stay readable by the current reader', () => {
-  it('ModelUpdate v1 golden bytes read as v2, unsigned', () => {
+  const withoutStages = {
+    ...SAMPLE_MESSAGES.ModelUpdate.timings,
+    taskReceivedAtMs: null,
+    modelReadyAtMs: null,
+  };
+
+  it('ModelUpdate v1 golden bytes read as v3, unsigned and without the stage times', () => {
     expect(readOldGolden('ModelUpdate', 'model-update.v1')).toEqual({
       ...SAMPLE_MESSAGES.ModelUpdate,
       signature: null,
+      timings: withoutStages,
+    });
+  });
+
+  it('ModelUpdate v2 golden bytes read as v3, signed, without the stage times', () => {
+    expect(readOldGolden('ModelUpdate', 'model-update.v2')).toEqual({
+      ...SAMPLE_MESSAGES.ModelUpdate,
+      timings: withoutStages,
     });
   });
 

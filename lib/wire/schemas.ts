@@ -10,7 +10,7 @@ export const SCHEMA_DIR = fileURLToPath(new URL('../../schemas/', import.meta.ur
 
 export const MESSAGE_SCHEMAS = {
   TrainTask: 'train-task.v1.avsc',
-  ModelUpdate: 'model-update.v2.avsc',
+  ModelUpdate: 'model-update.v3.avsc',
   GlobalModel: 'global-model.v1.avsc',
   WorkerCheckIn: 'worker-check-in.v2.avsc',
   CoordinatorEvent: 'coordinator-event.v1.avsc',
@@ -79,7 +79,13 @@ export interface ModelUpdate {
   data: Buffer;
   chunk: WireChunkInfo | null;
   metrics: Record<string, number>;
-  timings: { startedAtMs: number; finishedAtMs: number };
+  timings: {
+    startedAtMs: number;
+    finishedAtMs: number;
+    /** v3: when the worker received the task and had its base model (null from older workers). */
+    taskReceivedAtMs?: number | null;
+    modelReadyAtMs?: number | null;
+  };
   /** v2: the silo's signature; absent or null when unsigned (and always null from a v1 writer). */
   signature?: UpdateSignature | null;
 }

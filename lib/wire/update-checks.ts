@@ -78,5 +78,6 @@ export function checkEnvelope(
   if (metricNames.some((name) => Buffer.byteLength(name, 'utf8') > limits.maxIdBytes))
     fail('TRIB_INVALID_UPDATE', `a metric name is longer than ${limits.maxIdBytes} bytes`);
   for (const [name, ms] of Object.entries(update.timings))
-    if (!Number.isSafeInteger(ms) || ms < 0) fail('TRIB_INVALID_UPDATE', `timings.${name} is not a time`);
+    if (ms !== null && ms !== undefined && (!Number.isSafeInteger(ms) || ms < 0))
+      fail('TRIB_INVALID_UPDATE', `timings.${name} is not a time`);
 }

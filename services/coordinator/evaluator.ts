@@ -46,3 +46,11 @@ export function evaluationNumbers(e: Evaluation): Record<string, number> {
     numbers[`test${name.charAt(0).toUpperCase()}${name.slice(1)}`] = value;
   return numbers;
 }
+
+/** Whether a new version is evaluated centrally: every `evaluateEvery`-th, and the last. */
+export function evaluatesVersion(
+  config: { evaluateEvery: number; maxVersions: number | null },
+  version: number,
+): boolean {
+  return version % config.evaluateEvery === 0 || config.maxVersions === version;
+}

@@ -2,7 +2,7 @@
 import type { Producer } from 'kafkajs';
 import { topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
-import type { FoldOutcome } from '../../lib/core/fedbuff/aggregator.js';
+import type { FlushOutcome, FoldOutcome } from '../../lib/core/fedbuff/aggregator.js';
 import type { CoordinatorEvent, ModelUpdate } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 
@@ -115,6 +115,19 @@ export function foldedEvent(whole: ModelUpdate, outcome: FoldOutcome, late: bool
       bufferCount: outcome.bufferCount,
       late: late ? 1 : 0,
       numExamples: whole.numExamples,
+    },
+  };
+}
+
+/** A new version published: its model's figures (an evaluation's, if any) and what went into it. */
+export function publishedEvent(flush: FlushOutcome, modelNumbers: Record<string, number>): JobEvent {
+  return {
+    type: 'model-published',
+    numbers: {
+      ...modelNumbers,
+      folded: flush.folded.length,
+      averageDeltaNorm: flush.averageDeltaNorm,
+      maxStaleness: Math.max(...flush.folded.map((f) => f.staleness)),
     },
   };
 }

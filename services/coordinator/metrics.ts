@@ -1,4 +1,5 @@
 /** What the coordinator knows about a run, as /status JSON, /metrics Prometheus text and the report. */
+import { RoundTripStages } from './stages.js';
 import { ERROR_CODES } from '../../lib/core/errors.js';
 import type { FlushOutcome, FoldedUpdate } from '../../lib/core/fedbuff/aggregator.js';
 import type { CoordinatorConfig } from './config.js';
@@ -42,6 +43,8 @@ export class RunMetrics {
 
   /** Staleness per silo and federated-evaluation rounds. */
   readonly silos: SiloMetrics;
+  /** A task's round trip, stage by stage (./stages.ts). */
+  readonly stages = new RoundTripStages();
 
   constructor(
     private readonly config: CoordinatorConfig,

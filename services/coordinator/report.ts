@@ -1,4 +1,5 @@
 /** runs/<run-id>/report.json and accuracy.png/.html: what a finished (or stopped) run achieved. */
+import type { Stage, StageSummary } from './stages.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeLineChart } from '../../lib/chart.js';
@@ -37,6 +38,8 @@ export interface RunReport {
   stalenessBySilo: Record<string, SiloStaleness>;
   /** Every closed federated-evaluation round, per silo and overall (empty when it is off). */
   federatedEvaluation: FederatedEvaluationPoint[];
+  /** A task's round trip, stage by stage: median, 90th percentile and mean ms (./stages.ts). */
+  roundTripStages: Record<Stage, StageSummary>;
 }
 
 export function buildReport(
@@ -74,6 +77,7 @@ export function buildReport(
     accuracyCurve: metrics.accuracy,
     stalenessBySilo: metrics.silos.stalenessBySilo(),
     federatedEvaluation: metrics.silos.rounds,
+    roundTripStages: metrics.stages.summary(),
   };
 }
 
@@ -105,6 +109,10 @@ export function writeReport(dir: string, report: RunReport): { json: string; cha
       `final accuracy ${report.finalAccuracy?.toFixed(4)}; seconds to target ${report.secondsToTarget?.toFixed(1) ?? 'not reached'}`,
       `${report.versions} versions, ${report.updatesAccepted} updates folded (${report.updatesLate} late), ${report.updatesRejected} rejected, mean staleness ${report.meanStaleness.toFixed(2)}`,
       `backend ${report.backend}; ${report.workers.length} workers`,
+      `round trip, median ms: ${Object.entries(report.roundTripStages)
+        .filter(([, s]) => s.count > 0)
+        .map(([stage, s]) => `${stage} ${s.medianMs.toFixed(0)}`)
+        .join(', ')}`,
     ],
   });
   if (report.federatedEvaluation.length > 0) writeSiloChart(join(dir, 'federated-evaluation'), report);

@@ -26,12 +26,12 @@ import type { AvroSerde } from '../../lib/wire/serde.js';
 import type { CoordinatorConfig } from './config.js';
 import { LeaseBook } from './leases.js';
 import { RunMetrics } from './metrics.js';
-import { evaluationNumbers, type Evaluator } from './evaluator.js';
+import { evaluatesVersion, evaluationNumbers, type Evaluator } from './evaluator.js';
 import { RejectionBatch } from './rejections.js';
 import { restoreCheckpoint, type RestoredCheckpoint } from './checkpoints.js';
 import { UpdateIntake, type RecordFailure } from './intake.js';
 import { writeStep, type CommitStep } from './step.js';
-import { foldedEvent, JobEvents, type JobEvent } from './events.js';
+import { foldedEvent, JobEvents, publishedEvent, type JobEvent } from './events.js';
 import { checkInRecordEvents, issueLeases, TaskIds, trainTaskRecord } from './tasks.js';
 import { consumeCheckIns, consumeUpdates, settled } from './clients.js';
 import { openJob, type OpenedJob } from './opening.js';
@@ -212,7 +212,7 @@ export class CoordinatorRunner {
     if (outcome.kind === 'failed') await this.reject(outcome.failure);
     if (outcome.kind === 'whole') {
       try {
-        await this.foldWhole(outcome.update);
+        await this.foldWhole(outcome.update, Number(message.timestamp));
       } catch (error) {
         if (this.abandoned) return; // the step failed, not the update
         const offset = Number(message.offset);
@@ -223,7 +223,9 @@ export class CoordinatorRunner {
     if (ms > 1000) this.log.warn('slow-record', { partition, offset: message.offset, ms });
   }
 
-  private async foldWhole(whole: ModelUpdate): Promise<void> {
+  /** `createdAtMs`: the whole update's last record's timestamp (for the round trip's stages). */
+  private async foldWhole(whole: ModelUpdate, createdAtMs: number): Promise<void> {
+    const wholeAtMs = this.now();
     const lease = this.leaseBook.complete(whole.taskId);
     let outcome: FoldOutcome;
     try {
@@ -233,13 +235,21 @@ export class CoordinatorRunner {
       throw error;
     }
     if (lease) this.leaseBook.folded(lease);
+    const foldedAtMs = this.now();
+    this.metrics.stages.folded({
+      leaseIssuedAtMs: lease?.issuedAtMs,
+      timings: whole.timings,
+      recordCreatedAtMs: createdAtMs,
+      wholeAtMs,
+      foldedAtMs,
+    });
     const late = lease === undefined;
     this.metrics.folded(outcome.update, late, this.now());
     const silo = this.leaseBook.workers.get(whole.workerId)?.silo ?? '(unknown)';
     this.metrics.silos.folded(silo, outcome.update.staleness, late);
     this.metrics.trained(whole.metrics, whole.numExamples);
     await this.emit(foldedEvent(whole, outcome, late));
-    if (outcome.flush) await this.onFlush(outcome.flush);
+    if (outcome.flush) await this.onFlush(outcome.flush, foldedAtMs);
     else failpoint('fold.after');
     // A slot just freed (and maybe a new version exists): lease now rather than at the next tick.
     this.tickSoon();
@@ -271,31 +281,29 @@ export class CoordinatorRunner {
     if (quiet || this.rejections.full) await this.commitStep({ publishModel: false, checkpoint: !quiet });
   }
 
-  private async onFlush(flush: FlushOutcome): Promise<void> {
-    const numbers: Record<string, number> = {};
-    const evaluate =
-      flush.version % this.config.evaluateEvery === 0 || this.config.maxVersions === flush.version;
-    const evaluation = evaluate ? await this.evaluator.evaluate(this.aggregator.model) : null;
-    if (evaluation) {
-      Object.assign(numbers, evaluationNumbers(evaluation));
-      this.metrics.evaluated(flush.version, evaluation, this.now());
-    }
+  /**
+   * A new version: committed and leased, then evaluated (evaluation was most of a round's step, 82
+   * of 128 ms: workers train meanwhile). Test figures go in the `evaluation` event, not the model.
+   */
+  private async onFlush(flush: FlushOutcome, lastFoldAtMs: number): Promise<void> {
     await this.commitStep({
       publishModel: true,
       checkpoint: true,
-      modelMetrics: numbers,
       foldedUpdateIds: flush.folded.map((f) => f.updateId),
     });
     this.metrics.flushed(flush);
-    await this.emit({
-      type: 'model-published',
-      numbers: {
-        ...numbers,
-        folded: flush.folded.length,
-        averageDeltaNorm: flush.averageDeltaNorm,
-        maxStaleness: Math.max(...flush.folded.map((f) => f.staleness)),
-      },
-    });
+    this.metrics.stages.stepCommitted(flush.version, lastFoldAtMs, this.now());
+    await this.tick();
+    const evaluatedAt = this.now();
+    const evaluation = evaluatesVersion(this.config, flush.version)
+      ? await this.evaluator.evaluate(this.aggregator.model)
+      : null;
+    const numbers = evaluation ? evaluationNumbers(evaluation) : {};
+    if (evaluation) {
+      this.metrics.stages.evaluated(evaluatedAt, this.now());
+      this.metrics.evaluated(flush.version, evaluation, this.now());
+    }
+    await this.emit(publishedEvent(flush, numbers));
     if (evaluation) await this.emit({ type: 'evaluation', numbers });
     this.stopConditions.evaluated(numbers.testAccuracy, this.aggregator.version);
     if (!this.stopConditions.reason)
@@ -347,6 +355,7 @@ export class CoordinatorRunner {
     const { version, bufferCount } = this.aggregator;
     const messages = issueLeases(this.leaseBook, this.taskIds, version, bufferCount, now, (lease) => {
       this.metrics.leaseIssued(now);
+      this.metrics.stages.leaseIssued(lease.baseVersion, now);
       return trainTaskRecord(lease, this.jobId, this.config.training, this.serde, this.schemaIds.task);
     });
     if (messages.length > 0) await this.producer.send({ topic: this.topic('tasks'), messages });

@@ -35,7 +35,8 @@ export interface Trainer {
   readonly evaluate?: HoldoutEvaluator;
 }
 
-type Work = { kind: 'train'; task: TrainTask } | { kind: 'evaluate'; task: EvaluationTask };
+type Work =
+  { kind: 'train'; task: TrainTask; receivedAtMs: number } | { kind: 'evaluate'; task: EvaluationTask };
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -46,6 +47,8 @@ const sleep = (ms: number, signal: AbortSignal) =>
 export class WorkerRunner {
   private readonly stopping = new AbortController();
   private readonly queue: TrainTask[] = [];
+  /** When each queued task arrived (its round trip's stages: timings in the update). */
+  private readonly receivedAt = new Map<string, number>();
   /** Evaluation requests go before training tasks: they are short and their rounds have deadlines. */
   private readonly evaluationQueue: EvaluationTask[] = [];
   private readonly evaluations: EvaluationResponder | null;
@@ -62,6 +65,7 @@ export class WorkerRunner {
   /** Settles when this worker cannot take part in the job (its model's layout is not the job's). */
   readonly failed = new Promise<TributaryError>((resolve) => (this.failWith = resolve));
   private checkInTimer: NodeJS.Timeout | undefined;
+  private checkInsSent: Promise<unknown> = Promise.resolve();
   private loop: Promise<void> | undefined;
   private readonly random: () => number;
   readonly stats = { tasksDone: 0, tasksDropped: 0, tasksAbandoned: 0, modelProblems: 0 };
@@ -99,6 +103,7 @@ export class WorkerRunner {
         return;
       }
       this.queue.push(task);
+      this.receivedAt.set(task.taskId, Date.now());
       this.wake?.();
     });
   }
@@ -131,7 +136,12 @@ export class WorkerRunner {
     void this.checkIn().catch(() => undefined);
   }
 
-  private async checkIn(): Promise<void> {
+  /**
+   * Sends a check-in of the worker's state now. Check-ins are sent one after another, in the order
+   * they were made (a later one never overtakes an earlier one), so a caller need not await one
+   * to keep its state in order.
+   */
+  private checkIn(): Promise<void> {
     const message: WorkerCheckIn = {
       workerId: this.config.workerId,
       jobId: this.config.jobId,
@@ -143,15 +153,19 @@ export class WorkerRunner {
       sentAtMs: Date.now(),
       problem: this.problem,
     };
-    await this.links.producer.send({
-      topic: topicName(this.config.jobId, 'checkins'),
-      messages: [
-        {
-          key: this.config.workerId,
-          value: this.serde.encode('WorkerCheckIn', this.links.schemaIds.checkIn, message),
-        },
-      ],
-    });
+    const send = () =>
+      this.links.producer.send({
+        topic: topicName(this.config.jobId, 'checkins'),
+        messages: [
+          {
+            key: this.config.workerId,
+            value: this.serde.encode('WorkerCheckIn', this.links.schemaIds.checkIn, message),
+          },
+        ],
+      });
+    const sent = this.checkInsSent.then(send, send).then(() => undefined);
+    this.checkInsSent = sent.catch(() => undefined);
+    return sent;
   }
 
   private offlineForMs(): number {
@@ -175,7 +189,11 @@ export class WorkerRunner {
       const evaluation = this.evaluationQueue.shift();
       if (evaluation) return { kind: 'evaluate', task: evaluation };
       const task = this.queue.shift();
-      if (task) return { kind: 'train', task };
+      if (task) {
+        const receivedAtMs = this.receivedAt.get(task.taskId) ?? Date.now();
+        this.receivedAt.delete(task.taskId);
+        return { kind: 'train', task, receivedAtMs };
+      }
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         this.stopping.signal.addEventListener('abort', () => resolve(), { once: true });
@@ -204,7 +222,7 @@ export class WorkerRunner {
         continue;
       }
       try {
-        await this.handle(task);
+        await this.handle(task, work.receivedAtMs);
       } catch (error) {
         this.log.error('task-failed', { taskId: task.taskId, error });
       }
@@ -215,10 +233,11 @@ export class WorkerRunner {
     }
   }
 
-  private async handle(task: TrainTask): Promise<void> {
+  private async handle(task: TrainTask, receivedAtMs: number): Promise<void> {
     this.state = 'TRAINING';
     this.currentTaskId = task.taskId;
-    await this.checkIn();
+    // Said, not awaited: the round trip is not the task's to wait for (check-ins keep their order).
+    void this.checkIn().catch((error: unknown) => this.log.warn('check-in-failed', { error }));
     if (this.random() < this.config.dropoutProbability) {
       // A flaky site: the task is lost and the worker is away until the lease would have expired.
       this.stats.tasksDropped += 1;
@@ -236,6 +255,7 @@ export class WorkerRunner {
       });
       return;
     }
+    const modelReadyAtMs = Date.now();
     const startedAtMs = Date.now();
     const result = await this.trainer.train(model, task, () => this.stopping.signal.aborted);
     if (!result) {
@@ -256,7 +276,13 @@ export class WorkerRunner {
       task,
       this.config.workerId,
       result,
-      { startedAtMs, finishedAtMs: Date.now(), delayMultiplier: multiplier },
+      {
+        taskReceivedAtMs: receivedAtMs,
+        modelReadyAtMs,
+        startedAtMs,
+        finishedAtMs: Date.now(),
+        delayMultiplier: multiplier,
+      },
       this.trainer.layout,
       this.config,
     );

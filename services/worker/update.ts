@@ -21,7 +21,13 @@ export function updateRecords(
   task: TrainTask,
   workerId: string,
   result: LocalResult,
-  timing: { startedAtMs: number; finishedAtMs: number; delayMultiplier: number },
+  timing: {
+    taskReceivedAtMs: number;
+    modelReadyAtMs: number;
+    startedAtMs: number;
+    finishedAtMs: number;
+    delayMultiplier: number;
+  },
   layout: ModelLayout,
   encoding: { encoding: TensorEncoding; maxChunkBytes: number },
 ): { updateId: string; records: ModelUpdate[] } {
@@ -41,7 +47,12 @@ export function updateRecords(
         // A task's own figures, after ours and within the update's limit on metrics.
         ...Object.fromEntries(Object.entries(result.metrics ?? {}).slice(0, MAX_TASK_METRICS)),
       },
-      timings: { startedAtMs: timing.startedAtMs, finishedAtMs: timing.finishedAtMs },
+      timings: {
+        startedAtMs: timing.startedAtMs,
+        finishedAtMs: timing.finishedAtMs,
+        taskReceivedAtMs: timing.taskReceivedAtMs,
+        modelReadyAtMs: timing.modelReadyAtMs,
+      },
     },
     splitFlat(layout, result.delta),
     encoding.encoding,
