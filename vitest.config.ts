@@ -30,6 +30,7 @@ export default defineConfig({
             'test/fuzz/**/*.test.ts',
             'test/docs/**/*.test.ts',
             'cli/**/*.test.ts',
+            'bench/**/*.test.ts',
           ],
           environment: 'node',
         },

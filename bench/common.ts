@@ -78,3 +78,31 @@ export function table(headers: string[], rows: (string | number)[][]): string {
 
 /** The MNIST example task, which the benchmarks run (its config picks the model and data seed). */
 export const MNIST_TASK = fileURLToPath(new URL('../examples/mnist/task.ts', import.meta.url));
+
+/** The round trip's stages as coordinators report them (services/coordinator/stages.ts). */
+type StageReport = Record<string, { count: number; medianMs: number; p90Ms: number }>;
+
+/**
+ * One row per stage, one column per label: the median over runs of each run's median (ms), and
+ * the median of their 90th percentiles in brackets. Runs from before the stages were reported
+ * are left out.
+ */
+export function stageTable(byLabel: Record<string, readonly { roundTripStages?: StageReport }[]>): string {
+  const labels = Object.keys(byLabel);
+  const stages = [
+    ...new Set(labels.flatMap((l) => byLabel[l]?.flatMap((r) => Object.keys(r.roundTripStages ?? {})) ?? [])),
+  ];
+  if (stages.length === 0) return '(no run reported its stages)';
+  const cell = (label: string, stage: string) => {
+    const mine = (byLabel[label] ?? []).flatMap((r) => {
+      const s = r.roundTripStages?.[stage];
+      return s && s.count > 0 ? [s] : [];
+    });
+    if (mine.length === 0) return '–';
+    return `${median(mine.map((s) => s.medianMs)).toFixed(0)} (${median(mine.map((s) => s.p90Ms)).toFixed(0)})`;
+  };
+  return table(
+    ['stage, ms: median (p90)', ...labels],
+    stages.map((stage) => [stage, ...labels.map((l) => cell(l, stage))]),
+  );
+}

@@ -25,9 +25,11 @@ import {
   readResult,
   requireResult,
   RESULTS_DIR,
+  stageTable,
   table,
   writeResult,
 } from './common.js';
+import { bootstrapRatio, quartiles, smoothedCrossing } from './statistics.js';
 
 const SEEDS = (process.env.BENCH_TTA_SEEDS ?? '1,2,3').split(',').map(Number);
 const CLIENTS = Number(process.env.BENCH_TTA_WORKERS ?? 10);
@@ -280,9 +282,13 @@ function writeFlowerComparison(
     runs: {
       strategy: string;
       seed: number;
-      report: { accuracyCurve: { trainingSeconds: number | null; accuracy: number }[] };
+      report: {
+        accuracyCurve: { trainingSeconds: number | null; accuracy: number }[];
+        roundTripStages?: Parameters<typeof stageTable>[0][string][number]['roundTripStages'];
+      };
     }[];
   }>('tta');
+  const spread = seedSpread(runs, tta?.runs ?? []);
   const fmt = (x: number | null | undefined) =>
     x === null || x === undefined ? 'not reached' : x.toFixed(1);
   const rows: (string | number)[][] = [
@@ -342,6 +348,19 @@ function writeFlowerComparison(
       ]),
     ),
     '',
+    spread.markdown,
+    '',
+    "Tributary's round trip by stage (from bench tta's runs; Flower's rounds are its slowest client's training and delay plus the overhead above):",
+    '',
+    stageTable(
+      Object.fromEntries(
+        ['fedavg', 'fedbuff'].map((strategy) => [
+          `Tributary ${strategy}`,
+          (tta?.runs ?? []).filter((r) => r.strategy === strategy).map((r) => r.report),
+        ]),
+      ),
+    ),
+    '',
     'Chart: `bench/results/flower.png` (and `flower.html`).',
     '',
   ].join('\n');
@@ -375,10 +394,95 @@ function writeFlowerComparison(
       parameters: { seeds, clients, perRound: PER_ROUND, budgetSeconds },
       flower,
       perRun,
+      spread: spread.figures,
       runs,
     },
     md,
   );
   console.log(md);
   console.log(JSON.stringify({ bench: 'flower', written: files }));
+}
+
+type Curve = { x: number; y: number }[];
+
+/**
+ * Per seed, seconds to 0.90 as the first evaluation over it and as the smoothed curve's crossing
+ * (./statistics.ts), for Flower and each Tributary strategy; their medians and quartiles; and
+ * Flower's time over Tributary's with a bootstrap interval, paired by seed (one seed, one data split).
+ */
+function seedSpread(
+  flowerRuns: readonly { seed: number; points: RoundPoint[] }[],
+  ttaRuns: readonly {
+    strategy: string;
+    seed: number;
+    report: { accuracyCurve: { trainingSeconds: number | null; accuracy: number }[] };
+  }[],
+) {
+  const systems: Record<string, Map<number, Curve>> = {
+    'Flower FedAvg': new Map(
+      flowerRuns.map((r) => [
+        r.seed,
+        r.points.map((p) => ({ x: p.seconds - trainingStart(r.points), y: p.accuracy })),
+      ]),
+    ),
+    'Tributary fedavg': new Map(
+      ttaRuns.filter((r) => r.strategy === 'fedavg').map((r) => [r.seed, trainingCurve(r.report)]),
+    ),
+    'Tributary fedbuff': new Map(
+      ttaRuns.filter((r) => r.strategy === 'fedbuff').map((r) => [r.seed, trainingCurve(r.report)]),
+    ),
+  };
+  const statistics = {
+    'first evaluation ≥ 0.90': (c: Curve) => c.find((p) => p.y >= 0.9)?.x ?? null,
+    'mean over the last 3 s ≥ 0.90': (c: Curve) => smoothedCrossing(c, 0.9, 3),
+  };
+  const times = (system: string, stat: (c: Curve) => number | null) =>
+    new Map([...(systems[system] ?? new Map<number, Curve>())].map(([seed, c]) => [seed, stat(c)]));
+  const figures: Record<string, unknown> = {};
+  const spreadRows: string[][] = [];
+  const ratioRows: string[][] = [];
+  for (const [statName, stat] of Object.entries(statistics)) {
+    for (const system of Object.keys(systems)) {
+      const xs = [...times(system, stat).values()];
+      const reached = xs.filter((x): x is number => x !== null);
+      const q = quartiles(reached);
+      figures[`${system}: ${statName}`] = { seeds: xs.length, reached: reached.length, ...q };
+      spreadRows.push([
+        statName,
+        system,
+        `${reached.length}/${xs.length}`,
+        reached.length ? q.median.toFixed(1) : '–',
+        reached.length ? `${q.q1.toFixed(1)}–${q.q3.toFixed(1)}` : '–',
+      ]);
+    }
+    const flower = times('Flower FedAvg', stat);
+    for (const system of ['Tributary fedavg', 'Tributary fedbuff']) {
+      const mine = times(system, stat);
+      const seeds = [...flower.keys()].filter((seed) => flower.get(seed) != null && mine.get(seed) != null);
+      if (seeds.length < 2) continue;
+      const r = bootstrapRatio(
+        seeds.map((seed) => flower.get(seed) as number),
+        seeds.map((seed) => mine.get(seed) as number),
+        { paired: true },
+      );
+      figures[`Flower / ${system}: ${statName}`] = { seeds: seeds.length, ...r };
+      ratioRows.push([
+        statName,
+        `Flower ÷ ${system}`,
+        String(seeds.length),
+        `${r.ratio.toFixed(2)}×`,
+        `${r.low.toFixed(2)}–${r.high.toFixed(2)}`,
+      ]);
+    }
+  }
+  const markdown = [
+    'Spread over seeds: seconds from the first task to 0.90, by the first evaluation over it and by the mean of the evaluations in the last 3 seconds (steadier: one lucky evaluation does not count; a span of time, as the systems evaluate at different rates):',
+    '',
+    table(['statistic', 'system', 'seeds reaching', 'median s', 'interquartile s'], spreadRows),
+    '',
+    "How much sooner Tributary gets there: Flower's median time over Tributary's, with a 95% bootstrap interval (seeds resampled, paired: a seed fixes the data split):",
+    '',
+    table(['statistic', 'ratio', 'seeds', 'ratio of medians', '95% interval'], ratioRows),
+  ].join('\n');
+  return { markdown, figures };
 }

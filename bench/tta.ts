@@ -10,7 +10,16 @@ import { startStack } from '../infra/stack/index.js';
 import { writeLineChart } from '../lib/chart.js';
 import { benchmarkFleet, benchmarkRun, Federation } from '../lib/run/federation.js';
 import type { RunReport } from '../services/coordinator/report.js';
-import { machine, median, MNIST_TASK, requireResult, RESULTS_DIR, table, writeResult } from './common.js';
+import {
+  machine,
+  median,
+  MNIST_TASK,
+  requireResult,
+  RESULTS_DIR,
+  stageTable,
+  table,
+  writeResult,
+} from './common.js';
 
 const SEEDS = (process.env.BENCH_TTA_SEEDS ?? '1,2,3').split(',').map(Number);
 const WORKERS = Number(process.env.BENCH_TTA_WORKERS ?? 10);
@@ -219,6 +228,17 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
     ),
     '',
     speedupLine,
+    '',
+    "A task's round trip by stage (coordinators' reports; lease → task at the worker → its model ready → training, with the simulated delay → the update's record created → whole at the coordinator → folded; and per version: last fold → step committed → the next version's first lease):",
+    '',
+    stageTable(
+      Object.fromEntries(
+        (Object.keys(STRATEGIES) as Strategy[]).map((s) => [
+          STRATEGY_LABELS[s],
+          runs.filter((r) => r.strategy === s).map((r) => r.report),
+        ]),
+      ),
+    ),
     '',
     'Per run:',
     '',

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { bootstrapRatio, quartiles, smoothedCrossing } from './statistics.js';
+
+describe('smoothedCrossing', () => {
+  const curve = [0.5, 0.91, 0.6, 0.88, 0.91, 0.92, 0.93].map((y, i) => ({ x: i * 10, y }));
+
+  it('ignores a lone evaluation over the target and finds where the level over the window crosses it', () => {
+    expect(curve.find((p) => p.y >= 0.9)?.x).toBe(10); // the raw first crossing
+    expect(smoothedCrossing(curve, 0.9, 30)).toBe(50); // mean(0.88, 0.91, 0.92) > 0.9 > mean(0.6, 0.88, 0.91)
+    expect(smoothedCrossing(curve, 0.9, 1)).toBe(10); // a window holding one point: the raw crossing
+  });
+
+  it('smooths over a span of x, however densely a curve is sampled', () => {
+    const dense = Array.from({ length: 61 }, (_, i) => ({ x: i / 2, y: i % 2 === 0 ? 0.95 : 0.84 }));
+    // Alternating 0.95 / 0.84: the level is below 0.90 however long the window.
+    expect(smoothedCrossing(dense, 0.9, 3)).toBeNull();
+    expect(smoothedCrossing(dense, 0.89, 3)).toBe(3); // not 0: one evaluation is no level
+  });
+
+  it('is null when the level never reaches the target', () => {
+    expect(smoothedCrossing(curve, 0.95, 30)).toBeNull();
+    expect(smoothedCrossing([], 0.1, 30)).toBeNull();
+  });
+});
+
+describe('quartiles', () => {
+  it('interpolates between order statistics', () => {
+    expect(quartiles([4, 1, 3, 2])).toEqual({ q1: 1.75, median: 2.5, q3: 3.25 });
+    expect(quartiles([7])).toEqual({ q1: 7, median: 7, q3: 7 });
+  });
+});
+
+describe('bootstrapRatio', () => {
+  it('gives the ratio of medians with an interval around it, the same for the same seed', () => {
+    const a = [20, 22, 19, 25, 21, 30, 18, 23, 24, 20];
+    const b = [10, 11, 10, 12, 9, 14, 10, 11, 12, 10];
+    const r = bootstrapRatio(a, b, { paired: true, seed: 7 });
+    expect(r.ratio).toBeCloseTo(21.5 / 10.5, 10);
+    expect(r.low).toBeLessThanOrEqual(r.ratio);
+    expect(r.high).toBeGreaterThanOrEqual(r.ratio);
+    expect(r.low).toBeGreaterThan(1.5);
+    expect(bootstrapRatio(a, b, { paired: true, seed: 7 })).toEqual(r);
+  });
+
+  it('has a degenerate interval for constant samples and a wide one for scattered samples', () => {
+    expect(bootstrapRatio([2, 2, 2], [1, 1, 1])).toEqual({ ratio: 2, low: 2, high: 2 });
+    const wide = bootstrapRatio([1, 10, 2, 9, 3, 8], [5, 5, 5, 5, 5, 5]);
+    expect(wide.high - wide.low).toBeGreaterThan(0.5);
+  });
+
+  it('refuses paired samples of different lengths', () => {
+    expect(() => bootstrapRatio([1, 2], [1], { paired: true })).toThrow(RangeError);
+  });
+});
