@@ -4,6 +4,7 @@
  * the first evaluation over the target, quartiles, and a bootstrap interval for a ratio of medians.
  * Pure; seeded, so a result re-renders the same.
  */
+import { seededRandom } from '../lib/core/random.js';
 import { median } from './common.js';
 
 /**
@@ -42,18 +43,6 @@ export function quartiles(xs: readonly number[]): { q1: number; median: number; 
   return { q1: at(0.25), median: at(0.5), q3: at(0.75) };
 }
 
-/** A small seeded generator (mulberry32): the same interval every time for the same runs. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * median(a) / median(b) and its 95% percentile-bootstrap interval. Paired when both come from the
  * same seeds in the same order (the seed, which fixes the data split, is resampled); otherwise
@@ -67,7 +56,7 @@ export function bootstrapRatio(
   const resamples = options.resamples ?? 4000;
   const paired = options.paired ?? false;
   if (paired && a.length !== b.length) throw new RangeError('paired samples need equal lengths');
-  const random = generator(options.seed ?? 1);
+  const random = seededRandom(options.seed ?? 1); // the same interval every time for the same runs
   const pick = (n: number) => Math.floor(random() * n);
   const ratios: number[] = [];
   for (let r = 0; r < resamples; r++) {
