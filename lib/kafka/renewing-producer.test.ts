@@ -102,6 +102,21 @@ describe('renewingProducer', () => {
     expect(made()[1]?.sent).toEqual(['tx:z']);
   });
 
+  it('tries a failed connect again at the next use instead of remembering the failure', async () => {
+    const { producer, made } = fresh();
+    const first = made()[0] as FakeProducer;
+    let refusals = 1;
+    const connect = first.connect;
+    first.connect = async () => {
+      if (refusals-- > 0) throw new Error('connection refused');
+      await connect();
+    };
+    await expect(producer.connect()).rejects.toThrow('connection refused');
+    await producer.send(record('after'));
+    expect(first.sent).toEqual(['after']);
+    expect(made()).toHaveLength(1);
+  });
+
   it('renews once for several failures of the same producer, and not after disconnect()', async () => {
     const { producer, made, renewals } = fresh();
     await producer.connect();

@@ -29,7 +29,11 @@ export function renewingProducer(create: ProducerFactory, onRenew?: (error: unkn
   const ready = async (): Promise<Producer> => {
     if (closed) throw new Error('the producer was disconnected');
     const producer = current;
-    connecting ??= producer.connect();
+    // A failed connect is tried again at the next use, not remembered.
+    connecting ??= producer.connect().catch((error: unknown) => {
+      if (producer === current) connecting = null;
+      throw error;
+    });
     await connecting;
     return producer;
   };

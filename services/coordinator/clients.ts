@@ -54,11 +54,14 @@ export async function consumeCheckIns(
     .fetchTopicOffsetsByTimestamp(topic, Date.now() - lookBackMs)
     .finally(() => admin.disconnect());
   const consumer = kafka.consumer({ groupId: `tributary.${jobId}.coordinator.checkins.${randomUUID()}` });
-  seekOnEveryJoin(
-    consumer,
-    topic,
-    from.filter(({ offset }) => Number(offset) >= 0),
-  );
+  // Seeked on the first join only: after a rejoin the group's own committed offsets (autoCommit)
+  // resume the reading, rather than ten minutes of check-ins read again.
+  let seeked = false;
+  seekOnEveryJoin(consumer, topic, () => {
+    if (seeked) return [];
+    seeked = true;
+    return from.filter(({ offset }) => Number(offset) >= 0);
+  });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({ eachMessage: async ({ message }) => onMessage(message) });
@@ -80,6 +83,8 @@ export async function consumeUpdates(
   kafka: Kafka,
   jobId: string,
   sessionTimeoutMs: number,
+  /** The next offset of each partition this process has already handled (a rejoin resumes there). */
+  handled: ReadonlyMap<number, number>,
   onMessage: (partition: number, message: KafkaMessage) => Promise<void>,
 ): Promise<Consumer> {
   const topic = topicName(jobId, 'updates');
@@ -111,12 +116,18 @@ export async function consumeUpdates(
   const startOf = new Map(
     committed.filter((c) => Number(c.offset) >= 0).map((c) => [c.partition, BigInt(c.offset)]),
   );
-  // A partition with no committed offset starts at the beginning. After a rejoin, what was read
-  // since comes again: the intake skips offsets it has consumed.
-  seekOnEveryJoin(
-    consumer,
-    topic,
-    [...startOf].map(([partition, offset]) => ({ partition, offset: String(offset) })),
+  // A partition with no committed offset starts at the beginning. After a rejoin (the group keeps
+  // no offsets), reading resumes after what this process handled, not at the committed offsets.
+  seekOnEveryJoin(consumer, topic, () =>
+    partitions.flatMap((partition) => {
+      const committed = startOf.get(partition);
+      const next = handled.get(partition);
+      const at =
+        next !== undefined && (committed === undefined || BigInt(next) > committed)
+          ? BigInt(next)
+          : committed;
+      return at === undefined ? [] : [{ partition, offset: String(at) }];
+    }),
   );
   await consumer.run({
     autoCommit: false,
@@ -131,7 +142,7 @@ export async function consumeUpdates(
 }
 
 /**
- * Seeks `consumer` to `offsets` each time it joins its group, before its first fetch. Seeking
+ * Seeks `consumer` to `offsets()` (asked at each join) each time it joins its group, before its first fetch. Seeking
  * right after `run()` races the join: a consumer that crashed joining (a group coordinator still
  * loading, on a fresh broker) restarts without its group, and kafkajs throws on the seek ("Consumer
  * group was not initialized") — a coordinator died of that at start-up. Register before `run()`.
@@ -139,10 +150,10 @@ export async function consumeUpdates(
 export function seekOnEveryJoin(
   consumer: Consumer,
   topic: string,
-  offsets: readonly { partition: number; offset: string }[],
+  offsets: () => readonly { partition: number; offset: string }[],
 ): void {
   consumer.on(consumer.events.GROUP_JOIN, () => {
-    for (const { partition, offset } of offsets) consumer.seek({ topic, partition, offset });
+    for (const { partition, offset } of offsets()) consumer.seek({ topic, partition, offset });
   });
 }
 

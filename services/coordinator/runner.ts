@@ -156,8 +156,8 @@ export class CoordinatorRunner {
         await this.serial(() => this.onCheckIn(message));
         this.tickSoon(); // an idle worker may take a free slot now
       }),
-      consumeUpdates(this.kafka, this.jobId, this.config.sessionTimeoutMs, (partition, message) =>
-        this.serial(() => this.onUpdateRecord(partition, message)),
+      consumeUpdates(this.kafka, this.jobId, this.config.sessionTimeoutMs, this.intake.consumed, (p, m) =>
+        this.serial(() => this.onUpdateRecord(p, m)),
       ),
     ]);
 
