@@ -18,7 +18,8 @@ import { heInitialWeights } from '../lib/task/model.js';
 import type { RunReport } from '../services/coordinator/report.js';
 import { fashionSplit, siloExamples, testExamples } from '../examples/fashion-mnist/data.js';
 import { machine, RESULTS_DIR, table, writeResult } from './common.js';
-import { ensureVenv, runFlower, trainingStart, writeImages, type RoundPoint } from './flower.js';
+import { runFlower, trainingStart, writeImages, type RoundPoint } from './flower.js';
+import { ensureVenv } from './flower/venv.js';
 import { trainingCurve } from './tta.js';
 
 const FASHION_TASK = fileURLToPath(new URL('../examples/fashion-mnist/task.ts', import.meta.url));

@@ -7,8 +7,8 @@
  * slower), the wall-clock budget and the machine. What differs: Flower clients train with numpy,
  * Tributary's workers with TF.js (their samples/s are reported), and Flower's transport is gRPC.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeLineChart, type Series } from '../lib/chart.js';
 import type { InMemoryExamples } from '../lib/task/arrays.js';
@@ -29,15 +29,14 @@ import {
   table,
   writeResult,
 } from './common.js';
-import { bootstrapRatio, quartiles, smoothedCrossing } from './statistics.js';
+import { seedSpread } from './flower/spread.js';
+import { ensureVenv, PYTHON } from './flower/venv.js';
 
 const SEEDS = (process.env.BENCH_TTA_SEEDS ?? '1,2,3').split(',').map(Number);
 const CLIENTS = Number(process.env.BENCH_TTA_WORKERS ?? 10);
 const PER_ROUND = 4;
 const BUDGET_SECONDS = Number(process.env.BENCH_TTA_SECONDS ?? 120);
 const TARGETS = [0.85, 0.9];
-const VENV = join(BENCH_DIR, 'flower', '.venv');
-const PYTHON = join(VENV, 'bin', 'python');
 
 export interface RoundPoint {
   round: number;
@@ -52,37 +51,6 @@ export interface RoundPoint {
 /** Seconds since training started (the first round's clients chosen), as bench tta counts. */
 export function trainingStart(points: readonly RoundPoint[]): number {
   return points.find((p) => p.trainingStartedSeconds !== null)?.trainingStartedSeconds ?? 0;
-}
-
-/** The Flower virtual environment (and TensorFlow in it, for the CNN comparison, when `withTensorFlow`). */
-export function ensureVenv(withTensorFlow = false): string {
-  if (!existsSync(PYTHON)) {
-    console.log(JSON.stringify({ bench: 'flower', event: 'creating-venv', path: VENV }));
-    const made = spawnSync('python3', ['-m', 'venv', VENV], { stdio: 'inherit' });
-    if (made.status !== 0) throw new Error('python3 -m venv failed');
-  }
-  const installed = spawnSync(
-    PYTHON,
-    ['-m', 'pip', 'install', '--quiet', '-r', join(BENCH_DIR, 'flower', 'requirements.txt')],
-    { stdio: 'inherit' },
-  );
-  if (installed.status !== 0) throw new Error('pip install -r bench/flower/requirements.txt failed');
-  if (withTensorFlow && spawnSync(PYTHON, ['-c', 'import tensorflow']).status !== 0) {
-    // The same tensorflow-cpu wheel the workers' native TensorFlow is built from (ensure-native.sh).
-    const cache = join(BENCH_DIR, '..', '.cache', 'tensorflow');
-    const wheel = existsSync(cache) ? readdirSync(cache).find((f) => f.endsWith('.whl')) : undefined;
-    const tf = spawnSync(
-      PYTHON,
-      ['-m', 'pip', 'install', '--quiet', wheel ? join(cache, wheel) : 'tensorflow-cpu'],
-      {
-        stdio: 'inherit',
-      },
-    );
-    if (tf.status !== 0) throw new Error('pip install tensorflow-cpu failed');
-  }
-  return spawnSync(PYTHON, ['-c', 'import flwr; print(flwr.__version__)'], {
-    encoding: 'utf8',
-  }).stdout.trim();
 }
 
 export function writeImages(path: string, data: InMemoryExamples, indices?: readonly number[]): void {
@@ -288,7 +256,15 @@ function writeFlowerComparison(
       };
     }[];
   }>('tta');
-  const spread = seedSpread(runs, tta?.runs ?? []);
+  const spread = seedSpread(
+    new Map(
+      runs.map((r) => [
+        r.seed,
+        r.points.map((p) => ({ x: p.seconds - trainingStart(r.points), y: p.accuracy })),
+      ]),
+    ),
+    tta?.runs ?? [],
+  );
   const fmt = (x: number | null | undefined) =>
     x === null || x === undefined ? 'not reached' : x.toFixed(1);
   const rows: (string | number)[][] = [
@@ -401,88 +377,4 @@ function writeFlowerComparison(
   );
   console.log(md);
   console.log(JSON.stringify({ bench: 'flower', written: files }));
-}
-
-type Curve = { x: number; y: number }[];
-
-/**
- * Per seed, seconds to 0.90 as the first evaluation over it and as the smoothed curve's crossing
- * (./statistics.ts), for Flower and each Tributary strategy; their medians and quartiles; and
- * Flower's time over Tributary's with a bootstrap interval, paired by seed (one seed, one data split).
- */
-function seedSpread(
-  flowerRuns: readonly { seed: number; points: RoundPoint[] }[],
-  ttaRuns: readonly {
-    strategy: string;
-    seed: number;
-    report: { accuracyCurve: { trainingSeconds: number | null; accuracy: number }[] };
-  }[],
-) {
-  const systems: Record<string, Map<number, Curve>> = {
-    'Flower FedAvg': new Map(
-      flowerRuns.map((r) => [
-        r.seed,
-        r.points.map((p) => ({ x: p.seconds - trainingStart(r.points), y: p.accuracy })),
-      ]),
-    ),
-    'Tributary fedavg': new Map(
-      ttaRuns.filter((r) => r.strategy === 'fedavg').map((r) => [r.seed, trainingCurve(r.report)]),
-    ),
-    'Tributary fedbuff': new Map(
-      ttaRuns.filter((r) => r.strategy === 'fedbuff').map((r) => [r.seed, trainingCurve(r.report)]),
-    ),
-  };
-  const statistics = {
-    'first evaluation ≥ 0.90': (c: Curve) => c.find((p) => p.y >= 0.9)?.x ?? null,
-    'mean over the last 3 s ≥ 0.90': (c: Curve) => smoothedCrossing(c, 0.9, 3),
-  };
-  const times = (system: string, stat: (c: Curve) => number | null) =>
-    new Map([...(systems[system] ?? new Map<number, Curve>())].map(([seed, c]) => [seed, stat(c)]));
-  const figures: Record<string, unknown> = {};
-  const spreadRows: string[][] = [];
-  const ratioRows: string[][] = [];
-  for (const [statName, stat] of Object.entries(statistics)) {
-    for (const system of Object.keys(systems)) {
-      const xs = [...times(system, stat).values()];
-      const reached = xs.filter((x): x is number => x !== null);
-      const q = quartiles(reached);
-      figures[`${system}: ${statName}`] = { seeds: xs.length, reached: reached.length, ...q };
-      spreadRows.push([
-        statName,
-        system,
-        `${reached.length}/${xs.length}`,
-        reached.length ? q.median.toFixed(1) : '–',
-        reached.length ? `${q.q1.toFixed(1)}–${q.q3.toFixed(1)}` : '–',
-      ]);
-    }
-    const flower = times('Flower FedAvg', stat);
-    for (const system of ['Tributary fedavg', 'Tributary fedbuff']) {
-      const mine = times(system, stat);
-      const seeds = [...flower.keys()].filter((seed) => flower.get(seed) != null && mine.get(seed) != null);
-      if (seeds.length < 2) continue;
-      const r = bootstrapRatio(
-        seeds.map((seed) => flower.get(seed) as number),
-        seeds.map((seed) => mine.get(seed) as number),
-        { paired: true },
-      );
-      figures[`Flower / ${system}: ${statName}`] = { seeds: seeds.length, ...r };
-      ratioRows.push([
-        statName,
-        `Flower ÷ ${system}`,
-        String(seeds.length),
-        `${r.ratio.toFixed(2)}×`,
-        `${r.low.toFixed(2)}–${r.high.toFixed(2)}`,
-      ]);
-    }
-  }
-  const markdown = [
-    'Spread over seeds: seconds from the first task to 0.90, by the first evaluation over it and by the mean of the evaluations in the last 3 seconds (steadier: one lucky evaluation does not count; a span of time, as the systems evaluate at different rates):',
-    '',
-    table(['statistic', 'system', 'seeds reaching', 'median s', 'interquartile s'], spreadRows),
-    '',
-    "How much sooner Tributary gets there: Flower's median time over Tributary's, with a 95% bootstrap interval (seeds resampled, paired: a seed fixes the data split):",
-    '',
-    table(['statistic', 'ratio', 'seeds', 'ratio of medians', '95% interval'], ratioRows),
-  ].join('\n');
-  return { markdown, figures };
 }
