@@ -16,6 +16,7 @@ import { loadTaskModel } from '../lib/task/load.js';
 import { heInitialWeights } from '../lib/task/model.js';
 import { mnistSplit, shardIndices } from '../examples/mnist/data.js';
 import { freePort } from '../infra/stack/ports.js';
+import { sharedHostThreads } from '../lib/run/federation.js';
 import { trainingCurve } from './tta.js';
 import {
   BENCH_DIR,
@@ -95,6 +96,18 @@ export interface FlowerRun {
   readonly extraArgs?: readonly string[];
 }
 
+/** numpy's (OpenBLAS) and TensorFlow's threads per Python process, as sharedHostThreads gives ours. */
+function pythonThreads(processes: number): Record<string, string> {
+  const share = sharedHostThreads(processes).TRIBUTARY_TF_THREADS;
+  if (!share) return {};
+  return {
+    OPENBLAS_NUM_THREADS: share,
+    OMP_NUM_THREADS: share,
+    TF_NUM_INTRAOP_THREADS: share,
+    TF_NUM_INTEROP_THREADS: '1',
+  };
+}
+
 /** One Flower run until its own clock passes the budget; its evaluation curve. */
 export async function runFlower(run: FlowerRun): Promise<RoundPoint[]> {
   const { seed, dataDir } = run;
@@ -120,6 +133,8 @@ export async function runFlower(run: FlowerRun): Promise<RoundPoint[]> {
       ...(run.extraArgs ?? []),
     ],
     {
+      // The same share of the cores per process as Tributary's (lib/run/federation.ts).
+      env: { ...process.env, ...pythonThreads(run.clients + 1) },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     },
@@ -293,7 +308,7 @@ function writeFlowerComparison(
     '',
     `Machine: ${JSON.stringify(context.machine)}. Seeds ${seeds.join(', ')}; ${clients} clients, ${PER_ROUND} training at once; ${budgetSeconds} s budget each; medians over seeds.`,
     '',
-    "Fair by construction: the same MNIST split and Dirichlet(0.5) shards (exported from Tributary's code), the same initial weights, the same MLP, the same local training (1 epoch, batch 32, SGD 0.1), the same client delay model, the same machine and budget. Differences: Flower clients train with numpy, Tributary workers with TF.js; Flower talks gRPC, Tributary Kafka.",
+    "Fair by construction: the same MNIST split and Dirichlet(0.5) shards (exported from Tributary's code), the same initial weights, the same MLP, the same local training (1 epoch, batch 32, SGD 0.1), the same client delay model, the same machine and budget, the same share of its cores per process (TensorFlow's or OpenBLAS's threads). Differences: Flower clients train with numpy, Tributary workers with TF.js; Flower talks gRPC, Tributary Kafka.",
     '',
     'Clock: seconds count from the first task handed out (Flower: the first round\'s clients chosen; Tributary: the first lease), as in bench tta; start-up before it (processes, connections) is shown apart and included in the "from start" column.',
     '',

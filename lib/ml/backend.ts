@@ -4,6 +4,7 @@
  * without them), then the pure-JS cpu backend. The choice is returned so callers log and report it.
  */
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 
@@ -19,10 +20,29 @@ export interface LoadedTf {
 
 const require = createRequire(import.meta.url);
 
+/**
+ * Sizes native TensorFlow's thread pools; effective only before tfjs-node loads (TensorFlow reads
+ * them once). `threads` intra-op threads (one op's work split), and one inter-op thread: tfjs runs
+ * ops one after another from JS, so a second pool only adds threads contending for the same cores.
+ * Several processes on one host each with a pool of every core (TensorFlow's default) spend a
+ * small model's training in thread hand-offs (docs/native-tensorflow.md, Threads).
+ */
+export function setNativeThreads(threads: number, env: NodeJS.ProcessEnv = process.env): void {
+  env.TF_NUM_INTRAOP_THREADS = String(threads);
+  env.TF_NUM_INTEROP_THREADS = '1';
+}
+
+/** Threads for each of `processes` TensorFlow processes sharing this host's cores. */
+export const threadsPerProcess = (processes: number, cores = availableParallelism()): number =>
+  Math.max(1, Math.floor(cores / Math.max(1, processes)));
+
 export async function loadTf(options: {
   needsConvGradients: boolean;
   prefer?: BackendName;
+  /** Native TensorFlow's threads (setNativeThreads); null or absent: TensorFlow's default, every core. */
+  threads?: number | null;
 }): Promise<LoadedTf> {
+  if (options.threads) setNativeThreads(options.threads);
   const skipped: string[] = [];
   const order: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
   const start = options.prefer ? order.indexOf(options.prefer) : 0;

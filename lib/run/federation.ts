@@ -8,6 +8,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { freePort } from '../../infra/stack/ports.js';
 import type { RunReport } from '../../services/coordinator/report.js';
+import { threadsPerProcess } from '../ml/backend.js';
 import { serviceArgs } from './processes.js';
 import { provisionJob, type SecuredCluster } from '../security/job.js';
 
@@ -70,6 +71,19 @@ export function benchmarkRun(seed: number, budgetSeconds: number): Record<string
   };
 }
 
+/**
+ * TRIBUTARY_TF_THREADS for `processes` TensorFlow processes on this host, unless the environment
+ * already sizes TensorFlow's threads (then it is left to).
+ */
+export function sharedHostThreads(
+  processes: number,
+  env: NodeJS.ProcessEnv = process.env,
+  cores?: number,
+): Record<string, string> {
+  if (env.TRIBUTARY_TF_THREADS || env.TF_NUM_INTRAOP_THREADS) return {};
+  return { TRIBUTARY_TF_THREADS: String(threadsPerProcess(processes, cores)) };
+}
+
 export class Federation {
   private readonly children: ChildProcess[] = [];
 
@@ -112,6 +126,8 @@ export class Federation {
         )
       : null;
     const httpPort = await freePort();
+    // The processes share this host's cores: each gets its share for TensorFlow, not a pool of all.
+    const threads = sharedHostThreads(o.workers + 1);
     const started = Date.now();
     const coordinator = this.launch(
       'coordinator',
@@ -121,6 +137,7 @@ export class Federation {
         TRIBUTARY_RUN_ID: o.runId,
         TRIBUTARY_RUN_DIR: o.runDir,
         TRIBUTARY_HTTP_PORT: String(httpPort),
+        ...threads,
         ...o.coordinatorEnv,
         ...credentials?.coordinatorEnv,
       },
@@ -137,6 +154,7 @@ export class Federation {
           TRIBUTARY_SHARD_INDEX: String(i),
           TRIBUTARY_SHARD_COUNT: String(o.workers),
           TRIBUTARY_SEED: String(1000 + i),
+          ...threads,
           ...o.workerEnv(i),
           ...credentials?.workerEnv(`site-${i}`, `worker-${i}`),
         },

@@ -27,6 +27,8 @@ export interface CoordinatorConfig {
   readonly taskSpec: string;
   /** Seed of version 0 for tasks with seeded initial weights. */
   readonly modelSeed: number;
+  /** Native TensorFlow's intra-op threads for evaluation (lib/ml/backend.ts); null: every core. */
+  readonly tfThreads: number | null;
   readonly aggregation: FedBuffConfig;
   readonly strategyName: string;
   readonly concurrency: number;
@@ -236,6 +238,7 @@ export function loadCoordinatorConfig(
     runDir: r.optionalString('TRIBUTARY_RUN_DIR'),
     taskSpec: r.string('TRIBUTARY_TASK', defaultTaskSpec()),
     modelSeed: r.number('TRIBUTARY_MODEL_SEED', 7, { integer: true }),
+    tfThreads: r.number('TRIBUTARY_TF_THREADS', 0, { integer: true, min: 0, max: 1024 }) || null,
     aggregation,
     strategyName:
       strategy === 'fedavg' ? `fedavg(K=${concurrency})` : `fedbuff(K=${bufferSize},C=${concurrency})`,

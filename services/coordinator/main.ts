@@ -67,10 +67,16 @@ async function main(): Promise<void> {
       openingSteps = opened.seconds;
     })
     .catch(() => undefined);
-  const { tf, backend, skipped } = await loadTf({ needsConvGradients: false });
+  const { tf, backend, skipped } = await loadTf({ needsConvGradients: false, threads: config.tfThreads });
   startup.tensorflowLoaded = process.uptime();
   const model = new TaskModel(tf, loaded.task, loaded.config);
-  log.info('task-loaded', { taskId: loaded.task.id, file: loaded.file, backend, skipped });
+  log.info('task-loaded', {
+    taskId: loaded.task.id,
+    file: loaded.file,
+    backend,
+    skipped,
+    tfThreads: config.tfThreads,
+  });
   const evaluator = taskEvaluator(model, backend, config.modelSeed);
   if (!evaluator.evaluates && config.federatedEvaluation.every === 0 && config.targetAccuracy !== null) {
     console.error(

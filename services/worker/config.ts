@@ -27,6 +27,8 @@ export interface WorkerConfig {
   /** Bytes of recent global models kept (at least two versions whatever the model's size). */
   readonly modelCacheBytes: number;
   readonly backend: BackendName | null;
+  /** Native TensorFlow's intra-op threads (lib/ml/backend.ts setNativeThreads); null: every core. */
+  readonly tfThreads: number | null;
   readonly delay: DelayModel;
   readonly dropoutProbability: number;
   /** A simulated intermittent site: offline for `forMs` of every `everyMs` (0: always online). */
@@ -137,6 +139,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     maxChunkBytes: r.number('TRIBUTARY_MAX_CHUNK_BYTES', DEFAULT_CHUNK_BYTES, { integer: true, min: 1024 }),
     modelCacheBytes: r.number('TRIBUTARY_MODEL_CACHE_BYTES', 64 * 1024 * 1024, { integer: true, min: 0 }),
     backend: backend as BackendName | null,
+    tfThreads: r.number('TRIBUTARY_TF_THREADS', 0, { integer: true, min: 0, max: 1024 }) || null,
     delay,
     dropoutProbability: r.number('TRIBUTARY_DROPOUT', 0, { min: 0, max: 1 }),
     outage: { everyMs: outageEvery, forMs: outageFor },

@@ -26,7 +26,11 @@ async function main(): Promise<void> {
   const { task, file, config: taskConfig } = await loadTask(config.taskSpec);
   // The fastest backend that loads; WebAssembly has no convolution gradients, so a model with
   // convolutions falls back from it to pure JS (native TensorFlow has them).
-  const loaded = await loadTf({ needsConvGradients: false, prefer: config.backend ?? undefined });
+  const loaded = await loadTf({
+    needsConvGradients: false,
+    prefer: config.backend ?? undefined,
+    threads: config.tfThreads,
+  });
   const { tf } = loaded;
   let backend = loaded.backend;
   const skipped = [...loaded.skipped];
@@ -39,7 +43,7 @@ async function main(): Promise<void> {
     skipped.push('wasm: no convolution gradient kernels');
     model = new TaskModel(tf, task, taskConfig);
   }
-  log.info('task-loaded', { taskId: task.id, file, backend, skipped });
+  log.info('task-loaded', { taskId: task.id, file, backend, skipped, tfThreads: config.tfThreads });
   const silo = {
     tf,
     config: taskConfig,

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../lib/core/errors.js';
+import { loadWorkerConfig } from './config.js';
+
+const base = { TRIBUTARY_WORKER_ID: 'w1', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081' };
+
+describe('TRIBUTARY_TF_THREADS', () => {
+  it("is TensorFlow's default (null) when unset or 0", () => {
+    expect(loadWorkerConfig(base).tfThreads).toBeNull();
+    expect(loadWorkerConfig({ ...base, TRIBUTARY_TF_THREADS: '0' }).tfThreads).toBeNull();
+  });
+
+  it('is the number of threads given', () => {
+    expect(loadWorkerConfig({ ...base, TRIBUTARY_TF_THREADS: '3' }).tfThreads).toBe(3);
+  });
+
+  it.each(['1.5', '-1', 'many', '5000'])('refuses %s, naming the variable', (value) => {
+    const load = () => loadWorkerConfig({ ...base, TRIBUTARY_TF_THREADS: value });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(/TRIBUTARY_TF_THREADS: must be a whole number >= 0 <= 1024/);
+  });
+});
