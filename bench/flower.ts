@@ -308,7 +308,7 @@ function writeFlowerComparison(
     '',
     `Machine: ${JSON.stringify(context.machine)}. Seeds ${seeds.join(', ')}; ${clients} clients, ${PER_ROUND} training at once; ${budgetSeconds} s budget each; medians over seeds.`,
     '',
-    "Fair by construction: the same MNIST split and Dirichlet(0.5) shards (exported from Tributary's code), the same initial weights, the same MLP, the same local training (1 epoch, batch 32, SGD 0.1), the same client delay model, the same machine and budget, the same share of its cores per process (TensorFlow's or OpenBLAS's threads). Differences: Flower clients train with numpy, Tributary workers with TF.js; Flower talks gRPC, Tributary Kafka.",
+    "Fair by construction: the same MNIST split and Dirichlet(0.5) shards (exported from Tributary's code), the same initial weights, the same MLP, the same local training (1 epoch, batch 32, SGD 0.1), the same client delay model, the same machine and budget, the same share of its cores per process (TensorFlow's or OpenBLAS's threads). Differences: Flower clients train with numpy, Tributary workers with TF.js; Flower talks gRPC, Tributary Kafka. The delay model multiplies each client's own measured training time, so the training engine sets the pace: on this machine numpy trains a shard's epoch in about 10 ms, TF.js in about 80 ms (each op dispatched to TensorFlow on its own, about 25 µs each: docs/native-tensorflow.md), which is most of the gap between the systems here.",
     '',
     'Clock: seconds count from the first task handed out (Flower: the first round\'s clients chosen; Tributary: the first lease), as in bench tta; start-up before it (processes, connections) is shown apart and included in the "from start" column.',
     '',
