@@ -1,15 +1,17 @@
 /**
- * Reading what a topic holds now (committed records only), for tools: every partition from a start
- * offset up to the end offsets taken when the read began. Transaction markers take offsets without
- * delivering records, so "caught up" is also declared after a quiet interval.
+ * Reading what a topic holds now (committed records only): every partition from a start offset up
+ * to the end offsets taken when the read began. Transaction markers take offsets without delivering
+ * records, so "caught up" is judged by the batches fetched (kafkajs reports marker batches too),
+ * not by the records delivered; a quiet interval is only the fallback for a tail compaction emptied.
  */
 import { randomUUID } from 'node:crypto';
-import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { LARGE_RECORD_CONSUMER } from './client.js';
 
 export interface ReadOptions {
   /** Start this many offsets before each partition's end (default: from the beginning). */
   readonly lastPerPartition?: number;
+  /** Caught up after this long without a fetched batch, whatever the offsets (default 2 s). */
   readonly quietMs?: number;
   readonly timeoutMs?: number;
 }
@@ -35,6 +37,88 @@ export async function fetchOffsetsSettled(
   }
 }
 
+/**
+ * Seeks `consumer` to `offsets()` (asked at each join) each time it joins its group, before its
+ * first fetch; register before `run()`. Seeking right after `run()` races the join: a consumer that
+ * crashed joining (a group coordinator still loading, on a fresh broker) restarts without its
+ * group, and kafkajs throws on the seek ("Consumer group was not initialized") — a coordinator died
+ * of that at start-up.
+ */
+export function seekOnEveryJoin(
+  consumer: Consumer,
+  topic: string,
+  offsets: () => readonly { partition: number; offset: string }[],
+): void {
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    for (const { partition, offset } of offsets()) consumer.seek({ topic, partition, offset });
+  });
+}
+
+/**
+ * Where a consumer reads each partition of `topic`, and how far its fetches have reached since:
+ * the highest offset of any batch fetched, transaction markers included. Reading (re)starts at
+ * the set offsets on every group join. After a seek back, batches count only once one starts below
+ * where the previous reading started (a batch fetched before the seek may still be reported).
+ */
+export class ReadPosition {
+  private readonly start = new Map<number, number>();
+  private readonly through = new Map<number, number>();
+  private readonly countFromBelow = new Map<number, number>();
+  private lastFetchMs: number;
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly topic: string,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.lastFetchMs = now();
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.topic !== topic) return;
+      this.lastFetchMs = this.now();
+      const first = Number(payload.firstOffset ?? payload.lastOffset);
+      if (first >= (this.countFromBelow.get(payload.partition) ?? Number.POSITIVE_INFINITY)) return;
+      this.countFromBelow.delete(payload.partition);
+      this.through.set(
+        payload.partition,
+        Math.max(this.reached(payload.partition), Number(payload.lastOffset)),
+      );
+    });
+    seekOnEveryJoin(consumer, topic, () =>
+      [...this.start].map(([partition, offset]) => ({ partition, offset: String(offset) })),
+    );
+  }
+
+  /** Where `partition` is read from at the next join; before `run()`. */
+  startAt(partition: number, offset: number): void {
+    this.start.set(partition, offset);
+  }
+
+  /** Reads `partition` from `offset` now (and on later joins); its progress starts again. */
+  seek(partition: number, offset: number): void {
+    const previous = this.start.get(partition);
+    if (previous !== undefined) this.countFromBelow.set(partition, previous);
+    this.through.delete(partition);
+    this.start.set(partition, offset);
+    this.lastFetchMs = this.now();
+    this.consumer.seek({ topic: this.topic, partition, offset: String(offset) });
+  }
+
+  /** The highest offset fetched from `partition` since its last seek; -1 before any. */
+  reached(partition: number): number {
+    return this.through.get(partition) ?? -1;
+  }
+
+  /** Every offset below `end` of `partition` has been fetched. */
+  caughtUp(partition: number, end: number): boolean {
+    return this.reached(partition) >= end - 1;
+  }
+
+  /** No batch fetched (and no seek) for `ms`. */
+  quietFor(ms: number): boolean {
+    return this.now() - this.lastFetchMs >= ms;
+  }
+}
+
 export async function readTopicNow(
   kafka: Kafka,
   topic: string,
@@ -48,44 +132,44 @@ export async function readTopicNow(
   } finally {
     await admin.disconnect();
   }
-  const pending = new Map(
-    ends.filter((e) => BigInt(e.offset) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.offset)]),
-  );
-  if (pending.size === 0) return [];
+  const pending = ends
+    .map((e) => ({ partition: e.partition, end: Number(e.offset), low: Number(e.low) }))
+    .filter((e) => e.end > e.low);
+  if (pending.length === 0) return [];
   const consumer = kafka.consumer({
     // Unique per read: readers sharing a group would split each other's partitions.
     groupId: `tributary-reader-${randomUUID()}`,
     readUncommitted: false,
+    // Also bounds how long disconnecting waits for a fetch in flight (the default is 5 s).
+    maxWaitTimeInMs: 100,
     ...LARGE_RECORD_CONSUMER,
   });
+  const position = new ReadPosition(consumer, topic);
+  for (const { partition, end, low } of pending)
+    position.startAt(
+      partition,
+      options.lastPerPartition === undefined ? low : Math.max(low, end - options.lastPerPartition),
+    );
+  const endOf = new Map(pending.map((e) => [e.partition, e.end]));
   const out: { partition: number; message: KafkaMessage }[] = [];
-  let lastActivity = Date.now();
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ topic: from, partition, message }) => {
-        if (from !== topic) return;
-        lastActivity = Date.now();
-        const end = pending.get(partition);
-        if (end === undefined) return;
-        out.push({ partition, message });
-        if (BigInt(message.offset) + 1n >= end) pending.delete(partition);
+        const end = endOf.get(partition);
+        // Past the end: written after the read began.
+        if (from === topic && end !== undefined && Number(message.offset) < end)
+          out.push({ partition, message });
       },
     });
-    if (options.lastPerPartition !== undefined)
-      for (const e of ends) {
-        const start = BigInt(e.offset) - BigInt(options.lastPerPartition);
-        const low = BigInt(e.low);
-        consumer.seek({ topic, partition: e.partition, offset: String(start > low ? start : low) });
-      }
-    const began = Date.now();
-    const quiet = options.quietMs ?? 2000;
-    while (pending.size > 0 && Date.now() - began < (options.timeoutMs ?? 30_000)) {
-      if (out.length > 0 && Date.now() - lastActivity > quiet) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+    const quietMs = options.quietMs ?? 2000;
+    const done = () =>
+      pending.every(({ partition, end }) => position.caughtUp(partition, end)) ||
+      (pending.some(({ partition }) => position.reached(partition) >= 0) && position.quietFor(quietMs));
+    while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   } finally {
     await consumer.disconnect();
   }

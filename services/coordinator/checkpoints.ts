@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { splitIntoChunks } from '../../lib/core/chunking.js';
 import { TributaryError } from '../../lib/core/errors.js';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
-import { fetchOffsetsSettled } from '../../lib/kafka/read.js';
+import { fetchOffsetsSettled, ReadPosition } from '../../lib/kafka/read.js';
 import { restoreAggregator } from '../../lib/core/fedbuff/state.js';
 import type { FedBuffAggregator } from '../../lib/core/fedbuff/aggregator.js';
 import type { Logger } from '../../lib/log.js';
@@ -127,35 +127,14 @@ export async function readLatestCheckpoint(
     legacy: null,
   };
   const wanted = new Map<number, Buffer | null>();
-  let lastSeen = now();
-  // The highest offset fetched since the last seek, markers included. After a seek back from W,
-  // batches count only once one starts below W (one fetched before the seek may still report).
-  const progress = { through: -1, countFromBelow: Number.POSITIVE_INFINITY };
-  const seekBack = (from: number, to: number) => {
-    progress.countFromBelow = from;
-    progress.through = -1;
-    readFrom = to;
-    consumer.seek({ topic, partition: 0, offset: String(to) });
-  };
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    if (payload.partition !== 0) return;
-    const first = Number(payload.firstOffset ?? payload.lastOffset);
-    if (first >= progress.countFromBelow) return;
-    progress.countFromBelow = Number.POSITIVE_INFINITY;
-    progress.through = Math.max(progress.through, Number(payload.lastOffset));
-  });
-  // Where reading (re)starts on a join (see seekOnEveryJoin); later seeks are made while running.
-  let readFrom = windowStart;
-  consumer.on(consumer.events.GROUP_JOIN, () =>
-    consumer.seek({ topic, partition: 0, offset: String(readFrom) }),
-  );
+  const position = new ReadPosition(consumer, topic, now);
+  position.startAt(0, windowStart);
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ message }) => {
-        lastSeen = now();
         const offset = Number(message.offset);
         if (phase === 'find') {
           if (offset < windowStart || message.key?.toString() !== jobId || !message.value) return;
@@ -176,7 +155,7 @@ export async function readLatestCheckpoint(
         throw new TributaryError('TRIB_STATE_CORRUPT', `no complete checkpoint could be read from ${topic}`);
       await new Promise((r) => setTimeout(r, 50));
       if (phase === 'find') {
-        if (progress.through < high - 1 && now() - lastSeen < quietMs) continue;
+        if (!position.caughtUp(0, high) && !position.quietFor(quietMs)) continue;
         const { legacy, manifest } = found;
         if (legacy)
           return { bytes: legacy, cursor: undefined, chunks: 1, seconds: (now() - startedAt) / 1000 };
@@ -184,16 +163,12 @@ export async function readLatestCheckpoint(
           phase = 'collect';
           for (const o of manifest.offsets) wanted.set(o, null);
           if (manifest.offsets.length === 0) break;
-          lastSeen = now();
-          readFrom = Math.min(...manifest.offsets);
-          consumer.seek({ topic, partition: 0, offset: String(readFrom) });
+          position.seek(0, Math.min(...manifest.offsets));
           continue;
         }
         if (windowStart <= low) return null;
-        const previousStart = windowStart;
         windowStart = Math.max(low, high - 4 * (high - windowStart));
-        lastSeen = now();
-        seekBack(previousStart, windowStart);
+        position.seek(0, windowStart);
       } else if ([...wanted.values()].every((v) => v !== null)) break;
     }
   } finally {

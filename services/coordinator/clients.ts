@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs, { type Consumer, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
+import { seekOnEveryJoin } from '../../lib/kafka/read.js';
 import { renewingProducer } from '../../lib/kafka/renewing-producer.js';
 import { topicName } from '../../lib/kafka/topics.js';
 import { ownPartitionsAssigner } from '../../lib/kafka/keyed-partitions.js';
@@ -139,22 +140,6 @@ export async function consumeUpdates(
     },
   });
   return consumer;
-}
-
-/**
- * Seeks `consumer` to `offsets()` (asked at each join) each time it joins its group, before its first fetch. Seeking
- * right after `run()` races the join: a consumer that crashed joining (a group coordinator still
- * loading, on a fresh broker) restarts without its group, and kafkajs throws on the seek ("Consumer
- * group was not initialized") — a coordinator died of that at start-up. Register before `run()`.
- */
-export function seekOnEveryJoin(
-  consumer: Consumer,
-  topic: string,
-  offsets: () => readonly { partition: number; offset: string }[],
-): void {
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    for (const { partition, offset } of offsets()) consumer.seek({ topic, partition, offset });
-  });
 }
 
 /** Waits for every disconnect, but no longer than `ms`: a client of a dead broker may never answer. */

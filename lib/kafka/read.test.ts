@@ -1,0 +1,110 @@
+import type { Consumer } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { ReadPosition } from './read.js';
+
+/** The two consumer events ReadPosition listens to, and the seeks it makes. */
+function consumerDouble() {
+  const listeners = new Map<string, ((event: { payload: unknown }) => void)[]>();
+  const seeks: { topic: string; partition: number; offset: string }[] = [];
+  const events = { END_BATCH_PROCESS: 'end-batch', GROUP_JOIN: 'join' };
+  const consumer = {
+    events,
+    on: (name: string, listener: (event: { payload: unknown }) => void) => {
+      listeners.set(name, [...(listeners.get(name) ?? []), listener]);
+      return () => undefined;
+    },
+    seek: (s: { topic: string; partition: number; offset: string }) => void seeks.push(s),
+  } as unknown as Consumer;
+  const emit = (name: string, payload: unknown) => listeners.get(name)?.forEach((l) => l({ payload }));
+  return {
+    consumer,
+    seeks,
+    batch: (topic: string, partition: number, firstOffset: number | null, lastOffset: number) =>
+      emit(events.END_BATCH_PROCESS, {
+        topic,
+        partition,
+        firstOffset: firstOffset === null ? null : String(firstOffset),
+        lastOffset: String(lastOffset),
+      }),
+    join: () => emit(events.GROUP_JOIN, {}),
+  };
+}
+
+describe('ReadPosition', () => {
+  it('is caught up once a fetched batch, transaction markers included, reaches the end offset', () => {
+    const c = consumerDouble();
+    const position = new ReadPosition(c.consumer, 't');
+    expect(position.reached(0)).toBe(-1);
+    c.batch('t', 0, 0, 9);
+    expect(position.caughtUp(0, 11)).toBe(false);
+    c.batch('t', 0, 10, 10); // a commit marker's batch: no record delivered
+    expect(position.caughtUp(0, 11)).toBe(true);
+    expect(position.caughtUp(1, 1)).toBe(false);
+  });
+
+  it("ignores other topics' batches and never moves backwards", () => {
+    const c = consumerDouble();
+    const position = new ReadPosition(c.consumer, 't');
+    c.batch('other', 0, 0, 100);
+    expect(position.reached(0)).toBe(-1);
+    c.batch('t', 0, 0, 50);
+    c.batch('t', 0, 0, 20);
+    expect(position.reached(0)).toBe(50);
+  });
+
+  it('seeks every partition to its start on every join', () => {
+    const c = consumerDouble();
+    const position = new ReadPosition(c.consumer, 't');
+    position.startAt(0, 5);
+    position.startAt(3, 0);
+    c.join();
+    c.join();
+    expect(c.seeks).toEqual([
+      { topic: 't', partition: 0, offset: '5' },
+      { topic: 't', partition: 3, offset: '0' },
+      { topic: 't', partition: 0, offset: '5' },
+      { topic: 't', partition: 3, offset: '0' },
+    ]);
+  });
+
+  it('after a seek back, counts batches only once one starts below where reading started', () => {
+    const c = consumerDouble();
+    const position = new ReadPosition(c.consumer, 't');
+    position.startAt(0, 92);
+    c.batch('t', 0, 92, 99);
+    expect(position.caughtUp(0, 100)).toBe(true);
+    position.seek(0, 68);
+    expect(c.seeks.at(-1)).toEqual({ topic: 't', partition: 0, offset: '68' });
+    expect(position.reached(0)).toBe(-1);
+    c.batch('t', 0, 92, 99); // fetched before the seek, reported after it
+    expect(position.reached(0)).toBe(-1);
+    c.batch('t', 0, 68, 80);
+    expect(position.reached(0)).toBe(80);
+    c.batch('t', 0, 81, 99);
+    expect(position.caughtUp(0, 100)).toBe(true);
+    c.join(); // a rejoin reads from the new start
+    expect(c.seeks.at(-1)).toEqual({ topic: 't', partition: 0, offset: '68' });
+  });
+
+  it('takes a batch without a first offset by its last', () => {
+    const c = consumerDouble();
+    const position = new ReadPosition(c.consumer, 't');
+    c.batch('t', 2, null, 7);
+    expect(position.reached(2)).toBe(7);
+  });
+
+  it('is quiet after the given time without a batch or a seek', () => {
+    let clock = 1000;
+    const c = consumerDouble();
+    const position = new ReadPosition(c.consumer, 't', () => clock);
+    clock += 1999;
+    expect(position.quietFor(2000)).toBe(false);
+    clock += 1;
+    expect(position.quietFor(2000)).toBe(true);
+    c.batch('t', 0, 0, 1);
+    expect(position.quietFor(2000)).toBe(false);
+    clock += 2500;
+    position.seek(0, 0);
+    expect(position.quietFor(2000)).toBe(false);
+  });
+});
