@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { startFederation, type Federation } from '../../lib/testing/index.js';
 import { CONDITIONS, PLANTS } from '../../examples/sensor-fleet/physics.js';
 import { formatStatus, jobStatus } from '../../cli/status.js';
@@ -35,6 +35,17 @@ afterEach(async () => {
 
 describe('the sensor-fleet example, shortened', () => {
   it('learns a fault at plants that never saw it and reaches its target on federated evaluation', async () => {
+    // CI keeps no service logs: on failure, show where the coordinator and the workers were.
+    onTestFailed(() => {
+      for (const p of federation ? [federation.coordinator, ...federation.workers] : [])
+        console.error(
+          `--- ${p.name}: last lines ---\n${p.output
+            .trimEnd()
+            .split('\n')
+            .slice(p === federation?.coordinator ? -40 : -8)
+            .join('\n')}`,
+        );
+    });
     const stack = { brokers: inject('brokers'), registryUrl: inject('registryUrl') };
     // Topics of this run's own: the plants' readings of any other run are not in them.
     const run = uniqueName('it');
