@@ -17,7 +17,14 @@ import { heInitialWeights } from '../lib/task/model.js';
 import { mnistSplit, shardIndices } from '../examples/mnist/data.js';
 import { freePort } from '../infra/stack/ports.js';
 import { sharedHostThreads } from '../lib/run/federation.js';
-import { trainingCurve } from './tta.js';
+import {
+  BUDGET_SECONDS,
+  CONCURRENCY as PER_ROUND,
+  SEEDS,
+  TARGETS,
+  trainingCurve,
+  WORKERS as CLIENTS,
+} from './tta.js';
 import {
   BENCH_DIR,
   machine,
@@ -32,12 +39,6 @@ import {
 } from './common.js';
 import { seedSpread } from './flower/spread.js';
 import { ensureVenv, PYTHON } from './flower/venv.js';
-
-const SEEDS = (process.env.BENCH_TTA_SEEDS ?? '1,2,3').split(',').map(Number);
-const CLIENTS = Number(process.env.BENCH_TTA_WORKERS ?? 10);
-const PER_ROUND = 4;
-const BUDGET_SECONDS = Number(process.env.BENCH_TTA_SECONDS ?? 120);
-const TARGETS = [0.85, 0.9];
 
 export interface RoundPoint {
   round: number;

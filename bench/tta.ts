@@ -21,11 +21,13 @@ import {
   writeResult,
 } from './common.js';
 
-const SEEDS = (process.env.BENCH_TTA_SEEDS ?? '1,2,3').split(',').map(Number);
-const WORKERS = Number(process.env.BENCH_TTA_WORKERS ?? 10);
-const BUDGET_SECONDS = Number(process.env.BENCH_TTA_SECONDS ?? 120);
-const CONCURRENCY = 4;
-const TARGETS = [0.85, 0.9];
+/** The task both tta and flower run (BENCH_TTA_SEEDS, _WORKERS, _SECONDS): one definition, so they match. */
+export const SEEDS = (process.env.BENCH_TTA_SEEDS ?? '1,2,3').split(',').map(Number);
+export const WORKERS = Number(process.env.BENCH_TTA_WORKERS ?? 10);
+export const BUDGET_SECONDS = Number(process.env.BENCH_TTA_SECONDS ?? 120);
+/** Tasks in flight: FedBuff's concurrency, FedAvg's cohort, Flower's clients per round. */
+export const CONCURRENCY = 4;
+export const TARGETS = [0.85, 0.9];
 
 const STRATEGIES = {
   fedbuff: {
