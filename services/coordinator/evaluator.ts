@@ -3,8 +3,9 @@
  * task has any; without it the coordinator publishes models unevaluated.
  */
 import type { ModelLayout } from '../../lib/core/fedbuff/layout.js';
+import { batchesOf } from '../../lib/task/batches.js';
 import type { Evaluation, TaskModel } from '../../lib/task/model.js';
-import type { TaskConfig } from '../../lib/task/types.js';
+import type { Batch, BatchSource, TaskConfig } from '../../lib/task/types.js';
 
 export interface Evaluator {
   readonly layout: ModelLayout;
@@ -19,11 +20,16 @@ export interface Evaluator {
   evaluate(weights: Float32Array): Promise<Evaluation | null>;
 }
 
+/**
+ * `batchSize`: examples per evaluation batch. Small, so each slice of an evaluation that runs beside
+ * the fold path is short (the MNIST MLP: 2 ms for 128 examples on one thread, against 8 ms for 500,
+ * the whole evaluation taking about the same).
+ */
 export function taskEvaluator(
   model: TaskModel<TaskConfig>,
   backend: string,
   modelSeed: number,
-  batchSize = 500,
+  batchSize = 128,
 ): Evaluator {
   const initial = model.initialWeights(modelSeed);
   const data = model.task.data.evaluation;
@@ -35,8 +41,22 @@ export function taskEvaluator(
     classes: model.classes,
     initialWeights: () => Float32Array.from(initial),
     evaluate: async (weights) =>
-      data ? model.evaluate(weights, data({ tf: model.tf, config: model.config, batchSize })) : null,
+      data
+        ? model.evaluate(weights, givingWayEachBatch(data({ tf: model.tf, config: model.config, batchSize })))
+        : null,
   };
+}
+
+/**
+ * The batches with a turn of the event loop after each: an evaluation runs beside the fold path
+ * (./central-evaluation.ts), and updates that arrive meanwhile are folded between its batches
+ * instead of after the whole test set.
+ */
+async function* givingWayEachBatch(source: BatchSource | Promise<BatchSource>): AsyncGenerator<Batch> {
+  for await (const batch of batchesOf(source)) {
+    yield batch;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }
 
 /** An evaluation as the numbers of a model record and an event: testLoss, testAccuracy, testMse… */

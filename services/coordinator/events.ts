@@ -3,7 +3,7 @@ import type { Producer } from 'kafkajs';
 import { topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
 import type { FlushOutcome, FoldOutcome } from '../../lib/core/fedbuff/aggregator.js';
-import type { CoordinatorEvent, ModelUpdate } from '../../lib/wire/schemas.js';
+import type { CoordinatorEvent, ModelUpdate, RejectedUpdate } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 
 /** Every event type the coordinator emits (docs/protocol.md and docs/topics.md list them). */
@@ -119,15 +119,24 @@ export function foldedEvent(whole: ModelUpdate, outcome: FoldOutcome, late: bool
   };
 }
 
-/** A new version published: its model's figures (an evaluation's, if any) and what went into it. */
-export function publishedEvent(flush: FlushOutcome, modelNumbers: Record<string, number>): JobEvent {
+/** A new version published: what went into it (its test figures follow in an `evaluation` event). */
+export function publishedEvent(flush: FlushOutcome): JobEvent {
   return {
     type: 'model-published',
     numbers: {
-      ...modelNumbers,
       folded: flush.folded.length,
       averageDeltaNorm: flush.averageDeltaNorm,
       maxStaleness: Math.max(...flush.folded.map((f) => f.staleness)),
     },
+  };
+}
+
+/** An update rejected: which, whose, and the rejection's code (the record itself goes to `rejected`). */
+export function rejectedEvent(rejection: Pick<RejectedUpdate, 'updateId' | 'workerId' | 'code'>): JobEvent {
+  return {
+    type: 'update-rejected',
+    updateId: rejection.updateId,
+    workerId: rejection.workerId,
+    labels: { code: rejection.code },
   };
 }

@@ -38,8 +38,6 @@ export interface FederatedEvaluationDeps {
   readonly classNames: readonly string[];
   /** The model's output width for a classifier (a report's matrix may be no wider), else null. */
   readonly classes: number | null;
-  /** The current global version. */
-  readonly version: () => number;
 }
 
 export class FederatedEvaluation {
@@ -123,7 +121,7 @@ export class FederatedEvaluation {
     for (const event of roundEvents(round, this.deps.classNames)) await this.deps.emit(event);
     if (this.deps.centralEvaluation || round.missingSilos.length > 0 || round.answered === 0) return;
     metrics.evaluated(round.version, round.overall, this.deps.now());
-    stopConditions.evaluated(round.overall.accuracy ?? undefined, this.deps.version());
+    stopConditions.evaluated(round.overall.accuracy ?? undefined);
   }
 
   private async onReport(message: KafkaMessage): Promise<void> {

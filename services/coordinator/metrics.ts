@@ -15,6 +15,11 @@ export interface AccuracyPoint {
   readonly seconds: number;
   /** Seconds since the first task was leased (null before): time to accuracy without start-up. */
   readonly trainingSeconds: number | null;
+  /**
+   * The same clock when this version was committed (evaluation runs beside the fold path and may
+   * finish later): when the model existed, as Flower's curve counts a round. Null before the first lease.
+   */
+  readonly publishedTrainingSeconds: number | null;
   /** Updates folded when this version was evaluated. */
   readonly updatesAccepted: number;
 }
@@ -58,19 +63,24 @@ export class RunMetrics {
     this.versions = version;
   }
 
+  /** `publishedAtMs`: when the version was committed (default: now, as for version 0). */
   evaluated(
     version: number,
     e: { accuracy: number | null; loss: number; metrics: Readonly<Record<string, number>> },
     nowMs: number,
+    publishedAtMs = nowMs,
   ): void {
     const seconds = (nowMs - this.startedAtMs) / 1000;
+    const sinceFirstLease = (atMs: number) =>
+      this.firstLeaseAtMs === null ? null : Math.max(0, atMs - this.firstLeaseAtMs) / 1000;
     this.accuracy.push({
       version,
       accuracy: e.accuracy,
       loss: e.loss,
       metrics: e.metrics,
       seconds,
-      trainingSeconds: this.firstLeaseAtMs === null ? null : (nowMs - this.firstLeaseAtMs) / 1000,
+      trainingSeconds: sinceFirstLease(nowMs),
+      publishedTrainingSeconds: sinceFirstLease(publishedAtMs),
       updatesAccepted: this.updatesAccepted,
     });
     if (
@@ -88,7 +98,7 @@ export class RunMetrics {
    */
   readonly trainingSums: Map<string, { sum: number; weight: number }> = new Map();
 
-  trained(metrics: Readonly<Record<string, number>>, numExamples: number): void {
+  private trained(metrics: Readonly<Record<string, number>>, numExamples: number): void {
     const weight = Math.max(1, numExamples);
     for (const [name, value] of Object.entries(metrics)) {
       if (!Number.isFinite(value)) continue;
@@ -107,7 +117,15 @@ export class RunMetrics {
     return Object.fromEntries([...this.trainingSums].map(([name, e]) => [name, e.sum / e.weight]));
   }
 
-  folded(update: FoldedUpdate, late: boolean, nowMs: number): void {
+  /** An update folded: counted, its staleness kept (overall and for its silo), its training figures summed. */
+  folded(
+    update: FoldedUpdate,
+    from: { late: boolean; silo: string; metrics: Readonly<Record<string, number>>; numExamples: number },
+    nowMs: number,
+  ): void {
+    const { late } = from;
+    this.silos.folded(from.silo, update.staleness, late);
+    this.trained(from.metrics, from.numExamples);
     this.updatesAccepted += 1;
     if (late) this.updatesLate += 1;
     this.stalenessCounts[update.staleness] = (this.stalenessCounts[update.staleness] ?? 0) + 1;

@@ -31,12 +31,14 @@ import { RejectionBatch } from './rejections.js';
 import { restoreCheckpoint, type RestoredCheckpoint } from './checkpoints.js';
 import { UpdateIntake, type RecordFailure } from './intake.js';
 import { writeStep, type CommitStep } from './step.js';
-import { foldedEvent, JobEvents, publishedEvent, type JobEvent } from './events.js';
+import { foldedEvent, JobEvents, publishedEvent, rejectedEvent, type JobEvent } from './events.js';
 import { checkInRecordEvents, issueLeases, TaskIds, trainTaskRecord } from './tasks.js';
 import { consumeCheckIns, consumeUpdates, settled } from './clients.js';
 import { openJob, type OpenedJob } from './opening.js';
 import { StopConditions, type StopReason } from './stop-conditions.js';
 import { FederatedEvaluation } from './federated.js';
+import { CentralEvaluation, type EvaluatedVersion } from './central-evaluation.js';
+import { SerialWork } from './serial-work.js';
 
 export type { StopReason } from './stop-conditions.js';
 
@@ -48,6 +50,7 @@ export class CoordinatorRunner {
   private readonly rejections: RejectionBatch;
   private readonly events: JobEvents;
   readonly federated: FederatedEvaluation;
+  private readonly centralEvaluation: CentralEvaluation;
   private readonly schemaIds = { task: 0, model: 0, event: 0, rejected: 0 };
   private admin!: Admin;
   private producer!: Producer;
@@ -58,10 +61,7 @@ export class CoordinatorRunner {
   private readonly stopConditions: StopConditions;
   private readonly taskIds: TaskIds;
   private readonly startedAtMs: number;
-  /** Serialises record handling, ticks and shutdown: the aggregator is never touched concurrently. */
-  private chain: Promise<unknown> = Promise.resolve();
-  private abandoned = false;
-  private tickQueued = false;
+  private readonly lane = new SerialWork((key, error) => this.log.error(`${key}-failed`, { error }));
 
   constructor(
     private readonly config: CoordinatorConfig,
@@ -100,13 +100,18 @@ export class CoordinatorRunner {
       log,
       now,
       emit: (event) => this.emit(event),
-      serial: (work) => this.serial(work),
+      serial: (work) => this.lane.run(work),
       metrics: this.metrics,
       stopConditions: this.stopConditions,
       centralEvaluation: evaluator.evaluates,
       classNames: evaluator.classNames,
       classes: evaluator.classes,
-      version: () => this.version,
+    });
+    this.centralEvaluation = new CentralEvaluation({
+      evaluator,
+      now,
+      log,
+      onEvaluated: (result) => this.recordEvaluation(result),
     });
   }
 
@@ -130,15 +135,6 @@ export class CoordinatorRunner {
     return topicName(this.jobId, kind);
   }
 
-  private serial<T>(work: () => Promise<T>): Promise<T> {
-    // Work queued before a failed step would build on uncommitted state: dropped, quietly (a consumer
-    // handler that throws during disconnect spins kafkajs's fetch loop and starves the process).
-    const run = () => (this.abandoned ? Promise.resolve(undefined as T) : work());
-    const next = this.chain.then(run, run);
-    this.chain = next.catch(() => undefined);
-    return next;
-  }
-
   /**
    * Opens the job (or takes `opening`, begun while the process loaded its model), restores or
    * creates the model, and starts reading check-ins and updates.
@@ -153,11 +149,11 @@ export class CoordinatorRunner {
     await this.federated.start();
     [this.checkinsConsumer, this.updatesConsumer] = await Promise.all([
       consumeCheckIns(this.kafka, this.jobId, async (message) => {
-        await this.serial(() => this.onCheckIn(message));
+        await this.lane.run(() => this.onCheckIn(message));
         this.tickSoon(); // an idle worker may take a free slot now
       }),
       consumeUpdates(this.kafka, this.jobId, this.config.sessionTimeoutMs, this.intake.consumed, (p, m) =>
-        this.serial(() => this.onUpdateRecord(p, m)),
+        this.lane.run(() => this.onUpdateRecord(p, m)),
       ),
     ]);
 
@@ -206,6 +202,8 @@ export class CoordinatorRunner {
   }
 
   private async onUpdateRecord(partition: number, message: KafkaMessage): Promise<void> {
+    // A finished job folds no more: no version past the last, and what is unread stays for a resumption.
+    if (this.stopConditions.reason) return;
     const startedAt = this.now();
     const { outcome, expired } = await this.intake.read(partition, message);
     for (const failure of expired) await this.reject(failure);
@@ -214,7 +212,7 @@ export class CoordinatorRunner {
       try {
         await this.foldWhole(outcome.update, Number(message.timestamp));
       } catch (error) {
-        if (this.abandoned) return; // the step failed, not the update
+        if (this.lane.abandoned) return; // the step failed, not the update
         const offset = Number(message.offset);
         await this.reject({ partition, offset, message, record: outcome.update, key: outcome.key, error });
       }
@@ -244,10 +242,9 @@ export class CoordinatorRunner {
       foldedAtMs,
     });
     const late = lease === undefined;
-    this.metrics.folded(outcome.update, late, this.now());
     const silo = this.leaseBook.workers.get(whole.workerId)?.silo ?? '(unknown)';
-    this.metrics.silos.folded(silo, outcome.update.staleness, late);
-    this.metrics.trained(whole.metrics, whole.numExamples);
+    const { metrics, numExamples } = whole;
+    this.metrics.folded(outcome.update, { late, silo, metrics, numExamples }, this.now());
     await this.emit(foldedEvent(whole, outcome, late));
     if (outcome.flush) await this.onFlush(outcome.flush, foldedAtMs);
     else failpoint('fold.after');
@@ -269,12 +266,7 @@ export class CoordinatorRunner {
       partition: failure.partition,
       offset: failure.offset,
     });
-    await this.emit({
-      type: 'update-rejected',
-      updateId: rejection.updateId,
-      workerId: rejection.workerId,
-      labels: { code: rejection.code },
-    });
+    await this.emit(rejectedEvent(rejection));
     const quiet = this.aggregator.bufferCount === 0 && this.intake.reassembly.size === 0;
     // With nothing buffered or held, the rejection and the offsets past it can be committed right
     // away; a full batch is committed whatever is buffered, with a checkpoint of the buffer.
@@ -282,8 +274,8 @@ export class CoordinatorRunner {
   }
 
   /**
-   * A new version: committed and leased, then evaluated (evaluation was most of a round's step, 82
-   * of 128 ms: workers train meanwhile). Test figures go in the `evaluation` event, not the model.
+   * A new version: committed, leased, then handed to central evaluation, which runs beside the fold
+   * path (./central-evaluation.ts). Test figures come later in an `evaluation` event naming the version.
    */
   private async onFlush(flush: FlushOutcome, lastFoldAtMs: number): Promise<void> {
     await this.commitStep({
@@ -291,23 +283,25 @@ export class CoordinatorRunner {
       checkpoint: true,
       foldedUpdateIds: flush.folded.map((f) => f.updateId),
     });
+    const committedAtMs = this.now();
     this.metrics.flushed(flush);
-    this.metrics.stages.stepCommitted(flush.version, lastFoldAtMs, this.now());
+    this.metrics.stages.stepCommitted(flush.version, lastFoldAtMs, committedAtMs);
+    this.stopConditions.stepped(flush.version);
     await this.tick();
-    const evaluatedAt = this.now();
-    const evaluation = evaluatesVersion(this.config, flush.version)
-      ? await this.evaluator.evaluate(this.aggregator.model)
-      : null;
-    const numbers = evaluation ? evaluationNumbers(evaluation) : {};
-    if (evaluation) {
-      this.metrics.stages.evaluated(evaluatedAt, this.now());
-      this.metrics.evaluated(flush.version, evaluation, this.now());
-    }
-    await this.emit(publishedEvent(flush, numbers));
-    if (evaluation) await this.emit({ type: 'evaluation', numbers });
-    this.stopConditions.evaluated(numbers.testAccuracy, this.aggregator.version);
+    if (evaluatesVersion(this.config, flush.version))
+      this.centralEvaluation.published(flush.version, this.aggregator.model, committedAtMs);
+    await this.emit(publishedEvent(flush));
     if (!this.stopConditions.reason)
       await this.federated.versionPublished(flush.version, this.leaseBook.askable());
+  }
+
+  private async recordEvaluation(result: EvaluatedVersion): Promise<void> {
+    const { version, evaluation, finishedAtMs } = result;
+    const numbers = evaluationNumbers(evaluation);
+    this.metrics.stages.evaluated(result.startedAtMs, finishedAtMs);
+    this.metrics.evaluated(version, evaluation, finishedAtMs, result.publishedAtMs);
+    await this.emit({ type: 'evaluation', version, numbers });
+    this.stopConditions.evaluated(numbers.testAccuracy);
   }
 
   /** One transaction: waiting rejections, a new model, the checkpoint with its cursor, offsets. */
@@ -334,12 +328,9 @@ export class CoordinatorRunner {
     }
   }
 
-  /** Queues a tick behind the work in progress (not awaited in serial work); one serves all before it. */
+  /** Queues a tick in the lane (not awaited: callers may be in it); one serves all asked before it. */
   private tickSoon(): void {
-    if (this.abandoned || this.tickQueued) return;
-    this.tickQueued = true;
-    const tick = () => ((this.tickQueued = false), this.tick());
-    void this.serial(tick).catch((error: unknown) => this.log.error('tick-failed', { error }));
+    this.lane.once('tick', () => this.tick());
   }
 
   private async tick(): Promise<void> {
@@ -370,25 +361,34 @@ export class CoordinatorRunner {
   async stop(reason: StopReason = 'stopped'): Promise<void> {
     this.stopConditions.finish(reason);
     if (this.ticker) clearInterval(this.ticker);
-    await this.serial(async () => {
-      await this.federated.finish();
-      await this.emit({
-        type: 'job-finished',
-        labels: { reason: this.stopConditions.reason ?? reason },
-        numbers: { bufferCount: this.aggregator?.bufferCount ?? 0 },
-      });
-    }).catch(() => undefined);
+    await this.lane
+      .run(async () => {
+        // In the lane (a step under way hands its version over first): the last figures go in the report.
+        await this.centralEvaluation.idle();
+        await this.federated.finish();
+        await this.emit({
+          type: 'job-finished',
+          labels: { reason: this.stopConditions.reason ?? reason },
+          numbers: {
+            bufferCount: this.aggregator?.bufferCount ?? 0,
+            evaluationsSkipped: this.centralEvaluation.skipped,
+          },
+        });
+      })
+      .catch(() => undefined);
     await this.disconnect();
   }
 
   /** After a failed step (state ahead of Kafka): no more work, clients let go, nothing on `events`. */
   async abandon(): Promise<void> {
-    this.abandoned = true;
+    this.lane.abandon();
+    this.centralEvaluation.stop();
     if (this.ticker) clearInterval(this.ticker);
     // Paused, not stopped: kafkajs can freeze the process stopping a consumer whose brokers just changed.
     this.updatesConsumer?.pause([{ topic: this.topic('updates') }]);
     this.checkinsConsumer?.pause([{ topic: this.topic('checkins') }]);
     await this.disconnect(false);
+    await this.centralEvaluation.idle(); // the evaluator's model passes to the next runner
   }
 
   private async disconnect(consumers = true): Promise<void> {

@@ -6,16 +6,20 @@ const config = { targetAccuracy: 0.9, maxVersions: 50, maxWallSeconds: 60 };
 describe('StopConditions', () => {
   it('stops at the target, and only for an accuracy that reaches it', async () => {
     const stop = new StopConditions(config, 0);
-    stop.evaluated(0.89, 3);
-    stop.evaluated(undefined, 4);
+    stop.evaluated(0.89);
+    stop.evaluated(undefined);
+    stop.stepped(49);
     expect(stop.reason).toBeNull();
-    stop.evaluated(0.9, 5);
+    stop.evaluated(0.9);
     expect(await stop.finished).toBe('target-accuracy');
   });
 
   it('stops at the maximum version, or when the wall time is spent', () => {
     const versions = new StopConditions(config, 0);
-    versions.evaluated(undefined, 50);
+    versions.evaluated(0.5);
+    versions.stepped(49);
+    expect(versions.reason).toBeNull();
+    versions.stepped(50);
     expect(versions.reason).toBe('max-versions');
     const wall = new StopConditions(config, 1000);
     wall.ticked(60_999);
@@ -31,7 +35,8 @@ describe('StopConditions', () => {
       0,
       (r) => seen.push(r),
     );
-    stop.evaluated(1, 1_000_000);
+    stop.evaluated(1);
+    stop.stepped(1_000_000);
     stop.ticked(Number.MAX_SAFE_INTEGER);
     expect(stop.reason).toBeNull();
     stop.finish('stopped');

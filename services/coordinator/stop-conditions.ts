@@ -23,12 +23,17 @@ export class StopConditions {
     return this.stopReason;
   }
 
-  /** After an evaluation of `version` (accuracy undefined when there is none). */
-  evaluated(accuracy: number | undefined, version: number): void {
-    const { targetAccuracy, maxVersions } = this.config;
+  /** After a central evaluation (accuracy undefined when the task has no accuracy metric). */
+  evaluated(accuracy: number | undefined): void {
+    const { targetAccuracy } = this.config;
     if (targetAccuracy !== null && accuracy !== undefined && accuracy >= targetAccuracy)
       this.finish('target-accuracy');
-    else if (maxVersions !== null && version >= maxVersions) this.finish('max-versions');
+  }
+
+  /** After a step committed `version` (the last version's evaluation is awaited by the shell). */
+  stepped(version: number): void {
+    const { maxVersions } = this.config;
+    if (maxVersions !== null && version >= maxVersions) this.finish('max-versions');
   }
 
   /** On every tick. */
