@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sharedHostThreads } from '../lib/run/federation.js';
 
 export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 export const RESULTS_DIR = join(BENCH_DIR, 'results');
@@ -105,4 +106,16 @@ export function stageTable(byLabel: Record<string, readonly { roundTripStages?: 
     ['stage, ms: median (p90)', ...labels],
     stages.map((stage) => [stage, ...labels.map((l) => cell(l, stage))]),
   );
+}
+
+/** numpy's (OpenBLAS) and TensorFlow's threads per Python process, as sharedHostThreads gives ours. */
+export function pythonThreads(processes: number): Record<string, string> {
+  const share = sharedHostThreads(processes).TRIBUTARY_TF_THREADS;
+  if (!share) return {};
+  return {
+    OPENBLAS_NUM_THREADS: share,
+    OMP_NUM_THREADS: share,
+    TF_NUM_INTRAOP_THREADS: share,
+    TF_NUM_INTEROP_THREADS: '1',
+  };
 }

@@ -18,7 +18,8 @@ import { heInitialWeights } from '../lib/task/model.js';
 import type { RunReport } from '../services/coordinator/report.js';
 import { fashionSplit, siloExamples, testExamples } from '../examples/fashion-mnist/data.js';
 import { machine, RESULTS_DIR, table, writeResult } from './common.js';
-import { runFlower, trainingStart, writeImages, type RoundPoint } from './flower.js';
+import { runFlower, trainingStart, type RoundPoint } from './flower.js';
+import { writeImages } from './exported-task.js';
 import { ensureVenv } from './flower/venv.js';
 import { trainingCurve } from './tta.js';
 

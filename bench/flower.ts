@@ -8,15 +8,10 @@
  * Tributary's workers with TF.js (their samples/s are reported), and Flower's transport is gRPC.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeLineChart, type Series } from '../lib/chart.js';
-import type { InMemoryExamples } from '../lib/task/arrays.js';
-import { loadTaskModel } from '../lib/task/load.js';
-import { heInitialWeights } from '../lib/task/model.js';
-import { mnistSplit, shardIndices } from '../examples/mnist/data.js';
 import { freePort } from '../infra/stack/ports.js';
-import { sharedHostThreads } from '../lib/run/federation.js';
 import {
   BUDGET_SECONDS,
   CONCURRENCY as PER_ROUND,
@@ -29,7 +24,7 @@ import {
   BENCH_DIR,
   machine,
   median,
-  MNIST_TASK,
+  pythonThreads,
   readResult,
   requireResult,
   RESULTS_DIR,
@@ -38,6 +33,7 @@ import {
   writeResult,
 } from './common.js';
 import { seedSpread } from './flower/spread.js';
+import { exportMnistTask } from './exported-task.js';
 import { ensureVenv, PYTHON } from './flower/venv.js';
 
 export interface RoundPoint {
@@ -55,38 +51,6 @@ export function trainingStart(points: readonly RoundPoint[]): number {
   return points.find((p) => p.trainingStartedSeconds !== null)?.trainingStartedSeconds ?? 0;
 }
 
-export function writeImages(path: string, data: InMemoryExamples, indices?: readonly number[]): void {
-  const width = 784;
-  const rows = indices ?? Array.from({ length: data.features.length / width }, (_, i) => i);
-  const images = new Float32Array(rows.length * width);
-  const labels = new Uint8Array(rows.length);
-  rows.forEach((index, row) => {
-    images.set(data.features.subarray(index * width, (index + 1) * width), row * width);
-    labels[row] = data.labels[index] as number;
-  });
-  writeFileSync(`${path}.images.f32`, Buffer.from(images.buffer));
-  writeFileSync(`${path}.labels.u8`, Buffer.from(labels.buffer));
-}
-
-async function exportTask(seed: number): Promise<string> {
-  const dir = join(RESULTS_DIR, 'flower-data', `seed-${seed}`);
-  mkdirSync(dir, { recursive: true });
-  // Exactly the Tributary run's data: the MNIST example's split and silo shards for this seed.
-  const split = mnistSplit(seed, 2000);
-  writeImages(join(dir, 'test'), split.test);
-  for (let i = 0; i < CLIENTS; i++)
-    writeImages(
-      join(dir, `worker-${i}`),
-      split.train,
-      shardIndices(split, i, CLIENTS, { kind: 'dirichlet', alpha: 0.5 }, seed),
-    );
-  const model = await loadTaskModel(MNIST_TASK);
-  const initial = heInitialWeights(model.layout, seed);
-  model.model.dispose();
-  writeFileSync(join(dir, 'initial.f32'), Buffer.from(initial.buffer));
-  return dir;
-}
-
 export interface FlowerRun {
   readonly seed: number;
   readonly dataDir: string;
@@ -95,18 +59,6 @@ export interface FlowerRun {
   readonly budgetSeconds: number;
   /** More arguments of bench/flower/run.py (--model cnn, --lr, --local-steps, --slow-every). */
   readonly extraArgs?: readonly string[];
-}
-
-/** numpy's (OpenBLAS) and TensorFlow's threads per Python process, as sharedHostThreads gives ours. */
-function pythonThreads(processes: number): Record<string, string> {
-  const share = sharedHostThreads(processes).TRIBUTARY_TF_THREADS;
-  if (!share) return {};
-  return {
-    OPENBLAS_NUM_THREADS: share,
-    OMP_NUM_THREADS: share,
-    TF_NUM_INTRAOP_THREADS: share,
-    TF_NUM_INTEROP_THREADS: '1',
-  };
 }
 
 /** One Flower run until its own clock passes the budget; its evaluation curve. */
@@ -176,7 +128,7 @@ export async function runFlowerComparison(): Promise<void> {
   for (const seed of SEEDS) {
     const points = await runFlower({
       seed,
-      dataDir: await exportTask(seed),
+      dataDir: await exportMnistTask(seed, CLIENTS),
       clients: CLIENTS,
       perRound: PER_ROUND,
       budgetSeconds: BUDGET_SECONDS,
@@ -213,6 +165,31 @@ export function renderFlowerComparison(): void {
   }>('flower');
   writeFlowerComparison(saved.runs, { ...saved.parameters, machine: saved.machine, flwrVersion: saved.flwr });
 }
+
+/** What flower.md reads of bench tta's (and tta-numpy's) result. */
+type TtaResult = {
+  summary: {
+    strategy: string;
+    to085: { seconds: { median: number | null } };
+    to090: { seconds: { median: number | null }; secondsFromStart: { median: number | null } };
+    startUpSeconds: number;
+    medianRoundSeconds: number;
+    finalAccuracy: number;
+  }[];
+  runs: {
+    strategy: string;
+    seed: number;
+    report: {
+      accuracyCurve: {
+        trainingSeconds: number | null;
+        publishedTrainingSeconds?: number | null;
+        accuracy: number;
+      }[];
+      roundTripStages?: Parameters<typeof stageTable>[0][string][number]['roundTripStages'];
+      trainingStartedSeconds?: number | null;
+    };
+  }[];
+};
 
 function writeFlowerComparison(
   runs: readonly { seed: number; points: RoundPoint[] }[],
@@ -253,25 +230,13 @@ function writeFlowerComparison(
     finalAccuracy: median(perRun.map((r) => r.finalAccuracy)),
     medianRoundOverheadSeconds: median(overheads),
   };
-  // Tributary's runs of the same task, if bench tta has been run.
-  const tta = readResult<{
-    summary: {
-      strategy: string;
-      to085: { seconds: { median: number | null } };
-      to090: { seconds: { median: number | null }; secondsFromStart: { median: number | null } };
-      startUpSeconds: number;
-      medianRoundSeconds: number;
-      finalAccuracy: number;
-    }[];
-    runs: {
-      strategy: string;
-      seed: number;
-      report: {
-        accuracyCurve: { trainingSeconds: number | null; accuracy: number }[];
-        roundTripStages?: Parameters<typeof stageTable>[0][string][number]['roundTripStages'];
-      };
-    }[];
-  }>('tta');
+  // Tributary's runs of the same task, if bench tta (TF.js workers) and tta-numpy (NumPy) have been run.
+  const tta = readResult<TtaResult>('tta');
+  const ttaNumpy = readResult<TtaResult>('tta-numpy');
+  const tributary = [
+    { suffix: '', result: tta },
+    { suffix: ' (NumPy workers)', result: ttaNumpy },
+  ].flatMap(({ suffix, result }) => (result ? [{ suffix, result, runs: result.runs }] : []));
   const spread = seedSpread(
     new Map(
       runs.map((r) => [
@@ -279,7 +244,7 @@ function writeFlowerComparison(
         r.points.map((p) => ({ x: p.seconds - trainingStart(r.points), y: p.accuracy })),
       ]),
     ),
-    tta?.runs ?? [],
+    tributary,
   );
   const fmt = (x: number | null | undefined) =>
     x === null || x === undefined ? 'not reached' : x.toFixed(1);
@@ -294,24 +259,35 @@ function writeFlowerComparison(
       flower.finalAccuracy.toFixed(4),
     ],
   ];
-  for (const s of tta?.summary ?? [])
-    rows.push([
-      `Tributary ${s.strategy}`,
-      fmt(s.to085.seconds.median),
-      fmt(s.to090.seconds.median),
-      fmt(s.to090.secondsFromStart.median),
-      s.startUpSeconds.toFixed(1),
-      s.medianRoundSeconds.toFixed(2),
-      s.finalAccuracy.toFixed(4),
-    ]);
+  // Tributary's times by the clock Flower's curve keeps: a version counts when it was committed.
+  const published = (runs: TtaResult['runs'], strategy: string, target: number, fromStart = false) => {
+    const times = runs
+      .filter((r) => r.strategy === strategy)
+      .map((r) => {
+        const x = trainingCurve(r.report, 'published').find((p) => p.y >= target)?.x;
+        return x === undefined ? undefined : x + (fromStart ? (r.report.trainingStartedSeconds ?? 0) : 0);
+      });
+    return med(times);
+  };
+  for (const { suffix, result } of tributary)
+    for (const s of result.summary)
+      rows.push([
+        `Tributary ${s.strategy}${suffix}`,
+        fmt(published(result.runs, s.strategy, 0.85)),
+        fmt(published(result.runs, s.strategy, 0.9)),
+        fmt(published(result.runs, s.strategy, 0.9, true)),
+        s.startUpSeconds.toFixed(1),
+        s.medianRoundSeconds.toFixed(2),
+        s.finalAccuracy.toFixed(4),
+      ]);
   const md = [
     '# Flower side by side',
     '',
     `Machine: ${JSON.stringify(context.machine)}. Seeds ${seeds.join(', ')}; ${clients} clients, ${PER_ROUND} training at once; ${budgetSeconds} s budget each; medians over seeds.`,
     '',
-    "Fair by construction: the same MNIST split and Dirichlet(0.5) shards (exported from Tributary's code), the same initial weights, the same MLP, the same local training (1 epoch, batch 32, SGD 0.1), the same client delay model, the same machine and budget, the same share of its cores per process (TensorFlow's or OpenBLAS's threads). Differences: Flower clients train with numpy, Tributary workers with TF.js; Flower talks gRPC, Tributary Kafka. The delay model multiplies each client's own measured training time, so the training engine sets the pace: on this machine numpy trains a shard's epoch in about 10 ms, TF.js in about 80 ms (each op dispatched to TensorFlow on its own, about 25 µs each: docs/native-tensorflow.md), which is most of the gap between the systems here.",
+    "Fair by construction: the same MNIST split and Dirichlet(0.5) shards (exported from Tributary's code), the same initial weights, the same MLP, the same local training (1 epoch, batch 32, SGD 0.1), the same client delay model, the same machine and budget, the same share of its cores per process (TensorFlow's or OpenBLAS's threads). Differences: Flower clients train with numpy, Tributary's TypeScript workers with TF.js; Flower talks gRPC, Tributary Kafka. The delay model multiplies each client's own measured training time, so the training engine sets the pace: on this machine numpy trains a shard's epoch in about 10 ms, TF.js in about 80 ms (each op dispatched to TensorFlow on its own, about 25 µs each: docs/native-tensorflow.md). The rows marked (NumPy workers) take the engine out of the comparison: Tributary with the protocol's Python worker (examples/python-worker, bench tta-numpy), which trains with NumPy as Flower's clients do, so what differs there is the orchestration.",
     '',
-    'Clock: seconds count from the first task handed out (Flower: the first round\'s clients chosen; Tributary: the first lease), as in bench tta; start-up before it (processes, connections) is shown apart and included in the "from start" column.',
+    "Clock: seconds count from the first task handed out (Flower: the first round's clients chosen; Tributary: the first lease), as in bench tta; start-up before it (processes, connections) is shown apart and included in the \"from start\" column. A model counts from when it exists, as Flower's curve stamps a round before evaluating it: for Tributary, when its version was committed, not when its central evaluation (which runs beside the fold path) finished. Reports from before that was recorded fall back to the evaluation's end.",
     '',
     table(
       [
@@ -346,10 +322,12 @@ function writeFlowerComparison(
     '',
     stageTable(
       Object.fromEntries(
-        ['fedavg', 'fedbuff'].map((strategy) => [
-          `Tributary ${strategy}`,
-          (tta?.runs ?? []).filter((r) => r.strategy === strategy).map((r) => r.report),
-        ]),
+        tributary.flatMap(({ suffix, runs }) =>
+          ['fedavg', 'fedbuff'].map((strategy) => [
+            `Tributary ${strategy}${suffix}`,
+            runs.filter((r) => r.strategy === strategy).map((r) => r.report),
+          ]),
+        ),
       ),
     ),
     '',
@@ -362,12 +340,19 @@ function writeFlowerComparison(
     colour: '#2ca02c',
     points: r.points.map((p) => ({ x: Math.max(0, p.seconds - trainingStart(r.points)), y: p.accuracy })),
   }));
-  for (const r of tta?.runs ?? [])
-    series.push({
-      label: r.strategy === 'fedbuff' ? 'Tributary FedBuff' : 'Tributary FedAvg',
-      colour: r.strategy === 'fedbuff' ? '#1f77b4' : '#d62728',
-      points: trainingCurve(r.report),
-    });
+  const colours: Record<string, string> = {
+    fedbuff: '#1f77b4',
+    fedavg: '#d62728',
+    'fedbuff (NumPy workers)': '#9467bd',
+    'fedavg (NumPy workers)': '#ff7f0e',
+  };
+  for (const { suffix, runs: mine } of tributary)
+    for (const r of mine)
+      series.push({
+        label: `Tributary ${r.strategy === 'fedbuff' ? 'FedBuff' : 'FedAvg'}${suffix}`,
+        colour: colours[`${r.strategy}${suffix}`] ?? '#7f7f7f',
+        points: trainingCurve(r.report, 'published'),
+      });
   writeLineChart(join(RESULTS_DIR, 'flower'), {
     title: 'Test accuracy against wall time: Flower FedAvg and Tributary',
     xLabel: 'seconds since the first task (round) was handed out',

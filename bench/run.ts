@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <name>`: fold | pipeline | tta | flower | backends | guard | large-model | fashion | ingest | security | fleet | failover | all. Each writes
+ * `npm run bench -- <name>`: fold | pipeline | tta | tta-numpy | flower | backends | guard | large-model | fashion | ingest | security | fleet | failover | all. Each writes
  * bench/results/<name>.json and a markdown summary (and a chart where a curve tells more).
  * Benchmarks print figures; they never assert on time. `tta --render` and `flower --render` redraw
  * the summary and chart from the saved JSON without running anything.
@@ -8,6 +8,7 @@ const name = process.argv[2] ?? 'all';
 const renderOnly = process.argv.includes('--render');
 const renderers: Record<string, () => Promise<void>> = {
   tta: async () => (await import('./tta.js')).renderTimeToAccuracy(),
+  'tta-numpy': async () => (await import('./tta.js')).renderTimeToAccuracy('numpy'),
   flower: async () => (await import('./flower.js')).renderFlowerComparison(),
   guard: async () => (await import('./guard.js')).renderGuard(),
   fleet: async () => (await import('./fleet.js')).renderFleet(),
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<void>> = {
   fold: async () => (await import('./fold.js')).runFold(),
   pipeline: async () => (await import('./pipeline.js')).runPipeline(),
   tta: async () => (await import('./tta.js')).runTimeToAccuracy(),
+  'tta-numpy': async () => (await import('./tta.js')).runTimeToAccuracy('numpy'),
   backends: async () => (await import('./backends.js')).runBackends(),
   flower: async () => (await import('./flower.js')).runFlowerComparison(),
   guard: async () => (await import('./guard.js')).runGuard(),

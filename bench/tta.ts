@@ -4,22 +4,28 @@
  * heavy-tailed client delays (log-normal multipliers, σ = 0.6, plus one worker in ten 10× slower).
  * Each run gets the same wall-clock budget; times and updates to 0.85 and 0.90 come from the
  * accuracy curve, timed from the first task leased. Goal: FedBuff reaches the target ≥ 2× sooner, final accuracy within 1 point.
+ *
+ * `tta-numpy` runs the same with the protocol's Python worker (examples/python-worker: NumPy) in
+ * place of the TypeScript workers (TF.js): Tributary with the training engine Flower's clients use.
  */
 import { join } from 'node:path';
 import { startStack } from '../infra/stack/index.js';
 import { writeLineChart } from '../lib/chart.js';
-import { benchmarkFleet, benchmarkRun, Federation } from '../lib/run/federation.js';
+import { benchmarkFleet, benchmarkRun, Federation, heterogeneousSpeed } from '../lib/run/federation.js';
+import { PYTHON_WORKER, pythonWorkerInterpreter } from '../examples/python-worker/interpreter.js';
 import type { RunReport } from '../services/coordinator/report.js';
 import {
   machine,
   median,
   MNIST_TASK,
+  pythonThreads,
   requireResult,
   RESULTS_DIR,
   stageTable,
   table,
   writeResult,
 } from './common.js';
+import { exportMnistTask } from './exported-task.js';
 
 /** The task both tta and flower run (BENCH_TTA_SEEDS, _WORKERS, _SECONDS): one definition, so they match. */
 export const SEEDS = (process.env.BENCH_TTA_SEEDS ?? '1,2,3').split(',').map(Number);
@@ -38,6 +44,9 @@ const STRATEGIES = {
   fedavg: { TRIBUTARY_STRATEGY: 'fedavg', TRIBUTARY_CONCURRENCY: String(CONCURRENCY) },
 } as const;
 type Strategy = keyof typeof STRATEGIES;
+/** Whose training the workers run: Tributary's TypeScript worker (TF.js), or the Python worker (NumPy). */
+export type Engine = 'tfjs' | 'numpy';
+const RESULT_NAMES: Record<Engine, string> = { tfjs: 'tta', numpy: 'tta-numpy' };
 const STRATEGY_LABELS: Record<Strategy, string> = {
   fedbuff: 'FedBuff (K = 2)',
   fedavg: `FedAvg (K = cohort = ${CONCURRENCY})`,
@@ -73,22 +82,38 @@ function medianRoundSeconds(report: RunReport): number {
 
 type Run = { strategy: Strategy; seed: number; report: RunReport; reach: Record<string, Reach | null> };
 
-export async function runTimeToAccuracy(): Promise<void> {
+/** The Python worker for silo `index` of `dataDir`, with the fleet's delay model as its flags. */
+function pythonWorker(python: string, dataDir: string, seed: number) {
+  return (index: number) => {
+    const speed = heterogeneousSpeed(index, 10);
+    const delay =
+      speed.TRIBUTARY_DELAY === 'fixed'
+        ? ['--delay-multiplier', speed.TRIBUTARY_DELAY_MULTIPLIER ?? '1']
+        : ['--delay-sigma', speed.TRIBUTARY_DELAY_SIGMA ?? '0'];
+    const data = ['--data', join(dataDir, `worker-${index}`), '--seed', String(seed * 1000 + index)];
+    return { command: python, args: [PYTHON_WORKER, ...data, ...delay] };
+  };
+}
+
+export async function runTimeToAccuracy(engine: Engine = 'tfjs'): Promise<void> {
+  const bench = RESULT_NAMES[engine];
+  const python = engine === 'numpy' ? pythonWorkerInterpreter() : null;
   const stack = await startStack({
-    onProgress: (message) => console.log(JSON.stringify({ bench: 'tta', stack: message })),
+    onProgress: (message) => console.log(JSON.stringify({ bench, stack: message })),
   });
   const runs: Run[] = [];
   try {
     for (const seed of SEEDS) {
+      const dataDir = python ? await exportMnistTask(seed, WORKERS) : '';
       for (const strategy of Object.keys(STRATEGIES) as Strategy[]) {
-        const runId = `tta-${strategy}-s${seed}-${Date.now().toString(36)}`;
+        const runId = `${bench}-${strategy}-s${seed}-${Date.now().toString(36)}`;
         const federation = new Federation({
           brokers: stack.brokers,
           registryUrl: stack.registryUrl,
           secureWith: stack.security ? stack : null,
           runId,
           jobId: runId,
-          runDir: join(RESULTS_DIR, 'tta-runs', runId),
+          runDir: join(RESULTS_DIR, `${bench}-runs`, runId),
           task: MNIST_TASK,
           taskConfig: { dataSeed: seed },
           workers: WORKERS,
@@ -96,14 +121,15 @@ export async function runTimeToAccuracy(): Promise<void> {
             ...STRATEGIES[strategy],
             ...benchmarkRun(seed, BUDGET_SECONDS),
           },
-          workerEnv: benchmarkFleet(seed),
+          workerEnv: python ? () => pythonThreads(WORKERS + 1) : benchmarkFleet(seed),
+          workerCommand: python ? pythonWorker(python, dataDir, seed) : undefined,
         });
         const { report } = await federation.run();
         const reach = Object.fromEntries(TARGETS.map((t) => [String(t), firstReach(report, t)]));
         runs.push({ strategy, seed, report, reach });
         console.log(
           JSON.stringify({
-            bench: 'tta',
+            bench,
             strategy,
             seed,
             finalAccuracy: report.finalAccuracy,
@@ -119,6 +145,7 @@ export async function runTimeToAccuracy(): Promise<void> {
     await stack.stop();
   }
   writeTimeToAccuracy(runs, {
+    engine,
     machine: machine(),
     stackMode: stack.mode,
     seeds: SEEDS,
@@ -128,6 +155,7 @@ export async function runTimeToAccuracy(): Promise<void> {
 }
 
 interface RunContext {
+  readonly engine: Engine;
   readonly machine: ReturnType<typeof machine>;
   readonly stackMode: string;
   readonly seeds: readonly number[];
@@ -136,22 +164,28 @@ interface RunContext {
 }
 
 /** `npm run bench -- tta --render`: the summary and chart again from bench/results/tta.json. */
-export function renderTimeToAccuracy(): void {
+export function renderTimeToAccuracy(engine: Engine = 'tfjs'): void {
   const saved = requireResult<{
     machine: RunContext['machine'];
     stackMode: string;
     parameters: { seeds: number[]; workers: number; budgetSeconds: number };
     runs: Run[];
-  }>('tta');
+  }>(RESULT_NAMES[engine]);
   writeTimeToAccuracy(saved.runs, {
     ...saved.parameters,
+    engine,
     machine: saved.machine,
     stackMode: saved.stackMode,
   });
 }
 
 function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
-  const { seeds, workers, budgetSeconds } = context;
+  const { seeds, workers, budgetSeconds, engine } = context;
+  const name = RESULT_NAMES[engine];
+  const workersAre =
+    engine === 'numpy'
+      ? "Workers: the protocol's Python worker (examples/python-worker), training with NumPy, one process each."
+      : "Workers: Tributary's TypeScript worker, training with TF.js (native TensorFlow).";
   const summary = (Object.keys(STRATEGIES) as Strategy[]).map((strategy) => {
     const mine = runs.filter((r) => r.strategy === strategy);
     const stat = (target: number, field: keyof Reach) => {
@@ -196,9 +230,11 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
   const x = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(2)}×`);
   const speedupLine = `FedBuff reaches 0.85 ${x(speedup.to085)} and 0.90 ${x(speedup.to090)} sooner than FedAvg (from the first task); counted from process start, ${x(speedup.fromStartTo085)} and ${x(speedup.fromStartTo090)}. Final accuracy difference: ${finalDifferencePoints >= 0 ? '+' : ''}${finalDifferencePoints.toFixed(2)} points.`;
   const md = [
-    '# Time to accuracy: FedBuff vs synchronous FedAvg',
+    `# Time to accuracy: FedBuff vs synchronous FedAvg${engine === 'numpy' ? ' (NumPy workers)' : ''}`,
     '',
     `Machine: ${JSON.stringify(context.machine)}; stack: ${context.stackMode}.`,
+    '',
+    workersAre,
     '',
     `${workers} workers, Dirichlet(0.5) split of MNIST, seeds ${seeds.join(', ')}; client delays log-normal (σ 0.6) with one worker in ten 10× slower; ${CONCURRENCY} tasks in flight for both; FedBuff K = 2, polynomial staleness (a = 0.5); FedAvg K = cohort = ${CONCURRENCY}, maximum staleness 0; server SGD, learning rate 1; local: 1 epoch, batch 32, learning rate 0.1; each run has ${budgetSeconds} s of coordinator wall time. Medians over seeds.`,
     '',
@@ -269,11 +305,11 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
       ]),
     ),
     '',
-    'Chart: `bench/results/tta.png` (and `tta.html`).',
+    `Chart: \`bench/results/${name}.png\` (and \`${name}.html\`).`,
     '',
   ].join('\n');
-  writeLineChart(join(RESULTS_DIR, 'tta'), {
-    title: 'Test accuracy against wall time: FedBuff vs synchronous FedAvg',
+  writeLineChart(join(RESULTS_DIR, name), {
+    title: `Test accuracy against wall time: FedBuff vs synchronous FedAvg${engine === 'numpy' ? ', NumPy workers' : ''}`,
     xLabel: 'seconds since the first task was leased',
     yLabel: 'test accuracy',
     yMin: 0.6,
@@ -283,9 +319,10 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
     notes: [`One line per seed (${seeds.join(', ')}). ${speedupLine}`],
   });
   const files = writeResult(
-    'tta',
+    name,
     {
-      bench: 'tta',
+      bench: name,
+      engine,
       machine: context.machine,
       stackMode: context.stackMode,
       parameters: {
@@ -307,12 +344,28 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
     md,
   );
   console.log(md);
-  console.log(JSON.stringify({ bench: 'tta', written: files }));
+  console.log(JSON.stringify({ bench: name, written: files }));
 }
 
-/** Accuracy against seconds since the first lease; version 0 (evaluated before it) sits at 0. */
-export function trainingCurve(report: {
-  accuracyCurve: readonly { trainingSeconds?: number | null; accuracy: number | null }[];
-}): { x: number; y: number }[] {
-  return report.accuracyCurve.map((p) => ({ x: Math.max(0, p.trainingSeconds ?? 0), y: p.accuracy ?? 0 }));
+/**
+ * Accuracy against seconds since the first lease; version 0 (evaluated before it) sits at 0. By the
+ * `evaluated` clock a point counts when its evaluation finished (bench tta's statistic); by the
+ * `published` clock when its version was committed (Flower's curve counts a round when its model
+ * exists), which older reports without it fall back from.
+ */
+export function trainingCurve(
+  report: {
+    accuracyCurve: readonly {
+      trainingSeconds?: number | null;
+      publishedTrainingSeconds?: number | null;
+      accuracy: number | null;
+    }[];
+  },
+  clock: 'evaluated' | 'published' = 'evaluated',
+): { x: number; y: number }[] {
+  return report.accuracyCurve.map((p) => {
+    const seconds =
+      clock === 'published' ? (p.publishedTrainingSeconds ?? p.trainingSeconds) : p.trainingSeconds;
+    return { x: Math.max(0, seconds ?? 0), y: p.accuracy ?? 0 };
+  });
 }

@@ -8,28 +8,36 @@ import { trainingCurve } from '../tta.js';
 
 type Curve = { x: number; y: number }[];
 
-/**
- * Per seed, seconds to 0.90 as the first evaluation over it and as the smoothed curve's crossing
- * (./statistics.ts), for Flower and each Tributary strategy; their medians and quartiles; and
- * Flower's time over Tributary's with a bootstrap interval, paired by seed (one seed, one data split).
- */
-export function seedSpread(
-  flowerCurves: ReadonlyMap<number, Curve>,
-  ttaRuns: readonly {
+/** A benchmark's Tributary runs (tta's, tta-numpy's), under a label: `Tributary <strategy><suffix>`. */
+export interface TributaryRuns {
+  readonly suffix: string;
+  readonly runs: readonly {
     strategy: string;
     seed: number;
-    report: { accuracyCurve: { trainingSeconds: number | null; accuracy: number }[] };
-  }[],
-) {
-  const systems: Record<string, Map<number, Curve>> = {
-    'Flower FedAvg': new Map(flowerCurves),
-    'Tributary fedavg': new Map(
-      ttaRuns.filter((r) => r.strategy === 'fedavg').map((r) => [r.seed, trainingCurve(r.report)]),
-    ),
-    'Tributary fedbuff': new Map(
-      ttaRuns.filter((r) => r.strategy === 'fedbuff').map((r) => [r.seed, trainingCurve(r.report)]),
-    ),
-  };
+    report: {
+      accuracyCurve: {
+        trainingSeconds: number | null;
+        publishedTrainingSeconds?: number | null;
+        accuracy: number;
+      }[];
+    };
+  }[];
+}
+
+/**
+ * Per seed, seconds to 0.90 as the first evaluation over it and as the smoothed curve's crossing
+ * (./statistics.ts), for Flower and each Tributary strategy and engine; their medians and quartiles;
+ * and Flower's time over Tributary's with a bootstrap interval, paired by seed (one seed, one data split).
+ */
+export function seedSpread(flowerCurves: ReadonlyMap<number, Curve>, tributary: readonly TributaryRuns[]) {
+  const systems: Record<string, Map<number, Curve>> = { 'Flower FedAvg': new Map(flowerCurves) };
+  for (const { suffix, runs } of tributary)
+    for (const strategy of ['fedavg', 'fedbuff'])
+      systems[`Tributary ${strategy}${suffix}`] = new Map(
+        runs
+          .filter((r) => r.strategy === strategy)
+          .map((r) => [r.seed, trainingCurve(r.report, 'published')]),
+      );
   const statistics = {
     'first evaluation ≥ 0.90': (c: Curve) => c.find((p) => p.y >= 0.9)?.x ?? null,
     'mean over the last 3 s ≥ 0.90': (c: Curve) => smoothedCrossing(c, 0.9, 3),
@@ -54,7 +62,7 @@ export function seedSpread(
       ]);
     }
     const flower = times('Flower FedAvg', stat);
-    for (const system of ['Tributary fedavg', 'Tributary fedbuff']) {
+    for (const system of Object.keys(systems).filter((name) => name !== 'Flower FedAvg')) {
       const mine = times(system, stat);
       const seeds = [...flower.keys()].filter((seed) => flower.get(seed) != null && mine.get(seed) != null);
       if (seeds.length < 2) continue;

@@ -1,9 +1,11 @@
 """A Tributary worker in Python, written from docs/protocol.md alone.
 
-It joins a job of the `blobs-mlp` task (examples/python-worker/task.ts) as a peer of the
-TypeScript workers: it checks in, takes the tasks leased to it, trains the task's network with
-NumPy on its own silo's data, and publishes Avro ModelUpdates in the Confluent wire format,
-FLOAT32 or FLOAT16, chunked (in one Kafka transaction) when larger than its chunk limit.
+It joins a job as a peer of the TypeScript workers: it checks in, takes the tasks leased to it,
+trains the job's network with NumPy on its own silo's data, and publishes Avro ModelUpdates in the
+Confluent wire format, FLOAT32 or FLOAT16, chunked (in one Kafka transaction) when larger than its
+chunk limit. It trains any dense classifier (kernel/bias pairs, ReLU between, softmax out), read
+from the model's manifest: the `blobs-mlp` task (examples/python-worker/task.ts, whose data it
+draws itself) or, given `--data`, e.g. the MNIST example's MLP on a silo's exported examples.
 
     python worker.py --brokers localhost:9092 --registry http://localhost:8081/apis/ccompat/v7 \
         --job blobs --worker-id py-0 --silo py-site
@@ -13,7 +15,9 @@ import argparse
 import hashlib
 import io
 import json
+import math
 import os
+import random
 import signal
 import struct
 import sys
@@ -27,11 +31,9 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 SCHEMAS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas")
 
-# The task's data, as task.ts defines it: three classes around these centres, spread 1.
+# The blobs-mlp task's data, as task.ts defines it: three classes around these centres, spread 1.
 CENTRES = np.array([[3, 0, 0, 0], [0, 3, 0, 0], [0, 0, 3, 0]], dtype=np.float32)
 SPREAD = 1.0
-# The layout this worker can train: the task's network, by manifest name.
-LAYOUT = {"hidden/kernel": (4, 16), "hidden/bias": (16,), "out/kernel": (16, 3), "out/bias": (3,)}
 
 
 def log(event, **fields):
@@ -169,42 +171,83 @@ class Models:
 
 
 def silo_data(count, seed):
+    """blobs-mlp's examples: `count` of them, the classes in turn."""
     rng = np.random.default_rng(seed)
     labels = np.arange(count) % len(CENTRES)
     features = CENTRES[labels] + SPREAD * rng.standard_normal((count, 4)).astype(np.float32)
     return features.astype(np.float32), labels
 
 
-def train(start, features, labels, h, rng):
-    """Minibatch SGD on softmax cross-entropy (+ FedProx), from `start`; returns (weights, examples, loss)."""
+def exported_data(prefix):
+    """A silo's examples as files: <prefix>.images.f32 (float32 rows) and <prefix>.labels.u8."""
+    labels = np.fromfile(prefix + ".labels.u8", dtype=np.uint8).astype(np.int64)
+    features = np.fromfile(prefix + ".images.f32", dtype=np.float32)
+    if len(labels) == 0 or features.size % len(labels):
+        raise SystemExit(f"{prefix}: the images do not divide into one row per label")
+    return features.reshape(len(labels), -1), labels
+
+
+def dense_layers(manifest):
+    """The (kernel, bias) names of a dense network, in order, if the manifest is one; else None."""
+    names, shapes = manifest["tensorNames"], [tuple(s) for s in manifest["shapes"]]
+    if not names or len(names) % 2:
+        return None
+    layers = []
+    for i in range(0, len(names), 2):
+        kernel, bias, ks, bs = names[i], names[i + 1], shapes[i], shapes[i + 1]
+        chained = not layers or shapes[i - 2][1] == ks[0]
+        if not (kernel.endswith("/kernel") and bias.endswith("/bias") and len(ks) == 2 and bs == (ks[1],) and chained):
+            return None
+        layers.append((kernel, bias))
+    return layers
+
+
+def train(start, layers, features, labels, h, rng):
+    """Minibatch SGD on softmax cross-entropy (+ FedProx), from `start`; returns (weights, examples, loss).
+
+    ReLU between layers, softmax out. An epoch is every example once, the last batch partial (as
+    TF.js's fit); `localSteps`, when set, counts batches instead, reshuffling after each pass.
+    """
     w = {k: v.copy() for k, v in start.items()}
-    batch = h["batchSize"]
-    steps = h["localSteps"] or h["localEpochs"] * max(1, len(labels) // batch)
-    order, position, seen, loss_sum = rng.permutation(len(labels)), 0, 0, 0.0
+    batch, n, mu, lr = h["batchSize"], len(labels), h["proximalMu"] or 0, h["learningRate"]
+    steps = h["localSteps"] or h["localEpochs"] * -(-n // batch)
+    order, position, seen, loss_sum = rng.permutation(n), 0, 0, 0.0
     for _ in range(steps):
-        if position + batch > len(order):
-            order, position = rng.permutation(len(labels)), 0
+        if position >= n:
+            order, position = rng.permutation(n), 0
         idx = order[position : position + batch]
         position += batch
-        x, y = features[idx], np.eye(len(CENTRES), dtype=np.float32)[labels[idx]]
-        hidden = np.maximum(0, x @ w["hidden/kernel"] + w["hidden/bias"])
-        logits = hidden @ w["out/kernel"] + w["out/bias"]
+        y, rows = labels[idx], np.arange(len(idx))
+        inputs = [features[idx]]  # each layer's input
+        for kernel, bias in layers[:-1]:
+            inputs.append(np.maximum(0, inputs[-1] @ w[kernel] + w[bias]))
+        logits = inputs[-1] @ w[layers[-1][0]] + w[layers[-1][1]]
         p = np.exp(logits - logits.max(axis=1, keepdims=True))
         p /= p.sum(axis=1, keepdims=True)
-        loss_sum += float(-np.mean(np.sum(y * np.log(np.clip(p, 1e-7, 1)), axis=1))) * len(idx)
+        loss_sum += float(-np.log(np.clip(p[rows, y], 1e-7, 1)).sum())
         seen += len(idx)
-        d_logits = (p - y) / len(idx)
-        d_hidden = (d_logits @ w["out/kernel"].T) * (hidden > 0)
-        grads = {
-            "out/kernel": hidden.T @ d_logits,
-            "out/bias": d_logits.sum(axis=0),
-            "hidden/kernel": x.T @ d_hidden,
-            "hidden/bias": d_hidden.sum(axis=0),
-        }
+        d = p  # d(mean loss)/d(logits), in place
+        d[rows, y] -= 1
+        d /= len(idx)
+        grads = {}
+        for j in range(len(layers) - 1, -1, -1):
+            kernel, bias = layers[j]
+            grads[kernel], grads[bias] = inputs[j].T @ d, d.sum(axis=0)
+            if j:
+                d = (d @ w[kernel].T) * (inputs[j] > 0)
         for k in w:
-            g = grads[k] + (h["proximalMu"] or 0) * (w[k] - start[k])
-            w[k] = w[k] - h["learningRate"] * g
+            g = grads[k] + mu * (w[k] - start[k]) if mu else grads[k]
+            w[k] -= lr * g
     return w, seen, loss_sum / max(1, seen)
+
+
+def delay_multiplier(args, rng):
+    """A simulated slow site (as the TypeScript worker's TRIBUTARY_DELAY): m ≥ 1 times its training time."""
+    if args.delay_multiplier:
+        return args.delay_multiplier
+    if args.delay_sigma:
+        return max(1.0, math.exp(args.delay_sigma * rng.gauss(0, 1)))
+    return 1.0
 
 
 class Worker:
@@ -213,12 +256,15 @@ class Worker:
         self.registry = Registry(args.registry)
         self.serde = Serde(self.registry)
         self.models = Models()
-        self.features, self.labels = silo_data(args.examples, args.seed)
+        self.features, self.labels = exported_data(args.data) if args.data else silo_data(args.examples, args.seed)
         self.rng = np.random.default_rng(args.seed)
+        self.delay_rng, self.layers = random.Random(args.seed), None
         self.tasks_done, self.last_examples, self.assigned = 0, 0, False
         job, me = args.job, args.worker_id
         self.topic = lambda kind: f"tributary.{job}.{kind}"
         common = {"bootstrap.servers": args.brokers}
+        # Every send here is flushed at once (a check-in, an update): waiting 5 ms for more is only delay.
+        sending = {**common, "linger.ms": 0}
         self.models_in = Consumer(
             {**common, "group.id": f"tributary.{job}.worker.{me}.models.{uuid.uuid4()}",
              "auto.offset.reset": "earliest", "isolation.level": "read_committed", "enable.auto.commit": False}
@@ -226,10 +272,10 @@ class Worker:
         self.tasks_in = Consumer(
             {**common, "group.id": f"tributary.{job}.worker.{me}", "auto.offset.reset": "latest"}
         )
-        self.out = Producer({**common, "enable.idempotence": True})
+        self.out = Producer({**sending, "enable.idempotence": True})
         # The stack's brokers cap transactions at 30 s (transaction.max.timeout.ms); librdkafka asks 60 s.
         self.tx = Producer(
-            {**common, "transactional.id": f"tributary.{job}.worker.{me}", "enable.idempotence": True,
+            {**sending, "transactional.id": f"tributary.{job}.worker.{me}", "enable.idempotence": True,
              "transaction.timeout.ms": 30000}
         )
 
@@ -265,7 +311,10 @@ class Worker:
         self.out.flush(10)
 
     def read_models(self, timeout):
-        for message in self.models_in.consume(num_messages=100, timeout=timeout):
+        # poll() returns at the first record; consume() would wait out its whole timeout for 100.
+        first = self.models_in.poll(timeout) if timeout else None
+        rest = self.models_in.consume(num_messages=100, timeout=0)
+        for message in ([first] if first is not None else []) + rest:
             if message.error():
                 continue
             try:
@@ -273,12 +322,19 @@ class Worker:
             except Exception as error:  # a record we cannot read is skipped, never fatal
                 log("model-record-unreadable", error=str(error))
                 continue
-            if version is not None and self.models.manifest is not None:
-                manifest = self.models.manifest
-                ours = {n: tuple(s) for n, s in zip(manifest["tensorNames"], manifest["shapes"])}
-                if ours != LAYOUT:
-                    log("layout-mismatch", manifest=manifest["tensorNames"])
-                    raise SystemExit(1)
+            if version is not None and self.layers is None:
+                self.layers = self.trainable(self.models.manifest)
+
+    def trainable(self, manifest):
+        """The manifest's dense layers, if this worker can train them on its data; else it leaves."""
+        layers = dense_layers(manifest)
+        if layers is not None:
+            shapes = dict(zip(manifest["tensorNames"], manifest["shapes"]))
+            fits = shapes[layers[0][0]][0] == self.features.shape[1]
+            if fits and self.labels.max() < shapes[layers[-1][0]][1]:
+                return layers
+        log("layout-mismatch", manifest=manifest["tensorNames"], features=int(self.features.shape[1]))
+        raise SystemExit(1)
 
     def model(self, version, timeout=60):
         deadline = time.time() + timeout
@@ -295,7 +351,9 @@ class Worker:
             log("model-version-unavailable", baseVersion=task["baseVersion"])
             return
         began = int(time.time() * 1000)
-        trained, examples, loss = train(start, self.features, self.labels, task["hyperparameters"], self.rng)
+        trained, examples, loss = train(start, self.layers, self.features, self.labels, task["hyperparameters"], self.rng)
+        took = time.time() - began / 1000
+        time.sleep((delay_multiplier(self.args, self.delay_rng) - 1) * took)
         names = self.models.manifest["tensorNames"]
         delta = {k: start[k] - trained[k] for k in names}  # the sign of a gradient step
         encoding = self.args.encodings[self.tasks_done % len(self.args.encodings)]
@@ -363,15 +421,19 @@ def main():
     parser = argparse.ArgumentParser(description="A Tributary worker in Python (docs/protocol.md).")
     parser.add_argument("--brokers", default=os.environ.get("KAFKA_BROKERS", "localhost:9092"))
     parser.add_argument("--registry", default=os.environ.get("SCHEMA_REGISTRY_URL", "http://localhost:8081"))
-    parser.add_argument("--job", required=True)
-    parser.add_argument("--worker-id", required=True)
-    parser.add_argument("--silo", required=True)
-    parser.add_argument("--examples", type=int, default=600, help="examples in this silo")
+    env = os.environ.get
+    parser.add_argument("--job", default=env("TRIBUTARY_JOB_ID"), required=not env("TRIBUTARY_JOB_ID"))
+    parser.add_argument("--worker-id", default=env("TRIBUTARY_WORKER_ID"), required=not env("TRIBUTARY_WORKER_ID"))
+    parser.add_argument("--silo", default=env("TRIBUTARY_SILO"), required=not env("TRIBUTARY_SILO"))
+    parser.add_argument("--examples", type=int, default=600, help="blobs-mlp examples in this silo")
+    parser.add_argument("--data", help="train on <DATA>.images.f32 and <DATA>.labels.u8 instead of blobs")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--encodings", default="FLOAT32", help="FLOAT32 and/or FLOAT16, used in turn per task")
     parser.add_argument("--max-chunk-bytes", type=int, default=4 * 1024 * 1024)
     parser.add_argument("--check-in-seconds", type=float, default=5.0)
     parser.add_argument("--max-tasks", type=int, default=0, help="stop after this many updates (0: never)")
+    parser.add_argument("--delay-sigma", type=float, default=0.0, help="simulated slow site: log-normal σ")
+    parser.add_argument("--delay-multiplier", type=float, default=0.0, help="simulated slow site: fixed m")
     args = parser.parse_args()
     args.encodings = args.encodings.split(",")
     if any(e not in DTYPES for e in args.encodings) or args.max_chunk_bytes < 1:

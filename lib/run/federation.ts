@@ -25,6 +25,12 @@ export interface FederationOptions {
   readonly workers: number;
   readonly coordinatorEnv: Record<string, string>;
   readonly workerEnv: (index: number) => Record<string, string>;
+  /**
+   * Another worker program than Tributary's TypeScript worker (e.g. the protocol's Python worker,
+   * examples/python-worker): the command and arguments of worker `index`. It gets the environment a
+   * TypeScript worker would (brokers, registry, job, worker id, silo, `workerEnv`).
+   */
+  readonly workerCommand?: (index: number) => { readonly command: string; readonly args: readonly string[] };
   /** Called about once a second with the coordinator's /status. */
   readonly onStatus?: (status: Record<string, number | null>) => void;
   /**
@@ -91,12 +97,12 @@ export class Federation {
 
   private launch(
     name: string,
-    kind: 'coordinator' | 'worker',
+    program: { readonly command: string; readonly args: readonly string[] },
     env: Record<string, string>,
     logDir: string,
   ): ChildProcess {
     const log = createWriteStream(join(logDir, `${name}.log`));
-    const child = spawn(process.execPath, serviceArgs(kind), {
+    const child = spawn(program.command, program.args, {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -131,7 +137,7 @@ export class Federation {
     const started = Date.now();
     const coordinator = this.launch(
       'coordinator',
-      'coordinator',
+      { command: process.execPath, args: serviceArgs('coordinator') },
       {
         ...common,
         TRIBUTARY_RUN_ID: o.runId,
@@ -146,7 +152,7 @@ export class Federation {
     for (let i = 0; i < o.workers; i++) {
       this.launch(
         `worker-${i}`,
-        'worker',
+        o.workerCommand?.(i) ?? { command: process.execPath, args: serviceArgs('worker') },
         {
           ...common,
           TRIBUTARY_WORKER_ID: `worker-${i}`,

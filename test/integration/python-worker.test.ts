@@ -6,42 +6,17 @@
  * evolution of signed updates, on a job where signatures are known but not required. Its virtual
  * environment comes from PyPI on first use.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { generateSiloKeyPair } from '../../lib/security/signing.js';
 import { startFederation, type Federation } from '../../lib/testing/index.js';
+import { PYTHON_WORKER, pythonWorkerInterpreter } from '../../examples/python-worker/interpreter.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/python-worker/', import.meta.url));
-const VENV = fileURLToPath(new URL('../../.cache/python-worker-venv/', import.meta.url));
-
-function pythonWithDependencies(): string {
-  const python = join(VENV, 'bin', 'python');
-  if (!existsSync(python)) {
-    const made = spawnSync('python3', ['-m', 'venv', VENV], { stdio: 'inherit' });
-    if (made.status !== 0) throw new Error('python3 -m venv failed');
-  }
-  const installed = spawnSync(
-    python,
-    [
-      '-m',
-      'pip',
-      'install',
-      '--quiet',
-      '--disable-pip-version-check',
-      '-r',
-      join(EXAMPLE, 'requirements.txt'),
-    ],
-    { stdio: 'inherit' },
-  );
-  if (installed.status !== 0)
-    throw new Error('pip install -r examples/python-worker/requirements.txt failed');
-  return python;
-}
-
 let federation: Federation | undefined;
 let python: ChildProcess | undefined;
 let pythonOutput = '';
@@ -57,7 +32,7 @@ afterEach(async () => {
 
 describe('a worker in Python', () => {
   it('trains beside a TypeScript worker: updates of both are folded, FLOAT32 chunked and FLOAT16, v1 unsigned beside v2 signed', async () => {
-    const interpreter = pythonWithDependencies();
+    const interpreter = pythonWorkerInterpreter();
     const stack = { brokers: inject('brokers'), registryUrl: inject('registryUrl') };
     // The TypeScript worker signs its updates (ModelUpdate v2) with silo-0's key; the Python worker,
     // written against ModelUpdate v1, sends them unsigned. Signatures are known but not required.
@@ -78,7 +53,7 @@ describe('a worker in Python', () => {
     python = spawn(
       interpreter,
       [
-        join(EXAMPLE, 'worker.py'),
+        PYTHON_WORKER,
         ...['--job', federation.jobId, '--worker-id', 'py-0', '--silo', 'py-site', '--seed', '2'],
         // 131 weights: 524 bytes in FLOAT32 (two chunks of at most 300), 262 in FLOAT16 (one record).
         ...['--encodings', 'FLOAT32,FLOAT16', '--max-chunk-bytes', '300', '--check-in-seconds', '1'],
