@@ -19,6 +19,7 @@ import {
   TARGETS,
   trainingCurve,
   WORKERS as CLIENTS,
+  type CurveReport,
 } from './tta.js';
 import {
   BENCH_DIR,
@@ -179,12 +180,7 @@ type TtaResult = {
   runs: {
     strategy: string;
     seed: number;
-    report: {
-      accuracyCurve: {
-        trainingSeconds: number | null;
-        publishedTrainingSeconds?: number | null;
-        accuracy: number;
-      }[];
+    report: CurveReport & {
       roundTripStages?: Parameters<typeof stageTable>[0][string][number]['roundTripStages'];
       trainingStartedSeconds?: number | null;
     };

@@ -347,6 +347,15 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
   console.log(JSON.stringify({ bench: name, written: files }));
 }
 
+/** What a curve needs of a run's report (older reports lack publishedTrainingSeconds). */
+export interface CurveReport {
+  readonly accuracyCurve: readonly {
+    trainingSeconds?: number | null;
+    publishedTrainingSeconds?: number | null;
+    accuracy: number | null;
+  }[];
+}
+
 /**
  * Accuracy against seconds since the first lease; version 0 (evaluated before it) sits at 0. By the
  * `evaluated` clock a point counts when its evaluation finished (bench tta's statistic); by the
@@ -354,13 +363,7 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
  * exists), which older reports without it fall back from.
  */
 export function trainingCurve(
-  report: {
-    accuracyCurve: readonly {
-      trainingSeconds?: number | null;
-      publishedTrainingSeconds?: number | null;
-      accuracy: number | null;
-    }[];
-  },
+  report: CurveReport,
   clock: 'evaluated' | 'published' = 'evaluated',
 ): { x: number; y: number }[] {
   return report.accuracyCurve.map((p) => {

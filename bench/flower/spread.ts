@@ -4,7 +4,7 @@
  */
 import { table } from '../common.js';
 import { bootstrapRatio, quartiles, smoothedCrossing } from '../statistics.js';
-import { trainingCurve } from '../tta.js';
+import { trainingCurve, type CurveReport } from '../tta.js';
 
 type Curve = { x: number; y: number }[];
 
@@ -14,13 +14,7 @@ export interface TributaryRuns {
   readonly runs: readonly {
     strategy: string;
     seed: number;
-    report: {
-      accuracyCurve: {
-        trainingSeconds: number | null;
-        publishedTrainingSeconds?: number | null;
-        accuracy: number;
-      }[];
-    };
+    report: CurveReport;
   }[];
 }
 
