@@ -89,7 +89,12 @@ function pythonWorker(python: string, dataDir: string, seed: number) {
     const delay =
       speed.TRIBUTARY_DELAY === 'fixed'
         ? ['--delay-multiplier', speed.TRIBUTARY_DELAY_MULTIPLIER ?? '1']
-        : ['--delay-sigma', speed.TRIBUTARY_DELAY_SIGMA ?? '0'];
+        : [
+            '--delay-sigma',
+            speed.TRIBUTARY_DELAY_SIGMA ?? '0',
+            '--delay-scale',
+            speed.TRIBUTARY_DELAY_SCALE ?? '1',
+          ];
     const data = ['--data', join(dataDir, `worker-${index}`), '--seed', String(seed * 1000 + index)];
     return { command: python, args: [PYTHON_WORKER, ...data, ...delay] };
   };

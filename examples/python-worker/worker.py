@@ -246,7 +246,7 @@ def delay_multiplier(args, rng):
     if args.delay_multiplier:
         return args.delay_multiplier
     if args.delay_sigma:
-        return max(1.0, math.exp(args.delay_sigma * rng.gauss(0, 1)))
+        return max(1.0, args.delay_scale * math.exp(args.delay_sigma * rng.gauss(0, 1)))
     return 1.0
 
 
@@ -433,6 +433,7 @@ def main():
     parser.add_argument("--check-in-seconds", type=float, default=5.0)
     parser.add_argument("--max-tasks", type=int, default=0, help="stop after this many updates (0: never)")
     parser.add_argument("--delay-sigma", type=float, default=0.0, help="simulated slow site: log-normal σ")
+    parser.add_argument("--delay-scale", type=float, default=1.0, help="simulated slow site: log-normal scale")
     parser.add_argument("--delay-multiplier", type=float, default=0.0, help="simulated slow site: fixed m")
     args = parser.parse_args()
     args.encodings = args.encodings.split(",")
