@@ -5,7 +5,8 @@
  */
 import { fileURLToPath } from 'node:url';
 
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
+// The path, not the URL: tsx's tsImport (worker threads) adds a query to a module's URL.
+const FROM_SOURCE = new URL(import.meta.url).pathname.endsWith('.ts');
 
 /** The package's root: the clone, or the installed package's dist/ parent. */
 export const PACKAGE_ROOT = fileURLToPath(new URL(FROM_SOURCE ? '../..' : '../../..', import.meta.url));
