@@ -1,7 +1,7 @@
 /**
  * `npm test`: every gate in one command, in order, stopping at the first that fails:
- * prepare (Docker engine and images where possible; native TensorFlow for TF.js), type-check,
- * lint, unit, native-backend and integration tests.
+ * prepare (Docker engine and images where possible; native TensorFlow for TF.js; librdkafka for
+ * what workers send), type-check, lint, unit, native-backend and integration tests.
  * Ends with one plain line, "tests: N passed, N failed, N skipped".
  */
 import { spawnSync } from 'node:child_process';
@@ -32,6 +32,7 @@ const only = process.argv.slice(2); // e.g. `npm test -- test/integration/stack-
 if (process.env.TRIBUTARY_SKIP_PREPARE !== '1') {
   step('prepare-docker', 'bash', ['infra/docker/ensure-docker.sh']);
   step('prepare-native-tensorflow', 'bash', ['infra/tensorflow/ensure-native.sh']);
+  step('prepare-native-kafka', 'bash', ['infra/kafka-native/ensure-native.sh']);
 }
 step('typecheck', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
 step('lint', bin('eslint'), ['.']);

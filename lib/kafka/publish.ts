@@ -6,6 +6,7 @@
  */
 import type { Message, Producer } from 'kafkajs';
 import { TributaryError } from '../core/errors.js';
+import type { OutgoingRecord, RecordSender } from './sender.js';
 
 /**
  * Bytes per send: one send becomes one record batch per partition, and the broker refuses a batch
@@ -60,22 +61,22 @@ export async function sendOne(
 }
 
 export interface AtomicPublisher {
-  /** Idempotent producer for single records. */
-  readonly plain: Producer;
-  /** Transactional producer for multi-record messages. */
-  readonly transactional: Producer;
+  /** Idempotent sender for single records. */
+  readonly plain: RecordSender;
+  /** Transactional producer for multi-record messages, asked for only when one is sent. */
+  readonly transactional: () => Promise<Producer>;
 }
 
 export async function publishAtomically(
   publisher: AtomicPublisher,
   topic: string,
-  messages: Message[],
+  messages: OutgoingRecord[],
 ): Promise<void> {
   if (messages.length === 1) {
-    await sendOne(publisher.plain, topic, messages);
+    await publisher.plain.send(topic, messages);
     return;
   }
-  const tx = await publisher.transactional.transaction();
+  const tx = await (await publisher.transactional()).transaction();
   try {
     for (const group of groupBySize(messages, messageBytes, MAX_SEND_BYTES))
       await tx.send({ topic, messages: group });

@@ -20,3 +20,19 @@ describe('TRIBUTARY_TF_THREADS', () => {
     expect(load).toThrow(/TRIBUTARY_TF_THREADS: must be a whole number >= 0 <= 1024/);
   });
 });
+
+describe('TRIBUTARY_KAFKA_CLIENT', () => {
+  it('is auto unless set', () => {
+    expect(loadWorkerConfig(base).kafkaClient).toBe('auto');
+  });
+
+  it.each(['auto', 'kafkajs', 'librdkafka'] as const)('takes %s', (value) => {
+    expect(loadWorkerConfig({ ...base, TRIBUTARY_KAFKA_CLIENT: value }).kafkaClient).toBe(value);
+  });
+
+  it('refuses another client, naming the variable', () => {
+    const load = () => loadWorkerConfig({ ...base, TRIBUTARY_KAFKA_CLIENT: 'rdkafka' });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(/TRIBUTARY_KAFKA_CLIENT/);
+  });
+});

@@ -9,6 +9,7 @@ import type { DelayModel, OutageModel } from './delay.js';
 import { readClientSecurity, type ClientSecurity } from '../../lib/security/client.js';
 import { loadSigningKey, type SigningKey } from '../../lib/security/signing.js';
 import { readFileSync } from 'node:fs';
+import { KAFKA_CLIENTS, type KafkaClientChoice } from '../../lib/kafka/sender.js';
 
 export interface WorkerConfig {
   readonly brokers: string[];
@@ -35,6 +36,11 @@ export interface WorkerConfig {
   readonly outage: OutageModel;
   readonly checkInIntervalMs: number;
   readonly seed: number;
+  /**
+   * The client of what the worker sends on its own (check-ins, single-record updates, reports):
+   * `auto` takes librdkafka when its addon loads, else kafkajs (lib/kafka/sender.ts).
+   */
+  readonly kafkaClient: KafkaClientChoice;
   /** How this process authenticates to Kafka and the registry (lib/security/client.ts). */
   readonly security: ClientSecurity;
   /** The silo's Ed25519 key: every update is signed (ModelUpdate v2) when set. */
@@ -124,6 +130,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     virtualWorkers,
     trainer,
     syntheticTrainMs: r.number('TRIBUTARY_SYNTHETIC_TRAIN_MS', 500, { integer: true, min: 0 }),
+    kafkaClient: r.oneOf('TRIBUTARY_KAFKA_CLIENT', ['auto', ...KAFKA_CLIENTS] as const, 'auto'),
     security: readClientSecurity(r, env),
     signingKey,
     brokers: r.list('KAFKA_BROKERS', []),

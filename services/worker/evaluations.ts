@@ -3,7 +3,8 @@
  * queued for the worker's loop (evaluation shares the model with training, so the two never run at
  * once), and each is answered with an EvaluationReport on the silo's holdout data.
  */
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import type { RecordSender } from '../../lib/kafka/sender.js';
 import { topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
 import type { Evaluation } from '../../lib/task/model.js';
@@ -81,7 +82,7 @@ export class EvaluationResponder {
   }
 
   /** Evaluates the version asked for and publishes the report (nothing for an empty holdout). */
-  async answer(task: EvaluationTask, producer: Producer, signal: AbortSignal): Promise<void> {
+  async answer(task: EvaluationTask, sender: RecordSender, signal: AbortSignal): Promise<void> {
     const left = task.deadlineMs - Date.now();
     if (left <= 0) return void (this.stats.skipped += 1);
     const weights = await this.models.waitFor(task.version, left, signal);
@@ -101,15 +102,12 @@ export class EvaluationResponder {
       return;
     }
     const report = evaluationReport(task, this.config.silo, evaluation, Date.now());
-    await producer.send({
-      topic: topicName(this.config.jobId, 'evaluations'),
-      messages: [
-        {
-          key: this.config.workerId,
-          value: this.serde.encode('EvaluationReport', this.reportSchema, report),
-        },
-      ],
-    });
+    await sender.send(topicName(this.config.jobId, 'evaluations'), [
+      {
+        key: this.config.workerId,
+        value: this.serde.encode('EvaluationReport', this.reportSchema, report),
+      },
+    ]);
     this.stats.answered += 1;
     this.log.info('evaluation-reported', {
       taskId: task.taskId,

@@ -10,6 +10,7 @@ import type { ModelLayout } from '../../lib/core/fedbuff/layout.js';
 import type { TributaryError } from '../../lib/core/errors.js';
 import { mixSeed } from '../../lib/core/random.js';
 import type { Logger } from '../../lib/log.js';
+import type { RecordSender } from '../../lib/kafka/sender.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import type { WorkerConfig } from './config.js';
 import { WorkerLinks } from './links.js';
@@ -35,16 +36,23 @@ export class VirtualFleet {
     serde: AvroSerde,
     layout: ModelLayout,
     private readonly log: Logger,
+    sender?: RecordSender,
   ) {
     const ids = Array.from({ length: config.virtualWorkers }, (_, i) => virtualWorkerId(config.workerId, i));
-    this.links = new WorkerLinks(kafka, serde, log, {
-      jobId: config.jobId,
-      processId: config.workerId,
-      workerIds: ids,
-      layout,
-      modelCacheBytes: config.modelCacheBytes,
-      eagerTransactions: false,
-    });
+    this.links = new WorkerLinks(
+      kafka,
+      serde,
+      log,
+      {
+        jobId: config.jobId,
+        processId: config.workerId,
+        workerIds: ids,
+        layout,
+        modelCacheBytes: config.modelCacheBytes,
+        eagerTransactions: false,
+      },
+      sender,
+    );
     const target = syntheticTarget(layout.size);
     this.workers = ids.map((workerId, i) => {
       const seed = mixSeed(config.seed, i);

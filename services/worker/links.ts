@@ -10,6 +10,7 @@ import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
 import { ownPartitionsAssigner, partitionsOfKeys } from '../../lib/kafka/keyed-partitions.js';
 import { renewingProducer } from '../../lib/kafka/renewing-producer.js';
+import { kafkajsSender, type RecordSender } from '../../lib/kafka/sender.js';
 import { topicName, waitForTopics, WORKER_TOPIC_KINDS } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
 import { joinFlat, type ModelLayout } from '../../lib/core/fedbuff/layout.js';
@@ -214,7 +215,8 @@ export interface LinkOptions {
 
 /** The shared links of one worker process; `start()` once every hosted worker has attached its handlers. */
 export class WorkerLinks {
-  readonly producer: Producer;
+  /** What the hosted workers send on their own: check-ins, single-record updates, evaluation reports. */
+  readonly sender: RecordSender;
   readonly models: ModelFeed;
   readonly tasks: KeyedFeed<'TrainTask'>;
   readonly schemaIds = { checkIn: 0, update: 0 };
@@ -226,13 +228,10 @@ export class WorkerLinks {
     private readonly serde: AvroSerde,
     private readonly log: Logger,
     private readonly options: LinkOptions,
+    sender?: RecordSender,
   ) {
     const { jobId, processId } = options;
-    const renewed = (error: unknown) => log.warn('producer-renewed', { error });
-    this.producer = renewingProducer(
-      () => kafka.producer({ idempotent: true, maxInFlightRequests: 1 }),
-      renewed,
-    );
+    this.sender = sender ?? kafkajsSender(kafka, log);
     this.models = new ModelFeed(kafka, serde, log, {
       jobId,
       groupId: `tributary.${jobId}.worker.${processId}.models.${randomUUID()}`,
@@ -287,7 +286,7 @@ export class WorkerLinks {
       });
       this.schemaIds.checkIn = await this.serde.register('WorkerCheckIn', topicName(jobId, 'checkins'));
       this.schemaIds.update = await this.serde.register('ModelUpdate', topicName(jobId, 'updates'));
-      await this.producer.connect();
+      await this.sender.connect();
       if (this.options.eagerTransactions)
         await Promise.all(this.options.workerIds.map((id) => this.transactional(id)));
       await this.models.start();
@@ -302,7 +301,7 @@ export class WorkerLinks {
     await Promise.allSettled([
       this.tasks.stop(),
       this.models.stop(),
-      this.producer.disconnect(),
+      this.sender.disconnect(),
       ...transactional.map((p) => (p.status === 'fulfilled' ? p.value.disconnect() : undefined)),
     ]);
   }

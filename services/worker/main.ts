@@ -3,6 +3,7 @@
  * backend the model can train on, and serves training tasks until SIGINT/SIGTERM.
  */
 import { createKafka, explainKafkaError } from '../../lib/kafka/client.js';
+import { createRecordSender } from '../../lib/kafka/sender.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { loadTf } from '../../lib/ml/backend.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
@@ -60,6 +61,15 @@ async function main(): Promise<void> {
     logger: log,
     security: config.security.kafka,
   });
+  const { sender, version, fallback } = createRecordSender({
+    choice: config.kafkaClient,
+    kafka,
+    brokers: config.brokers,
+    clientId: `tributary-worker-${config.workerId}`,
+    security: config.security.kafka,
+    logger: log,
+  });
+  log.info('kafka-client', { sender: sender.client, librdkafka: version, fallback });
   const serde = AvroSerde.forUrl(config.registryUrl, config.security.registry);
   const stream = task.data.stream
     ? new StreamSource(
@@ -75,7 +85,7 @@ async function main(): Promise<void> {
   const holdout = task.data.holdout;
   if (config.virtualWorkers > 0) {
     log.info('fleet', { virtualWorkers: config.virtualWorkers, trainMs: config.syntheticTrainMs });
-    return serve(new VirtualFleet(config, kafka, serde, model.layout, log), log);
+    return serve(new VirtualFleet(config, kafka, serde, model.layout, log, sender), log);
   }
 
   const taskTrainer: Trainer = {
@@ -116,14 +126,20 @@ async function main(): Promise<void> {
       );
     },
   };
-  const links = new WorkerLinks(kafka, serde, log, {
-    jobId: config.jobId,
-    processId: config.workerId,
-    workerIds: [config.workerId],
-    layout: model.layout,
-    modelCacheBytes: config.modelCacheBytes,
-    eagerTransactions: true,
-  });
+  const links = new WorkerLinks(
+    kafka,
+    serde,
+    log,
+    {
+      jobId: config.jobId,
+      processId: config.workerId,
+      workerIds: [config.workerId],
+      layout: model.layout,
+      modelCacheBytes: config.modelCacheBytes,
+      eagerTransactions: true,
+    },
+    sender,
+  );
   const trainer: Trainer =
     config.trainer === 'synthetic'
       ? syntheticTrainer(

@@ -154,15 +154,12 @@ export class WorkerRunner {
       problem: this.problem,
     };
     const send = () =>
-      this.links.producer.send({
-        topic: topicName(this.config.jobId, 'checkins'),
-        messages: [
-          {
-            key: this.config.workerId,
-            value: this.serde.encode('WorkerCheckIn', this.links.schemaIds.checkIn, message),
-          },
-        ],
-      });
+      this.links.sender.send(topicName(this.config.jobId, 'checkins'), [
+        {
+          key: this.config.workerId,
+          value: this.serde.encode('WorkerCheckIn', this.links.schemaIds.checkIn, message),
+        },
+      ]);
     const sent = this.checkInsSent.then(send, send).then(() => undefined);
     this.checkInsSent = sent.catch(() => undefined);
     return sent;
@@ -210,7 +207,7 @@ export class WorkerRunner {
       await this.waitOnline();
       if (work.kind === 'evaluate') {
         await this.evaluations
-          ?.answer(work.task, this.links.producer, this.stopping.signal)
+          ?.answer(work.task, this.links.sender, this.stopping.signal)
           .catch((error: unknown) =>
             this.log.error('evaluation-failed', { taskId: work.task.taskId, error }),
           );
@@ -289,12 +286,10 @@ export class WorkerRunner {
     const key = this.config.signingKey;
     const records = key ? signRecords(unsigned, key) : unsigned;
     // Once publication starts it finishes, even on shutdown: all of the update's records or none.
-    const plain = this.links.producer;
     await publishAtomically(
-      // Only a multi-record update needs the worker's transactional producer.
       {
-        plain,
-        transactional: records.length > 1 ? await this.links.transactional(this.config.workerId) : plain,
+        plain: this.links.sender,
+        transactional: () => this.links.transactional(this.config.workerId),
       },
       topicName(this.config.jobId, 'updates'),
       records.map((record) => ({
