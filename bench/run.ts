@@ -1,8 +1,8 @@
 /**
  * `npm run bench -- <name>`: fold | pipeline | tta | tta-numpy | flower | backends | guard | large-model | fashion | ingest | security | fleet | failover | all. Each writes
  * bench/results/<name>.json and a markdown summary (and a chart where a curve tells more).
- * Benchmarks print figures; they never assert on time. `tta --render` and `flower --render` redraw
- * the summary and chart from the saved JSON without running anything.
+ * Benchmarks print figures; they never assert on time. `--render` (tta, tta-numpy, flower, guard,
+ * fleet, pipeline) redraws the summary and chart from the saved JSON without running anything.
  */
 const name = process.argv[2] ?? 'all';
 const renderOnly = process.argv.includes('--render');
@@ -12,6 +12,7 @@ const renderers: Record<string, () => Promise<void>> = {
   flower: async () => (await import('./flower.js')).renderFlowerComparison(),
   guard: async () => (await import('./guard.js')).renderGuard(),
   fleet: async () => (await import('./fleet.js')).renderFleet(),
+  pipeline: async () => (await import('./pipeline.js')).renderPipeline(),
 };
 const benches: Record<string, () => Promise<void>> = {
   fold: async () => (await import('./fold.js')).runFold(),

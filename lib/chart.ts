@@ -28,6 +28,8 @@ export interface LineChart {
   readonly verticalLines?: readonly { x: number; label: string }[];
   /** Lines of text under the chart (figures worth reading next to the curve), wrapped to fit. */
   readonly notes?: readonly string[];
+  /** Where the legend sits: bottom right (default, where rising curves leave room) or top left. */
+  readonly legend?: 'bottom-right' | 'top-left';
 }
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
@@ -125,17 +127,18 @@ export function lineChartSvg(options: LineChart): string {
       `<path d="${path}" fill="none" stroke="${colourOf(s)}" stroke-width="1.5" stroke-opacity="0.85"${s.dashed ? ' stroke-dasharray="6 3"' : ''} clip-path="url(#plot)"/>`,
     );
   }
-  // The legend sits bottom right, where accuracy curves (rising to the top) leave room.
   const legendWidth = 12 + 8 + 7 * Math.max(...labels.map((l) => l.length), 0) + 16;
-  const legendTop = bottom - 12 - labels.length * 18;
+  const topLeft = options.legend === 'top-left';
+  const legendTop = topLeft ? m.top + 16 : bottom - 12 - labels.length * 18;
+  const legendLeft = topLeft ? m.left + 10 : right - legendWidth;
   if (labels.length > 0)
     parts.push(
-      `<rect x="${right - legendWidth - 10}" y="${legendTop - 6}" width="${legendWidth}" height="${labels.length * 18 + 8}" fill="#fff" fill-opacity="0.9" stroke="#ccc"/>`,
+      `<rect x="${legendLeft - 10}" y="${legendTop - 6}" width="${legendWidth}" height="${labels.length * 18 + 8}" fill="#fff" fill-opacity="0.9" stroke="#ccc"/>`,
     );
   labels.forEach((label, i) => {
     const series = options.series.find((s) => s.label === label) as Series;
     const colour = colourOf(series);
-    const x = right - legendWidth;
+    const x = legendLeft;
     parts.push(
       series.dashed
         ? `<line x1="${x}" y1="${legendTop + i * 18 + 6}" x2="${x + 12}" y2="${legendTop + i * 18 + 6}" stroke="${colour}" stroke-width="2" stroke-dasharray="4 2"/>`

@@ -1,14 +1,15 @@
 /**
- * One publishing worker of the update-path benchmark, in a thread of its own as a worker is a
- * process of its own: encodes its updates and publishes each as a Tributary worker does (one
- * record idempotently, several in one transaction: lib/kafka/publish.ts), one after another.
+ * One publishing worker of the update-path benchmark, a process of its own as a worker is (and as
+ * the librdkafka addon needs: it loads once per process, not per thread): encodes its updates and publishes each as a Tributary worker does (one
+ * record idempotently through the worker's sender client, several in one transaction:
+ * lib/kafka/publish.ts), one after another.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import { modelLayout, splitFlat } from '../../lib/core/fedbuff/layout.js';
 import { TRANSACTION_TIMEOUT_MS } from '../../lib/core/limits.js';
 import type { TensorEncoding } from '../../lib/core/tensors.js';
 import { createKafka } from '../../lib/kafka/client.js';
 import { publishAtomically } from '../../lib/kafka/publish.js';
+import { createRecordSender, type KafkaClientName } from '../../lib/kafka/sender.js';
 import { toRecords } from '../../lib/wire/records.js';
 import type { ModelUpdate } from '../../lib/wire/schemas.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
@@ -23,16 +24,23 @@ export interface PublisherJob {
   readonly updates: number;
   readonly name: string;
   readonly chunkBytes: number;
+  /** The worker's sender client for single-record updates (lib/kafka/sender.ts). */
+  readonly client: KafkaClientName;
 }
 
-const job = workerData as PublisherJob;
-const port = parentPort;
-if (!port) throw new Error('publisher.ts runs as a worker thread');
+const job = JSON.parse(process.env.BENCH_PUBLISHER_JOB ?? 'null') as PublisherJob | null;
+const send = process.send?.bind(process);
+if (!job || !send) throw new Error('publisher.ts runs as a child process (bench/transport/update-path.ts)');
 
 const layout = modelLayout('bench', job.shapes);
 const kafka = createKafka({ brokers: job.brokers, clientId: `bench-${job.name}` });
 const serde = AvroSerde.forUrl(job.registryUrl);
-const plain = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+const { sender: plain } = createRecordSender({
+  choice: job.client,
+  kafka,
+  brokers: job.brokers,
+  clientId: `bench-${job.name}`,
+});
 const transactional = kafka.producer({
   transactionalId: `bench-${job.name}-${Date.now()}`,
   transactionTimeout: TRANSACTION_TIMEOUT_MS,
@@ -41,8 +49,8 @@ const transactional = kafka.producer({
 });
 await Promise.all([plain.connect(), transactional.connect()]);
 const delta = Float32Array.from({ length: layout.size }, (_, i) => Math.sin(i * 0.001) * 1e-2);
-const go = new Promise<void>((resolve) => port.once('message', () => resolve()));
-port.postMessage({ type: 'ready' });
+const go = new Promise<void>((resolve) => process.once('message', () => resolve()));
+send({ type: 'ready' });
 await go;
 let wireBytes = 0;
 let records = 0;
@@ -69,7 +77,11 @@ for (let u = 0; u < job.updates; u++) {
   }));
   for (const m of messages) wireBytes += m.value.length;
   records += messages.length;
-  await publishAtomically({ plain, transactional }, job.topic, messages);
+  await publishAtomically(
+    { plain, transactional: () => Promise.resolve(transactional) },
+    job.topic,
+    messages,
+  );
 }
 await Promise.all([plain.disconnect(), transactional.disconnect()]);
-port.postMessage({ type: 'done', wireBytes, records });
+send({ type: 'done', wireBytes, records }, () => process.exit(0));

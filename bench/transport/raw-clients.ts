@@ -2,14 +2,12 @@
  * Raw byte transport through the two Node clients, the way Tributary's processes use them: records
  * sent one after another, each awaited (acks=all, idempotent), and read back read_committed.
  * kafkajs is Tributary's client; librdkafka (@confluentinc/kafka-javascript, its KafkaJS-compatible
- * API) is measured when installed — it is not a dependency: `CKJS_LINKING=dynamic npm install
- * --no-save @confluentinc/kafka-javascript` builds it against the system's librdkafka dependencies
- * (Debian: zlib1g-dev libssl-dev libzstd-dev liblz4-dev libsasl2-dev libcurl4-openssl-dev).
+ * API) is measured when its addon loads (infra/kafka-native/ensure-native.sh builds it).
  */
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import type { Kafka } from 'kafkajs';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
+import { loadLibrdkafka } from '../../lib/kafka/librdkafka.js';
 import { MAX_RECORD_BYTES } from '../../lib/core/limits.js';
 
 export interface Rate {
@@ -89,7 +87,7 @@ export async function kafkajsConsume(
   }
 }
 
-/** The librdkafka client's KafkaJS-compatible API, or null when it is not installed here. */
+/** The librdkafka client's KafkaJS-compatible API, as far as these loops use it. */
 type RdKafkaJs = {
   Kafka: new (config: Record<string, unknown>) => {
     producer(config: Record<string, unknown>): RdProducer;
@@ -108,17 +106,10 @@ interface RdConsumer {
   run(r: { eachMessage: () => Promise<void> }): Promise<void>;
 }
 
-export function loadLibrdkafka(): { api: RdKafkaJs; version: string } | null {
-  const from = process.env.TRIBUTARY_BENCH_LIBRDKAFKA_FROM ?? import.meta.url;
-  try {
-    const module = createRequire(from)('@confluentinc/kafka-javascript') as {
-      KafkaJS: RdKafkaJs;
-      librdkafkaVersion: string;
-    };
-    return { api: module.KafkaJS, version: module.librdkafkaVersion };
-  } catch {
-    return null;
-  }
+/** The addon as lib/kafka/librdkafka.ts finds it (installed, or built into .cache/kafka-native). */
+export function rawLibrdkafka(): { api: RdKafkaJs; version: string } | null {
+  const { native } = loadLibrdkafka();
+  return native ? { api: native.module.KafkaJS as unknown as RdKafkaJs, version: native.version } : null;
 }
 
 export async function librdkafkaProduce(

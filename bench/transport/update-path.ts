@@ -1,11 +1,12 @@
 /**
- * Tributary's update path end to end: P publishing workers (threads, as workers are processes)
+ * Tributary's update path end to end: P publishing workers (processes, as workers are)
  * encode and publish updates while this thread reads them read_committed, decodes, reassembles,
  * validates and folds them into a FedBuff buffer — the stages overlapped, as they are in a job.
  * Timed from the first publish to the last fold.
  */
 import { randomUUID } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Kafka } from 'kafkajs';
 import { FedBuffAggregator } from '../../lib/core/fedbuff/aggregator.js';
 import { DEFAULT_FEDBUFF } from '../../lib/core/fedbuff/config.js';
@@ -13,12 +14,13 @@ import { modelLayout } from '../../lib/core/fedbuff/layout.js';
 import { DEFAULT_CHUNK_BYTES } from '../../lib/core/limits.js';
 import type { TensorEncoding } from '../../lib/core/tensors.js';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
+import type { KafkaClientName } from '../../lib/kafka/sender.js';
 import { RecordAssembler, toFoldInput } from '../../lib/wire/records.js';
 import type { ModelUpdate } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import type { PublisherJob } from './publisher.js';
 
-const PUBLISHER = new URL('./publisher-thread.mjs', import.meta.url);
+const PUBLISHER = fileURLToPath(new URL('./publisher.ts', import.meta.url));
 
 export interface PathResult {
   readonly seconds: number;
@@ -38,6 +40,8 @@ export async function updatePath(options: {
   shapes: { name: string; shape: number[] }[];
   updates: number;
   publishers: number;
+  /** The publishing workers' sender client (lib/kafka/sender.ts). */
+  client: KafkaClientName;
 }): Promise<PathResult> {
   const { kafka, serde, topic, updates, publishers } = options;
   const schemaId = await serde.register('ModelUpdate', topic);
@@ -82,8 +86,13 @@ export async function updatePath(options: {
       updates,
       name: `p${p}-${randomUUID().slice(0, 8)}`,
       chunkBytes: DEFAULT_CHUNK_BYTES,
+      client: options.client,
     };
-    return new Worker(PUBLISHER, { workerData: job });
+    return fork(PUBLISHER, {
+      execArgv: ['--import', import.meta.resolve('tsx')],
+      env: { ...process.env, BENCH_PUBLISHER_JOB: JSON.stringify(job) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
   });
   const messages = (type: string) =>
     Promise.all(
@@ -97,6 +106,9 @@ export async function updatePath(options: {
             };
             t.on('message', onMessage);
             t.once('error', reject);
+            t.once('exit', (code) => {
+              if (code !== 0) reject(new Error(`a publisher exited with ${code}`));
+            });
           }),
       ),
     );
@@ -104,7 +116,7 @@ export async function updatePath(options: {
     await messages('ready');
     const done = messages('done');
     const startedAt = process.hrtime.bigint();
-    for (const t of threads) t.postMessage('go');
+    for (const t of threads) t.send('go');
     const [sent] = await Promise.all([done, foldedAll]);
     const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
     const wireBytes = sent.reduce((n, s) => n + s.wireBytes, 0);
@@ -117,7 +129,7 @@ export async function updatePath(options: {
       recordsPerUpdate: records / total,
     };
   } finally {
-    await Promise.all(threads.map((t) => t.terminate()));
+    for (const t of threads) if (t.exitCode === null) t.kill('SIGKILL');
     await consumer.disconnect();
   }
 }
