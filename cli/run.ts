@@ -139,6 +139,12 @@ export async function run(parsed: Parsed): Promise<number> {
   }
   const report = result.report;
   const last = report.accuracyCurve.at(-1);
+  // Versions are evaluated beside training, so the last one may be a later, lower point than the
+  // one that reached the target: name that one too.
+  const target = report.targetAccuracy;
+  const reached = report.accuracyCurve.find((p) => target !== null && (p.accuracy ?? -1) >= target);
+  const reachedBy =
+    reached?.accuracy != null ? ` (version ${reached.version}: ${reached.accuracy.toFixed(4)})` : '';
   console.log(
     [
       '',
@@ -149,7 +155,7 @@ export async function run(parsed: Parsed): Promise<number> {
       ...Object.entries(last?.metrics ?? {})
         .filter(([name]) => name !== 'accuracy')
         .map(([name, value]) => `  final ${name.padEnd(15)} ${value.toFixed(4)}`),
-      `  time to target        ${report.secondsToTarget === null ? 'not reached' : `${report.secondsToTarget.toFixed(1)} s`} after the coordinator started (${((Date.now() - startedAt) / 1000).toFixed(1)} s with process start-up)`,
+      `  time to target        ${report.secondsToTarget === null ? 'not reached' : `${report.secondsToTarget.toFixed(1)} s${reachedBy}`} after the coordinator started (${((Date.now() - startedAt) / 1000).toFixed(1)} s with process start-up)`,
       `  versions              ${report.versions}`,
       `  updates               ${report.updatesAccepted} folded (${report.updatesLate} after their lease), ${report.updatesRejected} rejected`,
       `  mean staleness        ${report.meanStaleness.toFixed(2)}`,
