@@ -59,6 +59,11 @@ export const workerCommand: CommandSpec = {
       choices: ['tensorflow', 'wasm', 'cpu'],
       help: 'TF.js backend (TRIBUTARY_BACKEND)',
     },
+    'kafka-client': {
+      type: 'string',
+      choices: ['auto', 'kafkajs', 'librdkafka'],
+      help: 'the client of what the worker sends (TRIBUTARY_KAFKA_CLIENT; auto: librdkafka when it loads)',
+    },
     virtual: {
       type: 'int',
       min: 1,
@@ -103,6 +108,7 @@ export async function runService(kind: 'coordinator' | 'worker', parsed: Parsed)
   if (f['worker-id'] !== undefined) env.TRIBUTARY_WORKER_ID = String(f['worker-id']);
   if (f.encoding !== undefined) env.TRIBUTARY_ENCODING = String(f.encoding);
   if (f.backend !== undefined) env.TRIBUTARY_BACKEND = String(f.backend);
+  if (f['kafka-client'] !== undefined) env.TRIBUTARY_KAFKA_CLIENT = String(f['kafka-client']);
   if (f.virtual !== undefined) env.TRIBUTARY_VIRTUAL_WORKERS = String(f.virtual);
   if (f.trainer !== undefined) env.TRIBUTARY_TRAINER = String(f.trainer);
   if (f['train-ms'] !== undefined) env.TRIBUTARY_SYNTHETIC_TRAIN_MS = String(f['train-ms']);
