@@ -7,6 +7,7 @@
  * issuedAtMs, from the topics), the coordinator's CPU and RSS (/proc), the broker's bytes in and out
  * (its BrokerTopicMetrics over JMX), and what task delivery costs a worker: task records in its
  * partition per task of its own, against every task (the design before: each worker read all).
+ * Each size runs twice when librdkafka loads: the simulators sending through kafkajs, then librdkafka.
  * Writes bench/results/fleet.{json,md} and fleet-*.png.
  */
 import { spawnSync } from 'node:child_process';
@@ -16,11 +17,15 @@ import { fileURLToPath } from 'node:url';
 import { startStack, type Stack } from '../infra/stack/index.js';
 import { writeLineChart } from '../lib/chart.js';
 import { partitionOfKey } from '../lib/kafka/keyed-partitions.js';
+import { loadLibrdkafka } from '../lib/kafka/librdkafka.js';
+import type { KafkaClientName } from '../lib/kafka/sender.js';
 import { TASK_PARTITIONS } from '../lib/kafka/topics.js';
 import { startFederation, waitFor, type Federation } from '../lib/testing/index.js';
 import { machine, requireResult, RESULTS_DIR, table, writeResult } from './common.js';
 
 const SIZES = (process.env.TRIBUTARY_FLEET_SIZES ?? '10,100,300,1000').split(',').map(Number);
+/** Each size with the simulators sending through each client (kafkajs only where librdkafka does not load). */
+const CLIENTS: readonly KafkaClientName[] = loadLibrdkafka().native ? ['kafkajs', 'librdkafka'] : ['kafkajs'];
 const PER_PROCESS = 500;
 const TRAIN_MS = 1000;
 const WARMUP_MS = 15_000;
@@ -30,6 +35,8 @@ const BROKER_BYTES = fileURLToPath(new URL('./fleet/BrokerBytes.java', import.me
 
 export interface FleetRow {
   readonly workers: number;
+  /** The simulators' sender client (lib/kafka/sender.ts); rows saved before it was recorded are kafkajs's. */
+  readonly client?: KafkaClientName;
   readonly processes: number;
   readonly foldsPerSecond: number;
   readonly leasesPerSecond: number;
@@ -116,7 +123,7 @@ async function metricsOf(federation: Federation): Promise<Map<string, number>> {
   return counters(await response.text());
 }
 
-async function measure(stack: Stack, workers: number): Promise<FleetRow> {
+async function measure(stack: Stack, workers: number, client: KafkaClientName): Promise<FleetRow> {
   const processes = Math.ceil(workers / PER_PROCESS);
   const share = (i: number) => Math.floor(workers / processes) + (i < workers % processes ? 1 : 0);
   const federation = await startFederation({
@@ -139,6 +146,7 @@ async function measure(stack: Stack, workers: number): Promise<FleetRow> {
       TRIBUTARY_SYNTHETIC_TRAIN_MS: String(TRAIN_MS),
       TRIBUTARY_CHECKIN_INTERVAL_MS: '5000',
       TRIBUTARY_LOG_LEVEL: 'warn',
+      TRIBUTARY_KAFKA_CLIENT: client,
     }),
   });
   try {
@@ -207,6 +215,7 @@ async function measure(stack: Stack, workers: number): Promise<FleetRow> {
     }
     const row: FleetRow = {
       workers,
+      client,
       processes,
       foldsPerSecond: rate('tributary_updates_accepted_total'),
       leasesPerSecond: rate('tributary_leases_issued_total'),
@@ -247,7 +256,11 @@ export async function runFleet(): Promise<void> {
   const stack = await startStack({ mode: 'local', onProgress: (message) => log({ stack: message }) });
   const rows: FleetRow[] = [];
   try {
-    for (const workers of SIZES) rows.push(await measure(stack, workers));
+    for (const workers of SIZES)
+      for (const client of CLIENTS) {
+        log({ workers, client, phase: 'starting' });
+        rows.push(await measure(stack, workers, client));
+      }
   } finally {
     await stack.stop();
   }
@@ -269,6 +282,8 @@ export function renderFleet(): Promise<void> {
 
 function writeFleet(result: FleetResult): void {
   const { rows } = result;
+  const clientOf = (r: FleetRow): KafkaClientName => r.client ?? 'kafkajs';
+  const clients = [...new Set(rows.map(clientOf))];
   const chart = (
     name: string,
     title: string,
@@ -279,14 +294,18 @@ function writeFleet(result: FleetResult): void {
       title,
       xLabel: 'virtual workers (log10)',
       yLabel,
-      series: series.map(([label, value, dashed]) => ({
-        label,
-        dashed,
-        points: rows.flatMap((r) => {
-          const y = value(r);
-          return y === null || !Number.isFinite(y) ? [] : [{ x: Math.log10(r.workers), y }];
-        }),
-      })),
+      series: series.flatMap(([label, value, dashed]) =>
+        (dashed ? [clients[0] as KafkaClientName] : clients).map((client) => ({
+          label: dashed || clients.length === 1 ? label : `${label}, ${client}`,
+          dashed: dashed || (clients.length > 1 && client === 'kafkajs'),
+          points: rows
+            .filter((r) => clientOf(r) === client)
+            .flatMap((r) => {
+              const y = value(r);
+              return y === null || !Number.isFinite(y) ? [] : [{ x: Math.log10(r.workers), y }];
+            }),
+        })),
+      ),
     });
   chart('throughput', 'Coordinator throughput against fleet size', 'per second', [
     ['folds/s', (r) => r.foldsPerSecond],
@@ -318,6 +337,7 @@ function writeFleet(result: FleetResult): void {
     table(
       [
         'workers',
+        'simulators send through',
         'folds/s',
         'leases/s',
         'versions/s',
@@ -334,6 +354,7 @@ function writeFleet(result: FleetResult): void {
       ],
       rows.map((r) => [
         r.workers,
+        clientOf(r),
         fixed(r.foldsPerSecond),
         fixed(r.leasesPerSecond),
         fixed(r.versionsPerSecond, 2),
