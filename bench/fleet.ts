@@ -294,6 +294,8 @@ function writeFleet(result: FleetResult): void {
       title,
       xLabel: 'virtual workers (log10)',
       yLabel,
+      // Every figure grows with the fleet: the top left is where no line runs.
+      legend: 'top-left',
       series: series.flatMap(([label, value, dashed]) =>
         (dashed ? [clients[0] as KafkaClientName] : clients).map((client) => ({
           label: dashed || clients.length === 1 ? label : `${label}, ${client}`,
