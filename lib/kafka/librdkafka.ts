@@ -8,11 +8,11 @@
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { TributaryError } from '../core/errors.js';
 import { MAX_RECORD_BYTES } from '../core/limits.js';
 import type { Logger } from '../log.js';
 import { PACKAGE_ROOT } from '../run/processes.js';
 import type { KafkaSecurity } from '../security/client.js';
+import { Renewal } from './renewing-producer.js';
 import type { OutgoingRecord, RecordSender } from './sender.js';
 
 const MODULE = '@confluentinc/kafka-javascript';
@@ -134,48 +134,19 @@ export function librdkafkaSender(native: NativeKafka, options: LibrdkafkaSenderO
       'message.max.bytes': MAX_RECORD_BYTES,
       'message.timeout.ms': DELIVERY_TIMEOUT_MS,
     });
-  let current = create();
-  let connecting: Promise<void> | null = null;
-  let closed = false;
-
-  const ready = async (): Promise<RdProducer> => {
-    if (closed) throw new TributaryError('TRIB_SEND_INCOMPLETE', 'the sender was disconnected');
-    const producer = current;
-    connecting ??= producer.connect().catch((error: unknown) => {
-      if (producer === current) {
-        current = create();
-        connecting = null;
-      }
-      throw error;
-    });
-    await connecting;
-    return producer;
-  };
-
+  const renewal = new Renewal(
+    create,
+    (error) => options.logger?.warn('producer-renewed', { client: 'librdkafka', error }),
+    false,
+  );
   return {
     client: 'librdkafka',
-    connect: async () => {
-      closed = false;
-      await ready();
-    },
+    connect: () => renewal.open(),
     send: async (topic: string, records: readonly OutgoingRecord[]) => {
-      const producer = await ready();
-      try {
-        await producer.send({ topic, messages: records.map((r) => ({ key: r.key, value: r.value })) });
-      } catch (error) {
-        if (producer === current && !closed) {
-          current = create();
-          connecting = null;
-          options.logger?.warn('producer-renewed', { client: 'librdkafka', error });
-          void producer.disconnect().catch(() => undefined);
-        }
-        throw error;
-      }
+      await renewal.use((producer) =>
+        producer.send({ topic, messages: records.map((r) => ({ key: r.key, value: r.value })) }),
+      );
     },
-    disconnect: async () => {
-      closed = true;
-      if (connecting) await connecting.catch(() => undefined);
-      await current.disconnect().catch(() => undefined);
-    },
+    disconnect: () => renewal.close(),
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createKafka, RETRY_LIMIT_WARNING } from './client.js';
 import type { Logger } from '../log.js';
-import { renewingProducer } from './renewing-producer.js';
+import { Renewal, renewingProducer } from './renewing-producer.js';
 import type { Producer, RecordMetadata, Transaction } from 'kafkajs';
 
 /** A stand-in for kafkajs's producer: records what was asked of it, fails when told to. */
@@ -149,5 +149,31 @@ describe('the client factory', () => {
     expect(lines.map((l) => l.message)).not.toContain(RETRY_LIMIT_WARNING);
     kafka.logger().warn('something else', {});
     expect(lines.map((l) => l.message)).toContain('something else');
+  });
+});
+
+describe('Renewal of a client that connects only once (librdkafka)', () => {
+  it('replaces a client whose connect failed, and the next use connects the new one', async () => {
+    const made: FakeProducer[] = [];
+    const renewals: unknown[] = [];
+    const renewal = new Renewal(
+      () => {
+        const p = new FakeProducer(made.length);
+        made.push(p);
+        return p;
+      },
+      (error) => renewals.push(error),
+      false,
+    );
+    const first = made[0] as FakeProducer;
+    first.connect = async () => {
+      throw new Error('connection refused');
+    };
+    await expect(renewal.ready()).rejects.toThrow('connection refused');
+    expect(made).toHaveLength(2);
+    expect(first.disconnected).toBe(1);
+    expect(renewals).toHaveLength(1);
+    expect(await renewal.ready()).toBe(made[1]);
+    expect(made[1]?.connected).toBe(1);
   });
 });

@@ -16,47 +16,93 @@ import type { Producer, Transaction } from 'kafkajs';
 
 export type ProducerFactory = () => Producer;
 
+/** Anything a Renewal can hold: a client that connects and disconnects. */
+export interface Connectable {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+/**
+ * The current client of `create()`, connected on first use; `retire(client)` after a failure makes
+ * the next use get a new one. Shared by kafkajs's producer (below) and librdkafka's
+ * (./librdkafka.ts).
+ */
+export class Renewal<P extends Connectable> {
+  private current: P;
+  private connecting: Promise<void> | null = null;
+  private closed = false;
+
+  /**
+   * `reconnects`: whether a client whose connect failed may connect again (kafkajs's may; the
+   * librdkafka client's connect() can be called once, so a failed one is replaced).
+   */
+  constructor(
+    private readonly create: () => P,
+    private readonly onRenew?: (error: unknown) => void,
+    private readonly reconnects = true,
+  ) {
+    this.current = create();
+  }
+
+  get client(): P {
+    return this.current;
+  }
+
+  /** The current client, connected. A failed connect is tried again at the next use, not remembered. */
+  async ready(): Promise<P> {
+    if (this.closed) throw new Error('the producer was disconnected');
+    const client = this.current;
+    this.connecting ??= client.connect().catch((error: unknown) => {
+      if (!this.reconnects) this.retire(client, error);
+      else if (client === this.current) this.connecting = null;
+      throw error;
+    });
+    await this.connecting;
+    return client;
+  }
+
+  /** Retires `failed` if it is still the current client (several failures renew once). */
+  retire(failed: P, error: unknown): void {
+    if (failed !== this.current || this.closed) return;
+    this.current = this.create();
+    this.connecting = null;
+    this.onRenew?.(error);
+    void failed.disconnect().catch(() => undefined);
+  }
+
+  /** Runs `work` on the current client and retires it if `work` fails. */
+  async use<T>(work: (client: P) => Promise<T>): Promise<T> {
+    const client = await this.ready();
+    try {
+      return await work(client);
+    } catch (error) {
+      this.retire(client, error);
+      throw error;
+    }
+  }
+
+  async open(): Promise<void> {
+    this.closed = false;
+    await this.ready();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.current.disconnect();
+  }
+}
+
 /**
  * `create()`'s producer behind kafkajs's Producer interface; after a failed send, sendBatch,
  * transaction start or commit (or the abort of a transaction in which something failed), the next
  * call goes to a new one from `create()`, connected on first use. `onRenew` hears each renewal.
  */
 export function renewingProducer(create: ProducerFactory, onRenew?: (error: unknown) => void): Producer {
-  let current = create();
-  let connecting: Promise<void> | null = null;
-  let closed = false;
-
-  const ready = async (): Promise<Producer> => {
-    if (closed) throw new Error('the producer was disconnected');
-    const producer = current;
-    // A failed connect is tried again at the next use, not remembered.
-    connecting ??= producer.connect().catch((error: unknown) => {
-      if (producer === current) connecting = null;
-      throw error;
-    });
-    await connecting;
-    return producer;
-  };
-  /** Retires `failed` if it is still the current producer (several failures renew once). */
-  const retire = (failed: Producer, error: unknown): void => {
-    if (failed !== current || closed) return;
-    current = create();
-    connecting = null;
-    onRenew?.(error);
-    void failed.disconnect().catch(() => undefined);
-  };
-  const guarded = async <T>(work: (producer: Producer) => Promise<T>): Promise<T> => {
-    const producer = await ready();
-    try {
-      return await work(producer);
-    } catch (error) {
-      retire(producer, error);
-      throw error;
-    }
-  };
+  const renewal = new Renewal(create, onRenew);
+  const retire = (failed: Producer, error: unknown) => renewal.retire(failed, error);
 
   const transaction = async (): Promise<Transaction> => {
-    const producer = await ready();
+    const producer = await renewal.ready();
     let tx: Transaction;
     try {
       tx = await producer.transaction();
@@ -103,22 +149,16 @@ export function renewingProducer(create: ProducerFactory, onRenew?: (error: unkn
   };
 
   return {
-    connect: async () => {
-      closed = false;
-      await ready();
-    },
-    disconnect: async () => {
-      closed = true;
-      await current.disconnect();
-    },
-    send: (record) => guarded((p) => p.send(record)),
-    sendBatch: (batch) => guarded((p) => p.sendBatch(batch)),
+    connect: () => renewal.open(),
+    disconnect: () => renewal.close(),
+    send: (record) => renewal.use((p) => p.send(record)),
+    sendBatch: (batch) => renewal.use((p) => p.sendBatch(batch)),
     transaction,
-    isIdempotent: () => current.isIdempotent(),
+    isIdempotent: () => renewal.client.isIdempotent(),
     get events() {
-      return current.events;
+      return renewal.client.events;
     },
-    on: (...args: Parameters<Producer['on']>) => current.on(...args),
-    logger: () => current.logger(),
+    on: (...args: Parameters<Producer['on']>) => renewal.client.on(...args),
+    logger: () => renewal.client.logger(),
   } as Producer;
 }
