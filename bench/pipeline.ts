@@ -94,6 +94,9 @@ interface EncodingRow {
   readonly encoding: TensorEncoding;
   readonly path: PathResult;
   readonly kafkajsProduce: number;
+  /** The same with the workers sending through librdkafka, against raw librdkafka records. */
+  readonly nativePath?: PathResult | null;
+  readonly librdkafkaProduce?: number | null;
 }
 
 export async function runPipeline(): Promise<void> {
@@ -190,13 +193,36 @@ export async function runPipeline(): Promise<void> {
         'bench-kafkajs',
         async (topic) => (await kafkajsProduce(kafka, topic, bytes, records)).megabytesPerSecond,
       );
-      encodingRows.push({ encoding, path: ours, kafkajsProduce: produce });
+      const nativePath = rdkafka
+        ? await path(encoding, MILLION, encoding === 'FLOAT16' ? 2e6 : 1e6, 'librdkafka')
+        : null;
+      const rawNative = rdkafka
+        ? await withTopic(
+            kafka,
+            'bench-rdkafka',
+            async (topic) =>
+              (await librdkafkaProduce(rdkafka.api, stack.brokers, topic, bytes, records)).megabytesPerSecond,
+          )
+        : null;
+      encodingRows.push({
+        encoding,
+        path: ours,
+        kafkajsProduce: produce,
+        nativePath,
+        librdkafkaProduce: rawNative,
+      });
     }
   } finally {
     await stack.stop();
   }
   const million = sizeRows[2] as SizeRow;
-  encodingRows.unshift({ encoding: 'FLOAT32', path: million.path, kafkajsProduce: million.kafkajs.produce });
+  encodingRows.unshift({
+    encoding: 'FLOAT32',
+    path: million.path,
+    kafkajsProduce: million.kafkajs.produce,
+    nativePath: million.nativePath,
+    librdkafkaProduce: million.librdkafka?.produce ?? null,
+  });
   report(sizeRows, encodingRows, stack.mode, rdkafka?.version ?? null);
 }
 
@@ -257,16 +283,20 @@ function report(
       ]),
     ),
     '',
-    '## Encodings at 1,000,000 parameters: the path against raw kafkajs records of the same size',
+    '## Encodings at 1,000,000 parameters: the path against raw records of the same size, per client',
     '',
     table(
       [
         'encoding',
         'bytes / update',
         'records / update',
-        'updates/s',
+        'updates/s, kafkajs workers',
         'path MB/s',
         'kafkajs produce MB/s',
+        'path / raw',
+        'updates/s, librdkafka workers',
+        'path MB/s',
+        'librdkafka produce MB/s',
         'path / raw',
       ],
       encodingRows.map((r) => [
@@ -277,6 +307,10 @@ function report(
         mb(r.path.megabytesPerSecond),
         mb(r.kafkajsProduce),
         of(r.path.megabytesPerSecond, r.kafkajsProduce),
+        r.nativePath ? r.nativePath.updatesPerSecond.toFixed(1) : '–',
+        mb(r.nativePath?.megabytesPerSecond),
+        mb(r.librdkafkaProduce ?? undefined),
+        r.nativePath && r.librdkafkaProduce ? of(r.nativePath.megabytesPerSecond, r.librdkafkaProduce) : '–',
       ]),
     ),
     '',
