@@ -343,7 +343,8 @@ function report(
     xLabel: 'record size, MB',
     yLabel: "÷ the Java producer's MB/s",
     yMin: 0,
-    yMax: Math.max(4, ...sizeRows.map((r) => (r.librdkafka?.produce ?? 0) / r.java.produce + 0.8)),
+    // Room above the highest line for the legend (top left).
+    yMax: Math.max(4, ...sizeRows.map((r) => (r.librdkafka?.produce ?? 0) / r.java.produce + 1.5)),
     legend: 'top-left',
     horizontalLines: [
       { y: 1, label: 'Java producer' },
