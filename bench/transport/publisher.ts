@@ -1,8 +1,8 @@
 /**
  * One publishing worker of the update-path benchmark, a process of its own as a worker is (and as
- * the librdkafka addon needs: it loads once per process, not per thread): encodes its updates and publishes each as a Tributary worker does (one
- * record idempotently through the worker's sender client, several in one transaction:
- * lib/kafka/publish.ts), one after another.
+ * the librdkafka addon needs: it loads once per process, not per thread): encodes its updates and
+ * publishes each as a Tributary worker does (one record idempotently through the worker's sender
+ * client, several in one transaction: lib/kafka/publish.ts), one after another.
  */
 import { modelLayout, splitFlat } from '../../lib/core/fedbuff/layout.js';
 import { TRANSACTION_TIMEOUT_MS } from '../../lib/core/limits.js';

@@ -36,7 +36,7 @@ export class VirtualFleet {
     serde: AvroSerde,
     layout: ModelLayout,
     private readonly log: Logger,
-    sender?: RecordSender,
+    sender: RecordSender,
   ) {
     const ids = Array.from({ length: config.virtualWorkers }, (_, i) => virtualWorkerId(config.workerId, i));
     this.links = new WorkerLinks(

@@ -10,7 +10,7 @@ import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
 import { ownPartitionsAssigner, partitionsOfKeys } from '../../lib/kafka/keyed-partitions.js';
 import { renewingProducer } from '../../lib/kafka/renewing-producer.js';
-import { kafkajsSender, type RecordSender } from '../../lib/kafka/sender.js';
+import type { RecordSender } from '../../lib/kafka/sender.js';
 import { topicName, waitForTopics, WORKER_TOPIC_KINDS } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
 import { joinFlat, type ModelLayout } from '../../lib/core/fedbuff/layout.js';
@@ -215,8 +215,6 @@ export interface LinkOptions {
 
 /** The shared links of one worker process; `start()` once every hosted worker has attached its handlers. */
 export class WorkerLinks {
-  /** What the hosted workers send on their own: check-ins, single-record updates, evaluation reports. */
-  readonly sender: RecordSender;
   readonly models: ModelFeed;
   readonly tasks: KeyedFeed<'TrainTask'>;
   readonly schemaIds = { checkIn: 0, update: 0 };
@@ -228,10 +226,10 @@ export class WorkerLinks {
     private readonly serde: AvroSerde,
     private readonly log: Logger,
     private readonly options: LinkOptions,
-    sender?: RecordSender,
+    /** What the hosted workers send on their own through: check-ins, single-record updates, reports. */
+    readonly sender: RecordSender,
   ) {
     const { jobId, processId } = options;
-    this.sender = sender ?? kafkajsSender(kafka, log);
     this.models = new ModelFeed(kafka, serde, log, {
       jobId,
       groupId: `tributary.${jobId}.worker.${processId}.models.${randomUUID()}`,
