@@ -32,6 +32,8 @@ export interface CoordinatorConfig {
   readonly aggregation: FedBuffConfig;
   readonly strategyName: string;
   readonly concurrency: number;
+  /** No lease until this many workers have checked in (0: lease to the first). */
+  readonly minWorkers: number;
   readonly taskDeadlineMs: number;
   readonly training: {
     localEpochs: number;
@@ -244,6 +246,7 @@ export function loadCoordinatorConfig(
       strategy === 'fedavg' ? `fedavg(K=${concurrency})` : `fedbuff(K=${bufferSize},C=${concurrency})`,
     concurrency,
     taskDeadlineMs: r.number('TRIBUTARY_TASK_DEADLINE_MS', 60_000, { integer: true, min: 100 }),
+    minWorkers: r.number('TRIBUTARY_MIN_WORKERS', 0, { integer: true, min: 0 }),
     training: {
       localEpochs: r.number('TRIBUTARY_LOCAL_EPOCHS', 1, { integer: true, min: 1 }),
       localSteps: localSteps > 0 ? localSteps : null,

@@ -11,6 +11,20 @@ const idle = (workerId: string, sentAtMs = 0) => ({
 });
 
 describe('LeaseBook', () => {
+  it('leases nothing until minWorkers have checked in', () => {
+    const book = new LeaseBook({
+      concurrency: 10,
+      synchronousRound: null,
+      taskDeadlineMs: 1000,
+      idleGraceMs: 100,
+      minWorkers: 3,
+    });
+    ['a', 'b'].forEach((w) => book.checkIn(idle(w), 0));
+    expect(book.plan(1, 0)).toEqual([]);
+    book.checkIn(idle('c'), 2);
+    expect(book.plan(3, 0).map((w) => w.workerId)).toEqual(['a', 'b', 'c']);
+  });
+
   it('keeps C leases in flight among idle workers, least recently leased first', () => {
     const book = new LeaseBook({
       concurrency: 2,

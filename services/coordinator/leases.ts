@@ -51,6 +51,11 @@ export interface PacingPolicy {
   readonly taskDeadlineMs: number;
   /** A check-in sent this long after a lease was issued, saying IDLE, means the task was dropped. */
   readonly idleGraceMs: number;
+  /**
+   * No lease until this many workers have checked in (once reached, leasing never waits again):
+   * a fleet that comes online over seconds takes part from the first version. 0 or absent: none.
+   */
+  readonly minWorkers?: number;
 }
 
 export class LeaseBook {
@@ -61,6 +66,7 @@ export class LeaseBook {
   /** Check-ins of new workers refused because `maxWorkers` were known. */
   refusedCheckIns = 0;
   private forgottenAtMs = 0;
+  private quorate = false;
 
   constructor(
     private readonly policy: PacingPolicy,
@@ -71,10 +77,12 @@ export class LeaseBook {
   static forConfig(config: {
     concurrency: number;
     taskDeadlineMs: number;
+    minWorkers: number;
     aggregation: { maxStaleness: number; bufferSize: number };
   }): LeaseBook {
     return new LeaseBook({
       concurrency: config.concurrency,
+      minWorkers: config.minWorkers,
       synchronousRound: config.aggregation.maxStaleness === 0 ? config.aggregation.bufferSize : null,
       taskDeadlineMs: config.taskDeadlineMs,
       idleGraceMs: 3000,
@@ -187,6 +195,8 @@ export class LeaseBook {
 
   /** Workers to lease to now, least recently leased first. */
   plan(nowMs: number, bufferCount: number): WorkerRecord[] {
+    this.quorate ||= this.workers.size >= (this.policy.minWorkers ?? 0);
+    if (!this.quorate) return [];
     const target =
       this.policy.synchronousRound === null
         ? this.policy.concurrency

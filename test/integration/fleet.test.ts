@@ -47,6 +47,9 @@ describe('fleet simulator', () => {
       workers: 3,
       coordinator: {
         TRIBUTARY_CONCURRENCY: '300',
+        // Every worker online before the first lease: simulators bring theirs up 50 at a time, and
+        // 900 updates can be done before the last batch has checked in.
+        TRIBUTARY_MIN_WORKERS: '301',
         TRIBUTARY_BUFFER_K: '30',
         TRIBUTARY_MAX_VERSIONS: '30',
         TRIBUTARY_EVALUATE_EVERY: '10',
