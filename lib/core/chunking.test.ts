@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ChunkAssembler, splitIntoChunks, type Chunk } from './chunking.js';
+import { ChunkAssembler, chunkViews, splitIntoChunks, type Chunk } from './chunking.js';
 import { WireError } from './errors.js';
 
 function codeOf(fn: () => unknown): string | undefined {
@@ -36,6 +36,24 @@ describe('splitIntoChunks', () => {
     const assembler = new ChunkAssembler();
     const [only] = splitIntoChunks(new Uint8Array(0), 10);
     expect(assembler.add('k', only as Chunk)).toEqual({ complete: true, data: new Uint8Array(0) });
+  });
+});
+
+describe('chunkViews', () => {
+  it('slices without copying, and the slices put back together are the payload', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 1, max: 120 }), (data, max) => {
+        const views = chunkViews(data, max);
+        expect(views.length).toBe(Math.max(1, Math.ceil(data.length / max)));
+        expect(views.every((v) => v.length <= max && v.buffer === data.buffer)).toBe(true);
+        expect(Buffer.concat(views)).toEqual(Buffer.from(data));
+      }),
+    );
+  });
+
+  it('refuses a chunk size below one byte', () => {
+    expect(() => chunkViews(new Uint8Array(4), 0)).toThrow(RangeError);
+    expect(() => chunkViews(new Uint8Array(4), Number.NaN)).toThrow(RangeError);
   });
 });
 

@@ -25,18 +25,29 @@ export function sha256(data: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(data).digest());
 }
 
+/** `data` in slices of at most `maxChunkBytes` (one, possibly empty, when it fits): views, not copies. */
+export function chunkViews(data: Uint8Array, maxChunkBytes: number): Uint8Array[] {
+  if (!(maxChunkBytes >= 1)) throw new RangeError('maxChunkBytes must be at least 1');
+  const count = Math.max(1, Math.ceil(data.length / maxChunkBytes));
+  return Array.from({ length: count }, (_, index) =>
+    data.subarray(index * maxChunkBytes, Math.min(data.length, (index + 1) * maxChunkBytes)),
+  );
+}
+
 /** One chunk when `data` fits in `maxChunkBytes`; chunks are views into `data`, not copies. */
 export function splitIntoChunks(data: Uint8Array, maxChunkBytes: number): Chunk[] {
-  if (!(maxChunkBytes >= 1)) throw new RangeError('maxChunkBytes must be at least 1');
+  const views = chunkViews(data, maxChunkBytes);
   const hash = sha256(data);
-  const count = Math.max(1, Math.ceil(data.length / maxChunkBytes));
-  const chunks: Chunk[] = [];
-  for (let index = 0; index < count; index++) {
-    const offset = index * maxChunkBytes;
-    const slice = data.subarray(offset, Math.min(data.length, offset + maxChunkBytes));
-    chunks.push({ info: { index, count, offset, totalBytes: data.length, sha256: hash }, data: slice });
-  }
-  return chunks;
+  return views.map((slice, index) => ({
+    info: {
+      index,
+      count: views.length,
+      offset: index * maxChunkBytes,
+      totalBytes: data.length,
+      sha256: hash,
+    },
+    data: slice,
+  }));
 }
 
 interface Pending {
