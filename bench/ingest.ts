@@ -13,6 +13,7 @@ import { startStack } from '../infra/stack/index.js';
 import { writeLineChart } from '../lib/chart.js';
 import { StreamSource } from '../lib/data/stream.js';
 import { createKafka } from '../lib/kafka/client.js';
+import { createServed } from '../lib/kafka/topics.js';
 import { createLogger } from '../lib/log.js';
 import { loadTf } from '../lib/ml/backend.js';
 import { defineTask } from '../lib/task/define.js';
@@ -47,7 +48,7 @@ async function fill(kafka: Kafka, serde: AvroSerde): Promise<string> {
   const topic = `bench-ingest-${randomUUID().slice(0, 8)}`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  await createServed(admin, [{ topic, numPartitions: 1 }]);
   await admin.disconnect();
   const schemaId = await serde.registerSchema(`${topic}-value`, JSON.stringify(READING));
   const type = avro.Type.forSchema(READING as avro.Schema);

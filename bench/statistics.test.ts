@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapRatio, quartiles, smoothedCrossing } from './statistics.js';
+import { bootstrapRatio, pairedRatios, pairOrder, quartiles, smoothedCrossing } from './statistics.js';
 
 describe('smoothedCrossing', () => {
   const curve = [0.5, 0.91, 0.6, 0.88, 0.91, 0.92, 0.93].map((y, i) => ({ x: i * 10, y }));
@@ -50,5 +50,35 @@ describe('bootstrapRatio', () => {
 
   it('refuses paired samples of different lengths', () => {
     expect(() => bootstrapRatio([1, 2], [1], { paired: true })).toThrow(RangeError);
+  });
+});
+
+describe('pairedRatios', () => {
+  it('takes each ratio within its pair, then the median and range of those', () => {
+    // A trend that lifts both sides: the ratio within each pair stays 0.8.
+    expect(pairedRatios([80, 100, 120], [100, 125, 150])).toEqual({
+      median: 0.8,
+      min: 0.8,
+      max: 0.8,
+      ratios: [0.8, 0.8, 0.8],
+    });
+    const r = pairedRatios([90, 50, 100], [100, 100, 100]);
+    expect([r.median, r.min, r.max]).toEqual([0.9, 0.5, 1]);
+  });
+
+  it('refuses samples of different lengths or none', () => {
+    expect(() => pairedRatios([1, 2], [1])).toThrow(RangeError);
+    expect(() => pairedRatios([], [])).toThrow(RangeError);
+  });
+});
+
+describe('pairOrder', () => {
+  it('alternates which side goes first', () => {
+    expect([0, 1, 2, 3].map((r) => pairOrder(r, 'path', 'java'))).toEqual([
+      ['path', 'java'],
+      ['java', 'path'],
+      ['path', 'java'],
+      ['java', 'path'],
+    ]);
   });
 });

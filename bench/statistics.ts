@@ -76,3 +76,26 @@ export function bootstrapRatio(
   const q = (p: number) => ratios[Math.min(ratios.length - 1, Math.floor(p * ratios.length))] as number;
   return { ratio: median(a) / median(b), low: q(0.025), high: q(0.975) };
 }
+
+/**
+ * Ratios of measurements taken in pairs, a[i] beside b[i]: their median and range. On a broker whose
+ * JIT is still warming, or a machine whose neighbours come and go, two figures measured minutes
+ * apart drift together; a pair measured back to back (in alternating order: see pairOrder) does not.
+ */
+export function pairedRatios(
+  a: readonly number[],
+  b: readonly number[],
+): { median: number; min: number; max: number; ratios: number[] } {
+  if (a.length !== b.length || a.length === 0)
+    throw new RangeError('paired ratios need equal, non-empty samples');
+  const ratios = a.map((x, i) => x / (b[i] as number));
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), ratios };
+}
+
+/**
+ * Which of a pair goes first in round `round`: alternating (A B, B A, A B, …), so a trend over the
+ * rounds (a warming broker) favours neither side.
+ */
+export function pairOrder<T>(round: number, first: T, second: T): [T, T] {
+  return round % 2 === 0 ? [first, second] : [second, first];
+}
