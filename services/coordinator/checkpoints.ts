@@ -12,7 +12,7 @@
  * serialised aggregator (before checkpoints were chunked) is still restored.
  */
 import { createHash } from 'node:crypto';
-import type { Kafka, Transaction } from 'kafkajs';
+import type { Kafka, Message, Transaction } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { chunkViews } from '../../lib/core/chunking.js';
 import { TributaryError } from '../../lib/core/errors.js';
@@ -43,29 +43,26 @@ export interface RestoredCheckpoint {
 
 const hex = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
-/** Writes one checkpoint into `tx` (each chunk its own send, so each record batch stays small). */
-export async function writeCheckpoint(
+/**
+ * The chunk records of one checkpoint of `bytes` (views, not copies). The step sends them in the
+ * same request as the model (./step.ts), then the manifest naming their offsets.
+ */
+export function checkpointChunks(jobId: string, bytes: Uint8Array, maxChunkBytes: number): Message[] {
+  return chunkViews(bytes, maxChunkBytes).map((data, i) => ({
+    key: `${jobId}#${i}`,
+    value: Buffer.from(data.buffer, data.byteOffset, data.length),
+  }));
+}
+
+/** Writes the manifest of a checkpoint whose chunks were written at `offsets`, last, into `tx`. */
+export async function writeCheckpointManifest(
   tx: Transaction,
   topic: string,
   jobId: string,
   bytes: Uint8Array,
   cursor: unknown,
-  maxChunkBytes: number,
+  offsets: number[],
 ): Promise<CheckpointManifest> {
-  const offsets: number[] = [];
-  // Views, not splitIntoChunks: the manifest carries the one hash of the whole state.
-  for (const [i, data] of chunkViews(bytes, maxChunkBytes).entries()) {
-    const [meta] = await tx.send({
-      topic,
-      messages: [
-        {
-          key: `${jobId}#${i}`,
-          value: Buffer.from(data.buffer, data.byteOffset, data.length),
-        },
-      ],
-    });
-    offsets.push(Number(meta?.baseOffset));
-  }
   const manifest: CheckpointManifest = {
     format: FORMAT,
     offsets,

@@ -4,7 +4,8 @@
  * aggregator checkpoint with its replay cursor (./checkpoints.ts), and the consumer offsets of
  * everything handled, never past the first chunk of an update still held. All or nothing.
  */
-import type { Producer } from 'kafkajs';
+import type { Message, Producer, RecordMetadata } from 'kafkajs';
+import { TributaryError } from '../../lib/core/errors.js';
 import type { FedBuffAggregator } from '../../lib/core/fedbuff/aggregator.js';
 import { splitFlat, type ModelLayout } from '../../lib/core/fedbuff/layout.js';
 import { serializeAggregator } from '../../lib/core/fedbuff/state.js';
@@ -14,7 +15,7 @@ import { topicName } from '../../lib/kafka/topics.js';
 import { toRecords } from '../../lib/wire/records.js';
 import type { GlobalModel } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
-import { writeCheckpoint } from './checkpoints.js';
+import { checkpointChunks, writeCheckpointManifest } from './checkpoints.js';
 import type { CoordinatorConfig } from './config.js';
 import { encodeCursor } from './cursor.js';
 import type { UpdateReassembly } from './reassembly.js';
@@ -45,44 +46,34 @@ export interface StepState {
 export async function writeStep(txProducer: Producer, step: CommitStep, s: StepState): Promise<void> {
   const tx = await txProducer.transaction();
   try {
+    // Rejections are rare and bounded by their own limits (./rejections.ts): sent on their own.
     for (const group of s.rejections.groups())
       await tx.send({ topic: topicName(s.jobId, 'rejected'), messages: group });
-    if (step.publishModel) {
-      const records = toRecords<GlobalModel>(
-        {
-          jobId: s.jobId,
-          version: s.aggregator.version,
-          manifest: {
-            architectureId: s.layout.architectureId,
-            tensorNames: s.layout.tensors.map((t) => t.name),
-            shapes: s.layout.tensors.map((t) => [...t.shape]),
-            dtypes: s.layout.tensors.map(() => 'FLOAT32' as const),
-          },
-          metrics: step.modelMetrics ?? {},
-          foldedUpdateIds: step.foldedUpdateIds ?? [],
-          publishedAtMs: s.now(),
-        },
-        splitFlat(s.layout, s.aggregator.model),
-        s.config.modelEncoding,
-        s.config.maxChunkBytes,
+    // The model and the checkpoint's chunks in one request per MAX_SEND_BYTES: one round trip to
+    // add both partitions to the transaction and one to write, instead of two of each and a write
+    // per further chunk.
+    const models = topicName(s.jobId, 'models');
+    const checkpoints = topicName(s.jobId, 'checkpoints');
+    const outgoing: TopicMessage[] = [];
+    if (step.publishModel)
+      for (const message of modelMessages(step, s)) outgoing.push({ topic: models, message });
+    const state = step.checkpoint ? serializeAggregator(s.aggregator) : null;
+    if (state)
+      for (const message of checkpointChunks(s.jobId, state, s.config.maxChunkBytes))
+        outgoing.push({ topic: checkpoints, message });
+    const chunkOffsets: number[] = [];
+    for (const group of groupBySize(outgoing, (o) => messageBytes(o.message), MAX_SEND_BYTES)) {
+      const written = await tx.sendBatch({ topicMessages: byTopic(group) });
+      chunkOffsets.push(
+        ...offsetsOf(written, checkpoints, group.filter((o) => o.topic === checkpoints).length),
       );
-      // Chunk i of every version under `<job>#i` (docs/topics.md): compaction keeps the newest.
-      const messages = records.map((r, i) => ({
-        key: records.length === 1 ? s.jobId : `${s.jobId}#${i}`,
-        value: s.serde.encode('GlobalModel', s.schemaIds.model, r),
-      }));
-      for (const group of groupBySize(messages, messageBytes, MAX_SEND_BYTES))
-        await tx.send({ topic: topicName(s.jobId, 'models'), messages: group });
     }
-    if (step.checkpoint) {
-      await writeCheckpoint(
-        tx,
-        topicName(s.jobId, 'checkpoints'),
-        s.jobId,
-        serializeAggregator(s.aggregator),
-        encodeCursor({ partitions: new Map(s.consumed), heldKeys: new Set(s.reassembly.heldKeys) }),
-        s.config.maxChunkBytes,
-      );
+    if (state) {
+      const cursor = encodeCursor({
+        partitions: new Map(s.consumed),
+        heldKeys: new Set(s.reassembly.heldKeys),
+      });
+      await writeCheckpointManifest(tx, checkpoints, s.jobId, state, cursor, chunkOffsets);
     }
     const partitions = [...s.consumed.entries()].map(([partition, next]) => ({
       partition,
@@ -102,4 +93,63 @@ export async function writeStep(txProducer: Producer, step: CommitStep, s: StepS
     await tx.abort().catch(() => undefined);
     throw error;
   }
+}
+
+interface TopicMessage {
+  readonly topic: string;
+  readonly message: Message;
+}
+
+/** A step's new GlobalModel as records: chunk i of every version under `<job>#i` (docs/topics.md). */
+function modelMessages(step: CommitStep, s: StepState): Message[] {
+  const records = toRecords<GlobalModel>(
+    {
+      jobId: s.jobId,
+      version: s.aggregator.version,
+      manifest: {
+        architectureId: s.layout.architectureId,
+        tensorNames: s.layout.tensors.map((t) => t.name),
+        shapes: s.layout.tensors.map((t) => [...t.shape]),
+        dtypes: s.layout.tensors.map(() => 'FLOAT32' as const),
+      },
+      metrics: step.modelMetrics ?? {},
+      foldedUpdateIds: step.foldedUpdateIds ?? [],
+      publishedAtMs: s.now(),
+    },
+    splitFlat(s.layout, s.aggregator.model),
+    s.config.modelEncoding,
+    s.config.maxChunkBytes,
+  );
+  // Compaction keeps the newest record per key, so the newest version of every chunk.
+  return records.map((r, i) => ({
+    key: records.length === 1 ? s.jobId : `${s.jobId}#${i}`,
+    value: s.serde.encode('GlobalModel', s.schemaIds.model, r),
+  }));
+}
+
+/** Consecutive runs of one topic's messages, in order, as sendBatch takes them. */
+export function byTopic(group: readonly TopicMessage[]): { topic: string; messages: Message[] }[] {
+  const out: { topic: string; messages: Message[] }[] = [];
+  for (const { topic, message } of group) {
+    const last = out.at(-1);
+    if (last?.topic === topic) last.messages.push(message);
+    else out.push({ topic, messages: [message] });
+  }
+  return out;
+}
+
+/**
+ * The offsets of `count` records sent to single-partition `topic` in one request: one record batch
+ * per partition, so consecutive from the batch's base offset.
+ */
+export function offsetsOf(written: readonly RecordMetadata[], topic: string, count: number): number[] {
+  if (count === 0) return [];
+  const meta = written.filter((m) => m.topicName === topic);
+  if (meta.length !== 1 || meta[0]?.baseOffset === undefined)
+    throw new TributaryError(
+      'TRIB_SEND_INCOMPLETE',
+      `a step's write to ${topic} was acknowledged with ${meta.length} partitions, not 1`,
+    );
+  const base = Number(meta[0].baseOffset);
+  return Array.from({ length: count }, (_, i) => base + i);
 }
