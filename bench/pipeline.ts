@@ -36,7 +36,7 @@ import { updatePath, type PathResult } from './transport/update-path.js';
 const BYTES_PER_RUN = Number(process.env.BENCH_PIPELINE_MB ?? 240) * 1e6;
 const PUBLISHERS = Number(process.env.BENCH_PIPELINE_PUBLISHERS ?? 2);
 /** Pairs of (update path, Java producer) runs per record size. */
-const PAIRS = Math.max(1, Number(process.env.BENCH_PIPELINE_PAIRS ?? 3));
+const PAIRS = Math.max(1, Number(process.env.BENCH_PIPELINE_PAIRS ?? 5));
 const SIZES = [
   {
     label: '100 KB',
