@@ -287,7 +287,8 @@ class Worker:
             time.sleep(1)
         with open(os.path.join(SCHEMAS, "worker-check-in.v2.avsc")) as f:
             self.checkin_id = self.registry.register(f"{self.topic('checkins')}-value", f.read())
-        with open(os.path.join(SCHEMAS, "model-update.v1.avsc")) as f:
+        self.update_file = f"model-update.v{self.args.update_schema}.avsc"
+        with open(os.path.join(SCHEMAS, self.update_file)) as f:
             self.update_id = self.registry.register(f"{self.topic('updates')}-value", f.read())
         self.tx.init_transactions(30)
         self.models_in.subscribe([self.topic("models")])
@@ -299,7 +300,7 @@ class Worker:
         self.check_in()
         log("worker-started", workerId=self.args.worker_id, silo=self.args.silo)
 
-    def check_in(self):
+    def check_in(self, wait=True):
         record = {
             "workerId": self.args.worker_id, "jobId": self.args.job, "silo": self.args.silo,
             "numExamples": self.last_examples,
@@ -308,7 +309,10 @@ class Worker:
         }
         self.out.produce(self.topic("checkins"), key=self.args.worker_id,
                          value=self.serde.encode(self.checkin_id, "worker-check-in.v2.avsc", record))
-        self.out.flush(10)
+        if wait:
+            self.out.flush(10)
+        else:  # sent at once (linger 0); the update's flush later waits for both
+            self.out.poll(0)
 
     def read_models(self, timeout):
         # poll() returns at the first record; consume() would wait out its whole timeout for 100.
@@ -342,14 +346,16 @@ class Worker:
             self.read_models(0.2)
         return self.models.versions.get(version)
 
-    def handle(self, task):
-        # Protocol rule 3: say TRAINING at once, so the coordinator does not read a later IDLE as a drop.
+    def handle(self, task, received_at):
+        # Protocol rule 3: say TRAINING at once, so the coordinator does not read a later IDLE as a
+        # drop. Sent, not awaited: the round's clock runs while the worker waits for an ack.
         self.state, self.current = "TRAINING", task["taskId"]
-        self.check_in()
+        self.check_in(wait=False)
         start = self.model(task["baseVersion"])
         if start is None:
             log("model-version-unavailable", baseVersion=task["baseVersion"])
             return
+        model_ready = int(time.time() * 1000)
         began = int(time.time() * 1000)
         trained, examples, loss = train(start, self.layers, self.features, self.labels, task["hyperparameters"], self.rng)
         took = time.time() - began / 1000
@@ -365,6 +371,9 @@ class Worker:
             "tensors": descriptors, "metrics": {"loss": loss},
             "timings": {"startedAtMs": began, "finishedAtMs": int(time.time() * 1000)},
         }
+        if self.args.update_schema == 3:  # when the task arrived and its model was ready: the round's stages
+            envelope["timings"].update(taskReceivedAtMs=received_at, modelReadyAtMs=model_ready)
+            envelope["signature"] = None
         size = self.args.max_chunk_bytes
         if len(data) <= size:
             records = [{**envelope, "data": data, "chunk": None}]
@@ -375,7 +384,7 @@ class Worker:
                  "chunk": {"index": i, "count": count, "offset": i * size, "totalBytes": len(data), "sha256": digest}}
                 for i in range(count)
             ]
-        values = [self.serde.encode(self.update_id, "model-update.v1.avsc", r) for r in records]
+        values = [self.serde.encode(self.update_id, self.update_file, r) for r in records]
         if len(values) == 1:
             self.out.produce(self.topic("updates"), key=update_id, value=values[0])
             self.out.flush(30)
@@ -394,6 +403,7 @@ class Worker:
             self.read_models(0)
             message = self.tasks_in.poll(0.2)
             if message is not None and not message.error() and message.key() == self.args.worker_id.encode():
+                received_at = int(time.time() * 1000)
                 try:
                     task = self.serde.decode(message.value(), "train-task.v1.avsc")
                 except Exception as error:
@@ -401,7 +411,7 @@ class Worker:
                     task = None
                 mine = task and task["workerId"] == self.args.worker_id and task["jobId"] == self.args.job
                 if mine and task["deadlineMs"] >= time.time() * 1000:
-                    self.handle(task)
+                    self.handle(task, received_at)
                     self.state, self.current = "IDLE", None
                     self.check_in()
                     last_check_in = time.time()
@@ -435,6 +445,8 @@ def main():
     parser.add_argument("--delay-sigma", type=float, default=0.0, help="simulated slow site: log-normal σ")
     parser.add_argument("--delay-scale", type=float, default=1.0, help="simulated slow site: log-normal scale")
     parser.add_argument("--delay-multiplier", type=float, default=0.0, help="simulated slow site: fixed m")
+    parser.add_argument("--update-schema", type=int, choices=(1, 3), default=3,
+                        help="ModelUpdate version written: 3 (with when the task and its model arrived) or 1")
     args = parser.parse_args()
     args.encodings = args.encodings.split(",")
     if any(e not in DTYPES for e in args.encodings) or args.max_chunk_bytes < 1:

@@ -2,8 +2,9 @@
  * The Python worker of examples/python-worker (confluent-kafka, fastavro, NumPy; written from
  * docs/protocol.md) joins a job as a peer of a TypeScript worker: the `models` topic shows updates
  * of both folded, the Python worker's in FLOAT32 (chunked, in a transaction) and FLOAT16, and none
- * is rejected. It writes ModelUpdate v1, unsigned, beside a TypeScript worker signing v2: the schema
- * evolution of signed updates, on a job where signatures are known but not required. Its virtual
+ * is rejected. One Python worker writes ModelUpdate v1, unsigned, beside a TypeScript worker signing
+ * v3: the schema evolution of signed updates, on a job where signatures are known but not required.
+ * A second writes v3 (its default), with when each task and its model arrived. Their virtual
  * environment comes from PyPI on first use.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,10 +19,11 @@ import { PYTHON_WORKER, pythonWorkerInterpreter } from '../../examples/python-wo
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/python-worker/', import.meta.url));
 let federation: Federation | undefined;
-let python: ChildProcess | undefined;
+let pythons: ChildProcess[] = [];
 let pythonOutput = '';
 afterEach(async () => {
-  python?.kill('SIGTERM');
+  for (const p of pythons) p.kill('SIGTERM');
+  pythons = [];
   const dir = process.env.TRIBUTARY_IT_LOG_DIR;
   if (dir) writeFileSync(join(dir, 'python-worker.log'), pythonOutput);
   if (dir && federation)
@@ -50,26 +52,35 @@ describe('a worker in Python', () => {
       },
       worker: () => ({ TRIBUTARY_SIGNING_KEY_FILE: join(keys, 'silo-0.pem') }),
     });
-    python = spawn(
-      interpreter,
-      [
-        PYTHON_WORKER,
-        ...['--job', federation.jobId, '--worker-id', 'py-0', '--silo', 'py-site', '--seed', '2'],
-        // 131 weights: 524 bytes in FLOAT32 (two chunks of at most 300), 262 in FLOAT16 (one record).
-        ...['--encodings', 'FLOAT32,FLOAT16', '--max-chunk-bytes', '300', '--check-in-seconds', '1'],
-      ],
-      {
-        env: {
-          ...process.env,
-          KAFKA_BROKERS: stack.brokers.join(','),
-          SCHEMA_REGISTRY_URL: stack.registryUrl,
+    const jobId = federation.jobId;
+    pythons = [
+      // ModelUpdate v1 (the worker writes v3 by default): an older writer beside a newer one.
+      ['py-0', '2', '1'],
+      ['py-1', '3', '3'],
+    ].map(([id, seed, schema]) => {
+      const python = spawn(
+        interpreter,
+        [
+          PYTHON_WORKER,
+          ...['--job', jobId, '--worker-id', id as string, '--silo', 'py-site', '--seed', seed as string],
+          // 131 weights: 524 bytes in FLOAT32 (two chunks of at most 300), 262 in FLOAT16 (one record).
+          ...['--encodings', 'FLOAT32,FLOAT16', '--max-chunk-bytes', '300', '--check-in-seconds', '1'],
+          ...['--update-schema', schema as string],
+        ],
+        {
+          env: {
+            ...process.env,
+            KAFKA_BROKERS: stack.brokers.join(','),
+            SCHEMA_REGISTRY_URL: stack.registryUrl,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
         },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const append = (chunk: Buffer) => (pythonOutput += chunk.toString());
-    python.stdout?.on('data', append);
-    python.stderr?.on('data', append);
+      );
+      const append = (chunk: Buffer) => (pythonOutput += chunk.toString());
+      python.stdout?.on('data', append);
+      python.stderr?.on('data', append);
+      return python;
+    });
 
     const report = await federation.finished({ timeoutMs: 200_000 });
     expect(report.stopReason).toBe('max-versions');
@@ -82,7 +93,8 @@ describe('a worker in Python', () => {
     expect(fromTypeScript.length).toBeGreaterThan(0);
     expect(fromPython.length).toBeGreaterThan(0);
 
-    const records = (await federation.readTopic('updates')).filter((u) => u.workerId === 'py-0');
+    const updates = await federation.readTopic('updates');
+    const records = updates.filter((u) => u.workerId === 'py-0');
     const chunked32 = records.filter((u) => u.tensors[0]?.encoding === 'FLOAT32' && u.chunk !== null);
     const whole16 = records.filter((u) => u.tensors[0]?.encoding === 'FLOAT16' && u.chunk === null);
     expect(chunked32.length).toBeGreaterThan(0);
@@ -91,7 +103,17 @@ describe('a worker in Python', () => {
     // v1 and v2 side by side: both versions registered under one subject, Python's records unsigned
     // (read back as v2 with signature null), the TypeScript worker's signed by its silo.
     expect(records.every((u) => u.signature === null)).toBe(true);
-    const typescript = (await federation.readTopic('updates')).filter((u) => u.workerId === 'w0');
+    expect(records.every((u) => u.timings.taskReceivedAtMs === null)).toBe(true); // v1 has no such field
+    // v3 from Python: when each task arrived and its model was ready, as the TypeScript worker says.
+    const v3 = updates.filter((u) => u.workerId === 'py-1');
+    expect(v3.length).toBeGreaterThan(0);
+    expect(folded.some((id) => id.startsWith('py-1-'))).toBe(true);
+    for (const { timings: t } of v3) {
+      expect(t.taskReceivedAtMs).not.toBeNull();
+      expect(t.modelReadyAtMs).toBeGreaterThanOrEqual(t.taskReceivedAtMs as number);
+      expect(t.startedAtMs).toBeGreaterThanOrEqual(t.modelReadyAtMs as number);
+    }
+    const typescript = updates.filter((u) => u.workerId === 'w0');
     expect(typescript.length).toBeGreaterThan(0);
     expect(typescript.every((u) => u.signature?.silo === 'silo-0' && u.signature.value.length === 64)).toBe(
       true,
