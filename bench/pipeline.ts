@@ -14,14 +14,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { startStack } from '../infra/stack/index.js';
-import { writeLineChart } from '../lib/chart.js';
 import type { TensorEncoding } from '../lib/core/tensors.js';
 import { createKafka, LARGE_RECORD_TOPIC_CONFIG } from '../lib/kafka/client.js';
 import { createServed } from '../lib/kafka/topics.js';
 import { AvroSerde } from '../lib/wire/serde.js';
-import { machine, median, RESULTS_DIR, table, writeResult } from './common.js';
-import { pairedRatios, pairOrder } from './statistics.js';
-import { ensureKafkaTools, javaConsume, javaProduce, KAFKA_TOOLS_VERSION } from './transport/kafka-tools.js';
+import { median, RESULTS_DIR } from './common.js';
+import { writePipelineReport, type EncodingRow, type SizeRow } from './pipeline-report.js';
+import { pairOrder } from './statistics.js';
+import { ensureKafkaTools, javaConsume, javaProduce } from './transport/kafka-tools.js';
 import {
   kafkajsConsume,
   kafkajsProduce,
@@ -37,6 +37,7 @@ const BYTES_PER_RUN = Number(process.env.BENCH_PIPELINE_MB ?? 240) * 1e6;
 const PUBLISHERS = Number(process.env.BENCH_PIPELINE_PUBLISHERS ?? 2);
 /** Pairs of (update path, Java producer) runs per record size. */
 const PAIRS = Math.max(1, Number(process.env.BENCH_PIPELINE_PAIRS ?? 5));
+const SETTINGS = { publishers: PUBLISHERS, pairs: PAIRS };
 const SIZES = [
   {
     label: '100 KB',
@@ -79,32 +80,6 @@ async function withTopic<T>(kafka: Kafka, prefix: string, use: (topic: string) =
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
   }
-}
-
-interface SizeRow {
-  readonly size: string;
-  readonly bytes: number;
-  readonly records: number;
-  /** Tributary's update path with the workers sending through kafkajs, and through librdkafka. */
-  readonly path: PathResult;
-  readonly nativePath: PathResult | null;
-  /**
-   * The workers' default client's path and the Java producer, PAIRS runs each in alternating pairs;
-   * `java.produce` is the median of javaMBps.
-   */
-  readonly paired?: { client: KafkaClientName; pathMBps: number[]; javaMBps: number[] };
-  readonly java: { produce: number; consume: number };
-  readonly kafkajs: { produce: number; consume: number };
-  readonly librdkafka: { produce: number; consume: number } | null;
-}
-
-interface EncodingRow {
-  readonly encoding: TensorEncoding;
-  readonly path: PathResult;
-  readonly kafkajsProduce: number;
-  /** The same with the workers sending through librdkafka, against raw librdkafka records. */
-  readonly nativePath?: PathResult | null;
-  readonly librdkafkaProduce?: number | null;
 }
 
 export async function runPipeline(): Promise<void> {
@@ -258,7 +233,7 @@ export async function runPipeline(): Promise<void> {
     nativePath: million.nativePath,
     librdkafkaProduce: million.librdkafka?.produce ?? null,
   });
-  report(sizeRows, encodingRows, stack.mode, rdkafka?.version ?? null);
+  writePipelineReport(sizeRows, encodingRows, stack.mode, rdkafka?.version ?? null, SETTINGS);
 }
 
 /** Redraws pipeline.md and pipeline.png from the saved pipeline.json, running nothing. */
@@ -268,179 +243,11 @@ export function renderPipeline(): void {
     encodingRows: EncodingRow[];
     stackMode: string;
     librdkafka: string | null;
+    publishers: number;
+    pairs?: number;
   };
-  report(saved.sizeRows, saved.encodingRows, saved.stackMode, saved.librdkafka);
-}
-
-function report(
-  sizeRows: SizeRow[],
-  encodingRows: EncodingRow[],
-  stackMode: string,
-  rdkafkaVersion: string | null,
-) {
-  const mb = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(1));
-  const of = (x: number | undefined, ref: number) => (x === undefined ? '–' : (x / ref).toFixed(2));
-  // The path the workers take by default, against the Java producer measured beside it in each pair.
-  const pairedCell = (r: SizeRow) => {
-    const p = r.paired as NonNullable<SizeRow['paired']>;
-    const ratio = pairedRatios(p.pathMBps, p.javaMBps);
-    const range = p.pathMBps.length > 1 ? `, ${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)}` : '';
-    return `**${mb(median(p.pathMBps))} (${ratio.median.toFixed(2)}${range})**`;
-  };
-  const pairedRows = sizeRows.flatMap((r) =>
-    (r.paired?.pathMBps ?? []).map((pathMBps, round) => {
-      const java = r.paired?.javaMBps[round] as number;
-      return [
-        r.size,
-        round + 1,
-        pairOrder(round, 'path, then Java', 'Java, then path')[0],
-        mb(java),
-        mb(pathMBps),
-        (pathMBps / java).toFixed(2),
-      ];
-    }),
-  );
-  const md = [
-    "# The update path against Kafka's own tools",
-    '',
-    `Machine: ${JSON.stringify(machine())}; stack: ${stackMode}, one broker, acks=all, idempotent producers, read_committed consumers. ` +
-      `Java: kafka-tools ${KAFKA_TOOLS_VERSION} (ProducerPerformance / ConsumerPerformance). ` +
-      `librdkafka: ${rdkafkaVersion ? `@confluentinc/kafka-javascript (librdkafka ${rdkafkaVersion})` : 'not installed'}. ` +
-      `Tributary: FLOAT32 updates published by ${PUBLISHERS} workers (processes), sending through kafkajs and (last column) librdkafka, and folded as they arrive; MB = 10⁶ bytes. ` +
-      'Measured after the broker was warmed up with the same traffic. ' +
-      `The update path of the workers' default client and the Java producer are measured in ${PAIRS} pairs, back to back and alternating which goes first; ` +
-      "their cells give the medians, and the path's fraction is the median of the ratios within each pair (with their range).",
-    '',
-    '## Throughput, MB/s (fraction of the Java producer)',
-    '',
-    table(
-      [
-        'record',
-        'Java produce',
-        'Java consume',
-        'kafkajs produce',
-        'kafkajs consume',
-        'librdkafka produce',
-        'librdkafka consume',
-        'update path, kafkajs workers',
-        'update path, librdkafka workers',
-      ],
-      sizeRows.map((r) => [
-        `${r.size} (${r.bytes.toLocaleString()} B × ${r.records})`,
-        r.paired && r.paired.javaMBps.length > 1
-          ? `${mb(r.java.produce)} (${mb(Math.min(...r.paired.javaMBps))}–${mb(Math.max(...r.paired.javaMBps))})`
-          : mb(r.java.produce),
-        mb(r.java.consume),
-        `${mb(r.kafkajs.produce)} (${of(r.kafkajs.produce, r.java.produce)})`,
-        `${mb(r.kafkajs.consume)}`,
-        r.librdkafka ? `${mb(r.librdkafka.produce)} (${of(r.librdkafka.produce, r.java.produce)})` : '–',
-        r.librdkafka ? mb(r.librdkafka.consume) : '–',
-        r.paired?.client === 'kafkajs'
-          ? pairedCell(r)
-          : `${mb(r.path.megabytesPerSecond)} (${of(r.path.megabytesPerSecond, r.java.produce)})`,
-        r.paired?.client === 'librdkafka'
-          ? pairedCell(r)
-          : r.nativePath
-            ? `**${mb(r.nativePath.megabytesPerSecond)} (${of(r.nativePath.megabytesPerSecond, r.java.produce)})**`
-            : '–',
-      ]),
-    ),
-    '',
-    '## The pairs: update path (default client) and Java producer, back to back',
-    '',
-    table(['record', 'pair', 'order', 'Java produce MB/s', 'update path MB/s', 'path ÷ Java'], pairedRows),
-    '',
-    '## Encodings at 1,000,000 parameters: the path against raw records of the same size, per client',
-    '',
-    table(
-      [
-        'encoding',
-        'bytes / update',
-        'records / update',
-        'updates/s, kafkajs workers',
-        'path MB/s',
-        'kafkajs produce MB/s',
-        'path / raw',
-        'updates/s, librdkafka workers',
-        'path MB/s',
-        'librdkafka produce MB/s',
-        'path / raw',
-      ],
-      encodingRows.map((r) => [
-        r.encoding,
-        Math.round(r.path.bytesPerUpdate).toLocaleString(),
-        r.path.recordsPerUpdate,
-        r.path.updatesPerSecond.toFixed(1),
-        mb(r.path.megabytesPerSecond),
-        mb(r.kafkajsProduce),
-        of(r.path.megabytesPerSecond, r.kafkajsProduce),
-        r.nativePath ? r.nativePath.updatesPerSecond.toFixed(1) : '–',
-        mb(r.nativePath?.megabytesPerSecond),
-        mb(r.librdkafkaProduce ?? undefined),
-        r.nativePath && r.librdkafkaProduce ? of(r.nativePath.megabytesPerSecond, r.librdkafkaProduce) : '–',
-      ]),
-    ),
-    '',
-  ].join('\n');
-  const files = writeResult(
-    'pipeline',
-    {
-      bench: 'pipeline',
-      machine: machine(),
-      stackMode,
-      publishers: PUBLISHERS,
-      kafkaTools: KAFKA_TOOLS_VERSION,
-      librdkafka: rdkafkaVersion,
-      sizeRows,
-      encodingRows,
-    },
-    md,
-  );
-  const x = (r: SizeRow) => r.bytes / 1e6;
-  const line = (
-    label: string,
-    y: (r: SizeRow) => number | undefined,
-    dashed = false,
-    client?: KafkaClientName,
-  ) => ({
-    label,
-    dashed,
-    points: sizeRows.flatMap((r) => {
-      // The paired path is drawn at the median of its within-pair ratios, as the table gives it.
-      if (client && r.paired?.client === client)
-        return [{ x: x(r), y: pairedRatios(r.paired.pathMBps, r.paired.javaMBps).median }];
-      const value = y(r);
-      return value === undefined ? [] : [{ x: x(r), y: value / r.java.produce }];
-    }),
+  writePipelineReport(saved.sizeRows, saved.encodingRows, saved.stackMode, saved.librdkafka, {
+    publishers: saved.publishers,
+    pairs: saved.pairs ?? saved.sizeRows[0]?.paired?.pathMBps.length ?? 1,
   });
-  const chart = writeLineChart(join(RESULTS_DIR, 'pipeline'), {
-    title: "Throughput as a fraction of Kafka's Java producer, one broker, acks=all",
-    xLabel: 'record size, MB',
-    yLabel: "÷ the Java producer's MB/s",
-    yMin: 0,
-    // Room above the highest line for the legend (top left).
-    yMax: Math.max(4, ...sizeRows.map((r) => (r.librdkafka?.produce ?? 0) / r.java.produce + 1.5)),
-    legend: 'top-left',
-    horizontalLines: [
-      { y: 1, label: 'Java producer' },
-      { y: 0.8, label: 'goal 0.8' },
-    ],
-    series: [
-      line('kafkajs producer', (r) => r.kafkajs.produce, true),
-      line('librdkafka producer', (r) => r.librdkafka?.produce, true),
-      line('update path, kafkajs workers (end to end)', (r) => r.path.megabytesPerSecond, false, 'kafkajs'),
-      line(
-        'update path, librdkafka workers (end to end)',
-        (r) => r.nativePath?.megabytesPerSecond,
-        false,
-        'librdkafka',
-      ),
-    ],
-    notes: [
-      'Producers send one record at a time and await it, except the Java tool, which pipelines. ' +
-        `The update path: ${PUBLISHERS} worker processes encode and publish, one process reads read_committed, decodes and folds.`,
-    ],
-  });
-  console.log(md);
-  console.log(JSON.stringify({ bench: 'pipeline', written: { ...files, ...chart } }));
 }
