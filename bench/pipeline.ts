@@ -122,9 +122,9 @@ export async function runPipeline(): Promise<void> {
     // The broker's JIT warms up on the first few hundred MB: without this the first row (100 KB,
     // the update path) ran at half the speed it runs at once the broker is warm.
     progress('warming the broker up (not counted)');
-    const first = SIZES[0] as (typeof SIZES)[number];
+    const warmUp = SIZES[0] as (typeof SIZES)[number];
     for (const client of rdkafka ? (['kafkajs', 'librdkafka'] as const) : (['kafkajs'] as const))
-      await path('FLOAT32', first.shapes, 100_000, client);
+      await path('FLOAT32', warmUp.shapes, 100_000, client);
     for (const size of SIZES) {
       const params = size.shapes.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
       progress(`${size.label}: Tributary's update path (${PUBLISHERS} publishers)`);

@@ -355,8 +355,7 @@ class Worker:
         if start is None:
             log("model-version-unavailable", baseVersion=task["baseVersion"])
             return
-        model_ready = int(time.time() * 1000)
-        began = int(time.time() * 1000)
+        began = model_ready = int(time.time() * 1000)
         trained, examples, loss = train(start, self.layers, self.features, self.labels, task["hyperparameters"], self.rng)
         took = time.time() - began / 1000
         time.sleep((delay_multiplier(self.args, self.delay_rng) - 1) * took)
