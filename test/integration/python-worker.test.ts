@@ -46,9 +46,16 @@ describe('a worker in Python', () => {
       stack,
       task: join(EXAMPLE, 'task.ts'),
       workers: 1,
+      // Synchronous rounds of all three workers: the two NumPy workers are much faster than the
+      // TF.js one, and under FedBuff they could reach maxVersions before its first update arrived.
+      // Each round leases one task to each worker, so every round folds an update of each.
       coordinator: {
         TRIBUTARY_SILO_KEYS_FILE: join(keys, 'silo-keys.json'),
         TRIBUTARY_REQUIRE_SIGNATURES: 'false',
+        TRIBUTARY_STRATEGY: 'fedavg',
+        TRIBUTARY_CONCURRENCY: '3',
+        TRIBUTARY_BUFFER_K: '3',
+        TRIBUTARY_MIN_WORKERS: '3',
       },
       worker: () => ({ TRIBUTARY_SIGNING_KEY_FILE: join(keys, 'silo-0.pem') }),
     });
@@ -87,7 +94,15 @@ describe('a worker in Python', () => {
     expect(report.updatesRejected).toBe(0);
     expect(report.finalAccuracy).toBeGreaterThan(0.85);
 
-    const folded = (await federation.readTopic('models')).flatMap((m) => m.foldedUpdateIds);
+    const models = await federation.readTopic('models');
+    const folded = models.flatMap((m) => m.foldedUpdateIds);
+    // Every round holds one update of each worker, whichever is fastest.
+    const rounds = models.filter((m) => m.foldedUpdateIds.length > 0);
+    expect(rounds.length).toBe(report.versions);
+    for (const { foldedUpdateIds: ids } of rounds)
+      expect(['w0-', 'py-0-', 'py-1-'].map((p) => ids.filter((id) => id.startsWith(p)).length)).toEqual([
+        1, 1, 1,
+      ]);
     const fromTypeScript = folded.filter((id) => id.startsWith('w0-'));
     const fromPython = folded.filter((id) => id.startsWith('py-0-'));
     expect(fromTypeScript.length).toBeGreaterThan(0);
