@@ -195,6 +195,23 @@ describe('training and evaluation', () => {
     expect(off.loss).toBeCloseTo(1, 6);
   });
 
+  it('evaluates a batch larger than 32 as the same examples in small batches do', async () => {
+    // One batch of 200 goes through the model in one call; its figures must be the example-weighted
+    // figures of batches of 8 (loss, accuracy and confusion over every example, none dropped).
+    const model = new TaskModel(tf, task(), {});
+    const weights = model.initialWeights(3);
+    const features = new Float32Array(200 * 3).map((_, i) => Math.cos(i * 7.31));
+    const labels = new Uint8Array(200).map((_, i) => (i % 3 === 0 ? 1 : 0));
+    const data = { features, featureShape: [3], labels, classes: 2 };
+    const whole = await model.evaluate(weights, [...arrayBatches(tf, data, { batchSize: 200, seed: null })]);
+    const small = await model.evaluate(weights, [...arrayBatches(tf, data, { batchSize: 8, seed: null })]);
+    expect(whole.examples).toBe(200);
+    expect(whole.confusion.reduce((a, b) => a + b, 0)).toBe(200);
+    expect(whole.confusion).toEqual(small.confusion);
+    expect(whole.accuracy).toBeCloseTo(small.accuracy ?? NaN, 6);
+    expect(whole.loss).toBeCloseTo(small.loss, 5);
+  });
+
   it('counts a confusion matrix for classifiers (true class by row, argmax by column), none for regression', async () => {
     // A fixed linear model: class 1 exactly when x > 0. Truth: [0, 0, 1, 1, 1]; inputs make the
     // model say [0, 1, 1, 0, 1]: one false positive, one false negative.

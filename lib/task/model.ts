@@ -260,7 +260,9 @@ export class TaskModel<C extends TaskConfig = TaskConfig> {
     for await (const { xs, ys } of batchesOf(source)) {
       const n = xs.shape[0] ?? 0;
       const { values, truth, guess, width } = tf.tidy(() => {
-        const predicted = this.model.predict(xs) as TF.Tensor;
+        // The batch as one call: predict() splits it into batches of 32, each a pass through every
+        // layer (the MNIST MLP's 2,000 test examples: 43 ms, against 8 ms as one batch).
+        const predicted = this.model.predictOnBatch(xs) as TF.Tensor;
         const out: [string, TF.Scalar][] = [['loss', this.loss(ys, predicted)]];
         for (const [name, metric] of Object.entries(this.metrics))
           out.push([name, metric(ys, predicted, tf)]);
