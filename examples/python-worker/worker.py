@@ -26,7 +26,7 @@ import urllib.request
 import uuid
 
 import numpy as np
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 SCHEMAS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas")
@@ -170,6 +170,38 @@ class Models:
         return record["version"]
 
 
+# What a just-created topic answers until its leader is known: worth asking again.
+SETTLING = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+            KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._TIMED_OUT, KafkaError._TRANSPORT}
+
+
+def murmur2(data):
+    """Kafka's murmur2 (Java's Utils.murmur2), unsigned: the default partitioner's hash of a key."""
+    m, length = 0x5BD1E995, len(data)
+    h = 0x9747B28C ^ length
+    whole = length & ~3
+    for i in range(0, whole, 4):
+        k = data[i] | data[i + 1] << 8 | data[i + 2] << 16 | data[i + 3] << 24
+        k = (k * m) & 0xFFFFFFFF
+        k ^= k >> 24
+        h = ((h * m) & 0xFFFFFFFF) ^ ((k * m) & 0xFFFFFFFF)
+    tail = length & 3
+    if tail == 3:
+        h ^= data[whole + 2] << 16
+    if tail >= 2:
+        h ^= data[whole + 1] << 8
+    if tail >= 1:
+        h = ((h ^ data[whole]) * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    return h ^ (h >> 15)
+
+
+def partition_of_key(key, partitions):
+    """The partition Kafka's default partitioner gives a record keyed `key` (protocol rule 1)."""
+    return (murmur2(key.encode("utf-8")) & 0x7FFFFFFF) % partitions
+
+
 def silo_data(count, seed):
     """blobs-mlp's examples: `count` of them, the classes in turn."""
     rng = np.random.default_rng(seed)
@@ -259,7 +291,7 @@ class Worker:
         self.features, self.labels = exported_data(args.data) if args.data else silo_data(args.examples, args.seed)
         self.rng = np.random.default_rng(args.seed)
         self.delay_rng, self.layers = random.Random(args.seed), None
-        self.tasks_done, self.last_examples, self.assigned = 0, 0, False
+        self.tasks_done, self.last_examples = 0, 0
         job, me = args.job, args.worker_id
         self.topic = lambda kind: f"tributary.{job}.{kind}"
         common = {"bootstrap.servers": args.brokers}
@@ -292,13 +324,27 @@ class Worker:
             self.update_id = self.registry.register(f"{self.topic('updates')}-value", f.read())
         self.tx.init_transactions(30)
         self.models_in.subscribe([self.topic("models")])
-        # Protocol rule 1: the task consumer has its partitions before the first check-in.
-        self.tasks_in.subscribe([self.topic("tasks")], on_assign=lambda c, parts: setattr(self, "assigned", True))
-        while not self.assigned:
-            self.tasks_in.poll(0.2)
-            self.read_models(0)
+        # Protocol rule 1: read only the partition of tasks keyed to me, from its end as it is before
+        # the first check-in (a task leased in answer to that check-in is written after it).
+        tasks = self.topic("tasks")
+        count = len(self.out.list_topics(tasks, timeout=10).topics[tasks].partitions)
+        mine = TopicPartition(tasks, partition_of_key(self.args.worker_id, count))
+        self.tasks_in.assign([TopicPartition(tasks, mine.partition, self.end_offset(mine, deadline))])
+        self.read_models(0)
         self.check_in()
         log("worker-started", workerId=self.args.worker_id, silo=self.args.silo)
+
+    def end_offset(self, partition, deadline):
+        # A topic just created may not have its leader known everywhere yet: retriable, so retried.
+        while True:
+            try:
+                return self.tasks_in.get_watermark_offsets(partition, timeout=10)[1]
+            except KafkaException as error:
+                code = error.args[0].code()
+                if code not in SETTLING or time.time() > deadline:
+                    raise
+                log("tasks-partition-settling", error=str(error))
+                time.sleep(0.2)
 
     def check_in(self, wait=True):
         record = {
