@@ -33,11 +33,11 @@ afterEach(async () => {
 });
 
 describe('a worker in Python', () => {
-  it('trains beside a TypeScript worker: updates of both are folded, FLOAT32 chunked and FLOAT16, v1 unsigned beside v2 signed', async () => {
+  it('trains beside a TypeScript worker: updates of both are folded, FLOAT32 chunked and FLOAT16, v1 unsigned beside v3 signed', async () => {
     const interpreter = pythonWorkerInterpreter();
     const stack = { brokers: inject('brokers'), registryUrl: inject('registryUrl') };
-    // The TypeScript worker signs its updates (ModelUpdate v2) with silo-0's key; the Python worker,
-    // written against ModelUpdate v1, sends them unsigned. Signatures are known but not required.
+    // The TypeScript worker signs its updates (ModelUpdate v3) with silo-0's key; the Python workers
+    // send theirs unsigned (py-0 as ModelUpdate v1). Signatures are known but not required.
     const keys = mkdtempSync(join(tmpdir(), 'mixed-signatures-'));
     const pair = generateSiloKeyPair();
     writeFileSync(join(keys, 'silo-0.pem'), pair.privateKeyPem);
@@ -115,8 +115,8 @@ describe('a worker in Python', () => {
     expect(chunked32.length).toBeGreaterThan(0);
     expect(whole16.length).toBeGreaterThan(0);
     expect(chunked32.every((u) => u.chunk?.count === 2)).toBe(true);
-    // v1 and v2 side by side: both versions registered under one subject, Python's records unsigned
-    // (read back as v2 with signature null), the TypeScript worker's signed by its silo.
+    // v1 and v3 side by side: both versions registered under one subject, py-0's records unsigned
+    // (read back as v3 with signature null), the TypeScript worker's signed by its silo.
     expect(records.every((u) => u.signature === null)).toBe(true);
     expect(records.every((u) => u.timings.taskReceivedAtMs === null)).toBe(true); // v1 has no such field
     // v3 from Python: when each task arrived and its model was ready, as the TypeScript worker says.
