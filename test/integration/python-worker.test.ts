@@ -48,7 +48,7 @@ describe('a worker in Python', () => {
       workers: 1,
       // Synchronous rounds of all three workers: the two NumPy workers are much faster than the
       // TF.js one, and under FedBuff they could reach maxVersions before its first update arrived.
-      // Each round leases one task to each worker, so every round folds an update of each.
+      // The TF.js worker is leased a task in the first round, as are the others.
       coordinator: {
         TRIBUTARY_SILO_KEYS_FILE: join(keys, 'silo-keys.json'),
         TRIBUTARY_REQUIRE_SIGNATURES: 'false',
@@ -96,13 +96,11 @@ describe('a worker in Python', () => {
 
     const models = await federation.readTopic('models');
     const folded = models.flatMap((m) => m.foldedUpdateIds);
-    // Every round holds one update of each worker, whichever is fastest.
+    // Every round folds K = 3 updates: usually one of each worker, but not always (a lease that is
+    // cancelled or expires frees its slot for another worker; CI saw a round of 0, 2 and 1).
     const rounds = models.filter((m) => m.foldedUpdateIds.length > 0);
     expect(rounds.length).toBe(report.versions);
-    for (const { foldedUpdateIds: ids } of rounds)
-      expect(['w0-', 'py-0-', 'py-1-'].map((p) => ids.filter((id) => id.startsWith(p)).length)).toEqual([
-        1, 1, 1,
-      ]);
+    expect(rounds.every((m) => m.foldedUpdateIds.length === 3)).toBe(true);
     const fromTypeScript = folded.filter((id) => id.startsWith('w0-'));
     const fromPython = folded.filter((id) => id.startsWith('py-0-'));
     expect(fromTypeScript.length).toBeGreaterThan(0);
