@@ -16,9 +16,23 @@ function listenOnce(port: number): Promise<number> {
   });
 }
 
-/** A port the OS reports free right now on 127.0.0.1. */
+// Ports this process has handed out. The OS can return a port it just freed to the next bind(0),
+// so two JVMs started together (Kafka's controller and the registry, say) could both be given it
+// before either binds: the second then fails with "port in use".
+const handedOut = new Set<number>();
+
+/** A port the OS reports free right now on 127.0.0.1, never one this process handed out before. */
 export async function freePort(): Promise<number> {
-  return listenOnce(0);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await listenOnce(0);
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new StackError('TRIB_PORT_IN_USE', 'no fresh free port on the loopback after 100 tries', {
+    details: { handedOut: handedOut.size },
+  });
 }
 
 /** Returns `port` if it is free, else throws TRIB_PORT_IN_USE naming who asked for it. */
