@@ -183,6 +183,10 @@ describe('federated training over Kafka', () => {
       TRIBUTARY_CONCURRENCY: '2',
       TRIBUTARY_BUFFER_K: '1',
       TRIBUTARY_LOCAL_STEPS: '10',
+      // The replayed update must still be inside the staleness window when it arrives: the
+      // aggregator forgets folded ids older than the window (they are rejected as stale anyway),
+      // and at K = 1 the default window of 20 versions can pass before the replay is sent.
+      TRIBUTARY_MAX_STALENESS: '1000000',
     });
     const s = serde();
     const updatesTopic = topicName(job.jobId, 'updates');
