@@ -14,6 +14,7 @@ import { writeLineChart, type Series } from '../lib/chart.js';
 import { freePort } from '../infra/stack/ports.js';
 import {
   BUDGET_SECONDS,
+  DELAY_BASIS,
   CONCURRENCY as PER_ROUND,
   SEEDS,
   TARGETS,
@@ -133,6 +134,7 @@ export async function runFlowerComparison(): Promise<void> {
       clients: CLIENTS,
       perRound: PER_ROUND,
       budgetSeconds: BUDGET_SECONDS,
+      extraArgs: ['--delay-basis', DELAY_BASIS],
     });
     runs.push({ seed, points });
     console.log(
@@ -145,6 +147,7 @@ export async function runFlowerComparison(): Promise<void> {
     seeds: SEEDS,
     clients: CLIENTS,
     budgetSeconds: BUDGET_SECONDS,
+    delayBasis: DELAY_BASIS,
   });
 }
 
@@ -154,6 +157,7 @@ interface FlowerContext {
   readonly seeds: readonly number[];
   readonly clients: number;
   readonly budgetSeconds: number;
+  readonly delayBasis: 'cpu' | 'wall';
 }
 
 /** `npm run bench -- flower --render`: the summary and chart again from bench/results/flower.json. */
@@ -161,14 +165,20 @@ export function renderFlowerComparison(): void {
   const saved = requireResult<{
     machine: FlowerContext['machine'];
     flwr: string;
-    parameters: { seeds: number[]; clients: number; budgetSeconds: number };
+    parameters: { seeds: number[]; clients: number; budgetSeconds: number; delayBasis?: 'cpu' | 'wall' };
     runs: { seed: number; points: RoundPoint[] }[];
   }>('flower');
-  writeFlowerComparison(saved.runs, { ...saved.parameters, machine: saved.machine, flwrVersion: saved.flwr });
+  writeFlowerComparison(saved.runs, {
+    ...saved.parameters,
+    delayBasis: saved.parameters.delayBasis ?? 'wall',
+    machine: saved.machine,
+    flwrVersion: saved.flwr,
+  });
 }
 
 /** What flower.md reads of bench tta's (and tta-numpy's) result. */
 type TtaResult = {
+  parameters?: { delayBasis?: 'cpu' | 'wall' };
   summary: {
     strategy: string;
     to085: { seconds: { median: number | null } };
@@ -191,7 +201,7 @@ function writeFlowerComparison(
   runs: readonly { seed: number; points: RoundPoint[] }[],
   context: FlowerContext,
 ): void {
-  const { flwrVersion, seeds, clients, budgetSeconds } = context;
+  const { flwrVersion, seeds, clients, budgetSeconds, delayBasis } = context;
   const reach = (points: RoundPoint[], target: number) => {
     const p = points.find((x) => x.accuracy >= target);
     return p
@@ -233,6 +243,7 @@ function writeFlowerComparison(
     { suffix: '', result: tta },
     { suffix: ' (NumPy workers)', result: ttaNumpy },
   ].flatMap(({ suffix, result }) => (result ? [{ suffix, result, runs: result.runs }] : []));
+  const otherBasis = tributary.filter((t) => (t.result.parameters?.delayBasis ?? 'wall') !== delayBasis);
   const spread = seedSpread(
     new Map(
       runs.map((r) => [
@@ -281,10 +292,16 @@ function writeFlowerComparison(
     '',
     `Machine: ${JSON.stringify(context.machine)}. Seeds ${seeds.join(', ')}; ${clients} clients, ${PER_ROUND} training at once; ${budgetSeconds} s budget each; medians over seeds.`,
     '',
-    "Fair by construction: the same MNIST split and Dirichlet(0.5) shards (exported from Tributary's code), the same initial weights, the same MLP, the same local training (1 epoch, batch 32, SGD 0.1), the same client delay model, the same machine and budget, the same share of its cores per process (TensorFlow's or OpenBLAS's threads). Differences: Flower clients train with numpy, Tributary's TypeScript workers with TF.js; Flower talks gRPC, Tributary Kafka. The delay model multiplies each client's own measured training time, so the training engine sets the pace: on this machine numpy trains a shard's epoch in about 10 ms, TF.js in about 80 ms (each op dispatched to TensorFlow on its own, about 25 µs each: docs/native-tensorflow.md). The rows marked (NumPy workers) take the engine out of the comparison: Tributary with the protocol's Python worker (examples/python-worker, bench tta-numpy), which trains with NumPy as Flower's clients do, so what differs there is the orchestration.",
+    "Fair by construction: the same MNIST split and Dirichlet(0.5) shards (exported from Tributary's code), the same initial weights, the same MLP, the same local training (1 epoch, batch 32, SGD 0.1), the same client delay model, the same machine and budget, the same share of its cores per process (TensorFlow's or OpenBLAS's threads). Differences: Flower clients train with numpy, Tributary's TypeScript workers with TF.js; Flower talks gRPC, Tributary Kafka. The delay model multiplies each client's own measured training time (${delayBasis === 'cpu' ? 'its CPU time: on two shared cores, wall time would include waiting for a core, which the slow site multiplies by 10' : 'its wall time'}), so the training engine sets the pace: on this machine numpy trains a shard's epoch in about 10 ms, TF.js in about 80 ms (each op dispatched to TensorFlow on its own, about 25 µs each: docs/native-tensorflow.md). The rows marked (NumPy workers) take the engine out of the comparison: Tributary with the protocol's Python worker (examples/python-worker, bench tta-numpy), which trains with NumPy as Flower's clients do, so what differs there is the orchestration.",
     '',
     "Clock: seconds count from the first task handed out (Flower: the first round's clients chosen; Tributary: the first lease), as in bench tta; start-up before it (processes, connections) is shown apart and included in the \"from start\" column. A model counts from when it exists, as Flower's curve stamps a round before evaluating it: for Tributary, when its version was committed, not when its central evaluation (which runs beside the fold path) finished. Reports from before that was recorded fall back to the evaluation's end.",
     '',
+    ...(otherBasis.length > 0
+      ? [
+          `**Not comparable:** Tributary's runs${otherBasis.map((t) => t.suffix).join(',')} used another delay basis than Flower's (${delayBasis}); run them again with the same BENCH_DELAY_BASIS.`,
+          '',
+        ]
+      : []),
     table(
       [
         'system',
@@ -364,7 +381,7 @@ function writeFlowerComparison(
       bench: 'flower',
       machine: context.machine,
       flwr: flwrVersion,
-      parameters: { seeds, clients, perRound: PER_ROUND, budgetSeconds },
+      parameters: { seeds, clients, perRound: PER_ROUND, budgetSeconds, delayBasis: context.delayBasis },
       flower,
       perRun,
       spread: spread.figures,

@@ -31,6 +31,12 @@ import { exportMnistTask } from './exported-task.js';
 export const SEEDS = (process.env.BENCH_TTA_SEEDS ?? '1,2,3').split(',').map(Number);
 export const WORKERS = Number(process.env.BENCH_TTA_WORKERS ?? 10);
 export const BUDGET_SECONDS = Number(process.env.BENCH_TTA_SECONDS ?? 120);
+/**
+ * What a simulated slow site's multiplier scales (BENCH_DELAY_BASIS): `cpu`, training's CPU time, or
+ * `wall`. Every process here shares two cores, so a wall-clock basis also multiplies the time a
+ * worker waited for a core: by 10 at the slow site, which sets a synchronous round's length.
+ */
+export const DELAY_BASIS = process.env.BENCH_DELAY_BASIS === 'wall' ? 'wall' : 'cpu';
 /** Tasks in flight: FedBuff's concurrency, FedAvg's cohort, Flower's clients per round. */
 export const CONCURRENCY = 4;
 export const TARGETS = [0.85, 0.9];
@@ -96,7 +102,7 @@ function pythonWorker(python: string, dataDir: string, seed: number) {
             speed.TRIBUTARY_DELAY_SCALE ?? '1',
           ];
     const data = ['--data', join(dataDir, `worker-${index}`), '--seed', String(seed * 1000 + index)];
-    return { command: python, args: [PYTHON_WORKER, ...data, ...delay] };
+    return { command: python, args: [PYTHON_WORKER, ...data, ...delay, '--delay-basis', DELAY_BASIS] };
   };
 }
 
@@ -126,7 +132,9 @@ export async function runTimeToAccuracy(engine: Engine = 'tfjs'): Promise<void> 
             ...STRATEGIES[strategy],
             ...benchmarkRun(seed, BUDGET_SECONDS),
           },
-          workerEnv: python ? () => pythonThreads(WORKERS + 1) : benchmarkFleet(seed),
+          workerEnv: python
+            ? () => pythonThreads(WORKERS + 1)
+            : (i) => ({ ...benchmarkFleet(seed)(i), TRIBUTARY_DELAY_BASIS: DELAY_BASIS }),
           workerCommand: python ? pythonWorker(python, dataDir, seed) : undefined,
         });
         const { report } = await federation.run();
@@ -156,6 +164,7 @@ export async function runTimeToAccuracy(engine: Engine = 'tfjs'): Promise<void> 
     seeds: SEEDS,
     workers: WORKERS,
     budgetSeconds: BUDGET_SECONDS,
+    delayBasis: DELAY_BASIS,
   });
 }
 
@@ -166,6 +175,7 @@ interface RunContext {
   readonly seeds: readonly number[];
   readonly workers: number;
   readonly budgetSeconds: number;
+  readonly delayBasis: 'cpu' | 'wall';
 }
 
 /** `npm run bench -- tta --render`: the summary and chart again from bench/results/tta.json. */
@@ -173,11 +183,13 @@ export function renderTimeToAccuracy(engine: Engine = 'tfjs'): void {
   const saved = requireResult<{
     machine: RunContext['machine'];
     stackMode: string;
-    parameters: { seeds: number[]; workers: number; budgetSeconds: number };
+    parameters: { seeds: number[]; workers: number; budgetSeconds: number; delayBasis?: 'cpu' | 'wall' };
     runs: Run[];
   }>(RESULT_NAMES[engine]);
   writeTimeToAccuracy(saved.runs, {
     ...saved.parameters,
+    // Results saved before the basis was recorded were made on wall time.
+    delayBasis: saved.parameters.delayBasis ?? 'wall',
     engine,
     machine: saved.machine,
     stackMode: saved.stackMode,
@@ -185,7 +197,7 @@ export function renderTimeToAccuracy(engine: Engine = 'tfjs'): void {
 }
 
 function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
-  const { seeds, workers, budgetSeconds, engine } = context;
+  const { seeds, workers, budgetSeconds, engine, delayBasis } = context;
   const name = RESULT_NAMES[engine];
   const workersAre =
     engine === 'numpy'
@@ -241,7 +253,7 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
     '',
     workersAre,
     '',
-    `${workers} workers, Dirichlet(0.5) split of MNIST, seeds ${seeds.join(', ')}; client delays log-normal (σ 0.6) with one worker in ten 10× slower; ${CONCURRENCY} tasks in flight for both; FedBuff K = 2, polynomial staleness (a = 0.5); FedAvg K = cohort = ${CONCURRENCY}, maximum staleness 0; server SGD, learning rate 1; local: 1 epoch, batch 32, learning rate 0.1; each run has ${budgetSeconds} s of coordinator wall time. Medians over seeds.`,
+    `${workers} workers, Dirichlet(0.5) split of MNIST, seeds ${seeds.join(', ')}; client delays log-normal (σ 0.6) with one worker in ten 10× slower, multiplying training's ${delayBasis === 'cpu' ? 'CPU' : 'wall'} time; ${CONCURRENCY} tasks in flight for both; FedBuff K = 2, polynomial staleness (a = 0.5); FedAvg K = cohort = ${CONCURRENCY}, maximum staleness 0; server SGD, learning rate 1; local: 1 epoch, batch 32, learning rate 0.1; each run has ${budgetSeconds} s of coordinator wall time. Medians over seeds.`,
     '',
     "Clock: seconds count from the first task the coordinator leases (training starts there). Before it is start-up that does not depend on the strategy (loading TF.js, joining Kafka groups, publishing version 0); the 'from start' columns include it.",
     '',
@@ -334,6 +346,7 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
         seeds,
         workers,
         budgetSeconds,
+        delayBasis,
         concurrency: CONCURRENCY,
         strategies: STRATEGIES,
         targets: TARGETS,

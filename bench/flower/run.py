@@ -113,16 +113,17 @@ def run_client(args, index):
 
     class Client(fl.client.NumPyClient):
         def fit(self, parameters, config):
-            started = time.time()
+            started, cpu_started = time.time(), time.process_time()
             if model is not None:
                 params, loss = train_steps_cnn(model, parameters, images, labels, args.local_steps, 32, rng)
             else:
                 params, loss = train_epoch(parameters, images, labels, args.lr, 32, rng)
             trained = time.time() - started
-            # The same delay model as Tributary's workers (services/worker/delay.ts).
+            cpu_trained = time.process_time() - cpu_started
+            # The same delay model as Tributary's workers (services/worker/delay.ts), on the same basis.
             slow = index % args.slow_every == args.slow_every - 1
             multiplier = 10.0 if slow else max(1.0, math.exp(0.6 * delay_rng.gauss(0, 1)))
-            time.sleep((multiplier - 1.0) * trained)
+            time.sleep((multiplier - 1.0) * (cpu_trained if args.delay_basis == "cpu" else trained))
             return params, len(labels), {"loss": loss, "trainSeconds": trained, "clientSeconds": time.time() - started}
 
         def evaluate(self, parameters, config):
@@ -144,6 +145,7 @@ def main():
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--local-steps", type=int, default=50)
     parser.add_argument("--slow-every", type=int, default=10)
+    parser.add_argument("--delay-basis", choices=["cpu", "wall"], default="cpu")
     args = parser.parse_args()
 
     import flwr as fl

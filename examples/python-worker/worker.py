@@ -274,7 +274,11 @@ def train(start, layers, features, labels, h, rng):
 
 
 def delay_multiplier(args, rng):
-    """A simulated slow site (as the TypeScript worker's TRIBUTARY_DELAY): m ≥ 1 times its training time."""
+    """A simulated slow site (as the TypeScript worker's TRIBUTARY_DELAY): m ≥ 1 times its training time.
+
+    By default m multiplies the CPU time training took, not its wall time: on a shared host, wall
+    time includes waiting for a core, and m would multiply that wait too (TRIBUTARY_DELAY_BASIS).
+    """
     if args.delay_multiplier:
         return args.delay_multiplier
     if args.delay_sigma:
@@ -402,9 +406,11 @@ class Worker:
             log("model-version-unavailable", baseVersion=task["baseVersion"])
             return
         began = model_ready = int(time.time() * 1000)
+        cpu_began = time.process_time()
         trained, examples, loss = train(start, self.layers, self.features, self.labels, task["hyperparameters"], self.rng)
         took = time.time() - began / 1000
-        time.sleep((delay_multiplier(self.args, self.delay_rng) - 1) * took)
+        cpu_took = time.process_time() - cpu_began
+        time.sleep((delay_multiplier(self.args, self.delay_rng) - 1) * (cpu_took if self.args.delay_basis == "cpu" else took))
         names = self.models.manifest["tensorNames"]
         delta = {k: start[k] - trained[k] for k in names}  # the sign of a gradient step
         encoding = self.args.encodings[self.tasks_done % len(self.args.encodings)]
@@ -490,6 +496,8 @@ def main():
     parser.add_argument("--delay-sigma", type=float, default=0.0, help="simulated slow site: log-normal σ")
     parser.add_argument("--delay-scale", type=float, default=1.0, help="simulated slow site: log-normal scale")
     parser.add_argument("--delay-multiplier", type=float, default=0.0, help="simulated slow site: fixed m")
+    parser.add_argument("--delay-basis", choices=["cpu", "wall"], default="cpu",
+                        help="what m multiplies: the CPU time training took (default), or its wall time")
     parser.add_argument("--update-schema", type=int, choices=(1, 3), default=3,
                         help="ModelUpdate version written: 3 (with when the task and its model arrived) or 1")
     args = parser.parse_args()

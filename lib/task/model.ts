@@ -25,6 +25,8 @@ export interface TrainingOutcome {
   readonly loss: number;
   readonly samples: number;
   readonly seconds: number;
+  /** CPU time of the whole process while training (all threads): what the work cost, without waiting. */
+  readonly cpuSeconds: number;
   readonly metrics: Readonly<Record<string, number>>;
 }
 
@@ -44,6 +46,11 @@ export interface Evaluation {
  * Seeded He-normal kernels (std √(2 / fan-in)) and zero vectors: the same version 0 in every run of
  * a job with the same seed (and in the Flower baseline).
  */
+function cpuSecondsSince(began: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(began);
+  return (used.user + used.system) / 1e6;
+}
+
 export function heInitialWeights(layout: ModelLayout, seed: number): Float32Array {
   const random = seededRandom(seed);
   const flat = new Float32Array(layout.size);
@@ -141,6 +148,7 @@ export class TaskModel<C extends TaskConfig = TaskConfig> {
     shouldStop: () => boolean = () => false,
   ): Promise<TrainingOutcome | null> {
     const began = performance.now();
+    const cpuBegan = process.cpuUsage();
     let lastYield = began;
     const yieldToEventLoop = async () => {
       // Training is synchronous JS: yield so Kafka heartbeats and signals are served meanwhile.
@@ -181,6 +189,7 @@ export class TaskModel<C extends TaskConfig = TaskConfig> {
       loss: result.loss,
       samples,
       seconds: (performance.now() - began) / 1000,
+      cpuSeconds: cpuSecondsSince(cpuBegan),
       metrics: result.metrics ?? {},
     };
   }

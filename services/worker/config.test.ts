@@ -36,3 +36,16 @@ describe('TRIBUTARY_KAFKA_CLIENT', () => {
     expect(load).toThrow(/TRIBUTARY_KAFKA_CLIENT/);
   });
 });
+
+describe('TRIBUTARY_DELAY_BASIS', () => {
+  it('is cpu unless set, and takes wall', () => {
+    expect(loadWorkerConfig(base).delayBasis).toBe('cpu');
+    expect(loadWorkerConfig({ ...base, TRIBUTARY_DELAY_BASIS: 'wall' }).delayBasis).toBe('wall');
+  });
+
+  it('refuses another basis, naming the variable', () => {
+    const load = () => loadWorkerConfig({ ...base, TRIBUTARY_DELAY_BASIS: 'gpu' });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(/TRIBUTARY_DELAY_BASIS/);
+  });
+});

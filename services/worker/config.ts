@@ -31,6 +31,11 @@ export interface WorkerConfig {
   /** Native TensorFlow's intra-op threads (lib/ml/backend.ts setNativeThreads); null: every core. */
   readonly tfThreads: number | null;
   readonly delay: DelayModel;
+  /**
+   * What a delay multiplier multiplies: the CPU time training took (default), or its wall time. On a
+   * shared host wall time includes waiting for a core, which the multiplier would scale too.
+   */
+  readonly delayBasis: 'cpu' | 'wall';
   readonly dropoutProbability: number;
   /** A simulated intermittent site: offline for `forMs` of every `everyMs` (0: always online). */
   readonly outage: OutageModel;
@@ -83,6 +88,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly
             sigma: r.number('TRIBUTARY_DELAY_SIGMA', 0.5, { min: 0 }),
             scale: r.number('TRIBUTARY_DELAY_SCALE', 1, { min: 0 }),
           };
+  const delayBasis = r.oneOf('TRIBUTARY_DELAY_BASIS', ['cpu', 'wall'] as const, 'cpu');
   const shardIndex = r.number('TRIBUTARY_SHARD_INDEX', 0, { integer: true, min: 0 });
   const shardCount = r.number('TRIBUTARY_SHARD_COUNT', 1, { integer: true, min: 1 });
   r.require(
@@ -148,6 +154,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     backend: backend as BackendName | null,
     tfThreads: r.number('TRIBUTARY_TF_THREADS', 0, { integer: true, min: 0, max: 1024 }) || null,
     delay,
+    delayBasis,
     dropoutProbability: r.number('TRIBUTARY_DROPOUT', 0, { min: 0, max: 1 }),
     outage: { everyMs: outageEvery, forMs: outageFor },
     checkInIntervalMs: r.number('TRIBUTARY_CHECKIN_INTERVAL_MS', 5000, { integer: true, min: 100 }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { offlineForMs } from './delay.js';
+import { delayAfterTrainingMs, offlineForMs } from './delay.js';
 
 describe('offlineForMs: an intermittent site', () => {
   const outage = { everyMs: 10_000, forMs: 3_000 };
@@ -14,5 +14,23 @@ describe('offlineForMs: an intermittent site', () => {
   it('is always online without an outage model', () => {
     expect(offlineForMs({ everyMs: 0, forMs: 0 }, 12_345)).toBe(0);
     expect(offlineForMs({ everyMs: 10_000, forMs: 0 }, 9_999)).toBe(0);
+  });
+});
+
+describe('delayAfterTrainingMs: a slow site waits (m − 1) × its training time', () => {
+  const contended = { seconds: 0.03, cpuSeconds: 0.01 }; // waited 20 ms for a core
+
+  it('on the cpu basis multiplies the CPU time, not the wait for a core', () => {
+    expect(delayAfterTrainingMs(10, 'cpu', contended)).toBeCloseTo(90, 9);
+    expect(delayAfterTrainingMs(10, 'wall', contended)).toBeCloseTo(270, 9);
+  });
+
+  it('falls back to the wall time where training time is simulated', () => {
+    expect(delayAfterTrainingMs(3, 'cpu', { seconds: 0.5 })).toBeCloseTo(1000, 9);
+  });
+
+  it('waits nothing at m = 1', () => {
+    expect(delayAfterTrainingMs(1, 'cpu', contended)).toBe(0);
+    expect(delayAfterTrainingMs(1, 'wall', contended)).toBe(0);
   });
 });

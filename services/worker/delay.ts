@@ -26,6 +26,19 @@ export function delayMultiplier(model: DelayModel, random: Random): number {
 }
 
 /**
+ * How long a simulated slow site waits after training: (m − 1) × the training time on `basis`.
+ * Without a CPU time (a trainer that simulates its time) the wall time stands in.
+ */
+export function delayAfterTrainingMs(
+  multiplier: number,
+  basis: 'cpu' | 'wall',
+  trained: { readonly seconds: number; readonly cpuSeconds?: number },
+): number {
+  const seconds = basis === 'cpu' ? (trained.cpuSeconds ?? trained.seconds) : trained.seconds;
+  return Math.max(0, (multiplier - 1) * seconds * 1000);
+}
+
+/**
  * A simulated intermittent site: offline for the last `forMs` of every `everyMs` since the worker
  * started. Returns how long it stays offline from `sinceStartMs` (0: online).
  */

@@ -19,7 +19,7 @@ import type { ModelLayout } from '../../lib/core/fedbuff/layout.js';
 import type { EvaluationTask, TrainTask, WorkerCheckIn, WorkerProblem } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import type { WorkerConfig } from './config.js';
-import { delayMultiplier, offlineForMs } from './delay.js';
+import { delayAfterTrainingMs, delayMultiplier, offlineForMs } from './delay.js';
 import { updateRecords, type LocalResult } from './update.js';
 import { signRecords } from '../../lib/security/signing.js';
 import { EvaluationResponder, type HoldoutEvaluator } from './evaluations.js';
@@ -262,7 +262,8 @@ export class WorkerRunner {
     }
     this.numExamples = result.numExamples;
     const multiplier = delayMultiplier(this.config.delay, this.random);
-    if (multiplier > 1) await sleep((multiplier - 1) * result.seconds * 1000, this.stopping.signal);
+    const delayMs = delayAfterTrainingMs(multiplier, this.config.delayBasis, result);
+    if (delayMs > 0) await sleep(delayMs, this.stopping.signal);
     if (this.stopping.signal.aborted) {
       this.stats.tasksAbandoned += 1;
       this.log.info('task-abandoned', { taskId: task.taskId, reason: 'shutdown' });

@@ -13,6 +13,8 @@ export interface LocalResult {
   readonly loss: number;
   readonly samples: number;
   readonly seconds: number;
+  /** CPU time training cost; absent where training time is simulated (the synthetic trainer). */
+  readonly cpuSeconds?: number;
   readonly metrics?: Readonly<Record<string, number>>;
 }
 
