@@ -178,7 +178,7 @@ export function renderFlowerComparison(): void {
 
 /** What flower.md reads of bench tta's (and tta-numpy's) result. */
 type TtaResult = {
-  parameters?: { delayBasis?: 'cpu' | 'wall' };
+  parameters?: { delayBasis?: 'cpu' | 'wall'; budgetSeconds?: number };
   summary: {
     strategy: string;
     to085: { seconds: { median: number | null } };
@@ -240,9 +240,9 @@ function writeFlowerComparison(
   const tta = readResult<TtaResult>('tta');
   const ttaNumpy = readResult<TtaResult>('tta-numpy');
   const tributary = [
-    { suffix: '', result: tta },
-    { suffix: ' (NumPy workers)', result: ttaNumpy },
-  ].flatMap(({ suffix, result }) => (result ? [{ suffix, result, runs: result.runs }] : []));
+    { bench: 'tta', suffix: '', result: tta },
+    { bench: 'tta-numpy', suffix: ' (NumPy workers)', result: ttaNumpy },
+  ].flatMap(({ bench, suffix, result }) => (result ? [{ bench, suffix, result, runs: result.runs }] : []));
   const otherBasis = tributary.filter((t) => (t.result.parameters?.delayBasis ?? 'wall') !== delayBasis);
   const spread = seedSpread(
     new Map(
@@ -285,7 +285,10 @@ function writeFlowerComparison(
         fmt(published(result.runs, s.strategy, 0.9, true)),
         s.startUpSeconds.toFixed(1),
         s.medianRoundSeconds.toFixed(2),
-        s.finalAccuracy.toFixed(4),
+        // At the end of that bench's own budget, which can differ from Flower's.
+        result.parameters?.budgetSeconds === undefined || result.parameters.budgetSeconds === budgetSeconds
+          ? s.finalAccuracy.toFixed(4)
+          : `${s.finalAccuracy.toFixed(4)} (${result.parameters.budgetSeconds} s)`,
       ]);
   const md = [
     '# Flower side by side',
@@ -298,7 +301,7 @@ function writeFlowerComparison(
     '',
     ...(otherBasis.length > 0
       ? [
-          `**Not comparable:** Tributary's runs${otherBasis.map((t) => t.suffix).join(',')} used another delay basis than Flower's (${delayBasis}); run them again with the same BENCH_DELAY_BASIS.`,
+          `**Not comparable:** the slow sites of bench ${otherBasis.map((t) => t.bench).join(' and ')} multiplied another time than Flower's (${delayBasis}); run ${otherBasis.length > 1 ? 'them' : 'it'} again with the same BENCH_DELAY_BASIS.`,
           '',
         ]
       : []),
