@@ -19,6 +19,8 @@ function listenOnce(port: number): Promise<number> {
 // Ports this process has handed out. The OS can return a port it just freed to the next bind(0),
 // so two JVMs started together (Kafka's controller and the registry, say) could both be given it
 // before either binds: the second then fails with "port in use".
+// Only recent ones matter (a JVM binds within seconds): the oldest are forgotten past this many.
+const REMEMBERED = 1024;
 const handedOut = new Set<number>();
 
 /** A port the OS reports free right now on 127.0.0.1, never one this process handed out before. */
@@ -27,6 +29,7 @@ export async function freePort(): Promise<number> {
     const port = await listenOnce(0);
     if (!handedOut.has(port)) {
       handedOut.add(port);
+      if (handedOut.size > REMEMBERED) handedOut.delete(handedOut.values().next().value as number);
       return port;
     }
   }
