@@ -125,7 +125,7 @@ export async function runFashion(): Promise<void> {
   const md = [
     '# Fashion-MNIST: Tributary against Flower on the same split',
     '',
-    `Machine: ${JSON.stringify(machine())}. Seed ${SEED}; ${SILOS} silos, Dirichlet(0.5) over ${70_000 - TEST_COUNT} images; ${TEST_COUNT} held-out test images; the examples/fashion-mnist CNN (16 and 32 3×3 filters, dense 64), 50 local SGD steps of 32 at lr 0.05, the same initial weights; one silo 10× slower, the rest log-normal σ 0.6; ${BUDGET_SECONDS} s budget. Flower ${flwr}. Seconds count from the first task (round) sent.`,
+    `Machine: ${JSON.stringify(machine())}. Seed ${SEED}; ${SILOS} silos, Dirichlet(0.5) over ${70_000 - TEST_COUNT} images; ${TEST_COUNT} held-out test images; the examples/fashion-mnist CNN (16 and 32 3×3 filters, dense 64), 50 local SGD steps of 32 at lr 0.05, the same initial weights; one silo 10× slower, the rest log-normal σ 0.6, multiplying training's CPU time (both sides' default); ${BUDGET_SECONDS} s budget. Flower ${flwr}. Seconds count from the first task (round) sent.`,
     '',
     table(
       [
@@ -159,7 +159,13 @@ export async function runFashion(): Promise<void> {
     {
       machine: machine(),
       flwr,
-      parameters: { seed: SEED, silos: SILOS, budgetSeconds: BUDGET_SECONDS, testCount: TEST_COUNT },
+      parameters: {
+        seed: SEED,
+        silos: SILOS,
+        budgetSeconds: BUDGET_SECONDS,
+        testCount: TEST_COUNT,
+        delayBasis: 'cpu',
+      },
       tributary: { report, curve: tributary },
       flower: { points, curve: flower },
     },
