@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeLineChart, type Series } from '../lib/chart.js';
+import type { DelayBasis } from '../services/worker/delay.js';
 import { freePort } from '../infra/stack/ports.js';
 import {
   BUDGET_SECONDS,
@@ -157,7 +158,7 @@ interface FlowerContext {
   readonly seeds: readonly number[];
   readonly clients: number;
   readonly budgetSeconds: number;
-  readonly delayBasis: 'cpu' | 'wall';
+  readonly delayBasis: DelayBasis;
 }
 
 /** `npm run bench -- flower --render`: the summary and chart again from bench/results/flower.json. */
@@ -165,7 +166,7 @@ export function renderFlowerComparison(): void {
   const saved = requireResult<{
     machine: FlowerContext['machine'];
     flwr: string;
-    parameters: { seeds: number[]; clients: number; budgetSeconds: number; delayBasis?: 'cpu' | 'wall' };
+    parameters: { seeds: number[]; clients: number; budgetSeconds: number; delayBasis?: DelayBasis };
     runs: { seed: number; points: RoundPoint[] }[];
   }>('flower');
   writeFlowerComparison(saved.runs, {
@@ -178,7 +179,7 @@ export function renderFlowerComparison(): void {
 
 /** What flower.md reads of bench tta's (and tta-numpy's) result. */
 type TtaResult = {
-  parameters?: { delayBasis?: 'cpu' | 'wall'; budgetSeconds?: number };
+  parameters?: { delayBasis?: DelayBasis; budgetSeconds?: number };
   summary: {
     strategy: string;
     to085: { seconds: { median: number | null } };

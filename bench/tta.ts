@@ -14,6 +14,7 @@ import { writeLineChart } from '../lib/chart.js';
 import { benchmarkFleet, benchmarkRun, Federation, heterogeneousSpeed } from '../lib/run/federation.js';
 import { PYTHON_WORKER, pythonWorkerInterpreter } from '../examples/python-worker/interpreter.js';
 import type { RunReport } from '../services/coordinator/report.js';
+import type { DelayBasis } from '../services/worker/delay.js';
 import {
   machine,
   median,
@@ -36,7 +37,13 @@ export const BUDGET_SECONDS = Number(process.env.BENCH_TTA_SECONDS ?? 120);
  * `wall`. Every process here shares two cores, so a wall-clock basis also multiplies the time a
  * worker waited for a core: by 10 at the slow site, which sets a synchronous round's length.
  */
-export const DELAY_BASIS = process.env.BENCH_DELAY_BASIS === 'wall' ? 'wall' : 'cpu';
+export const DELAY_BASIS = delayBasisOf(process.env.BENCH_DELAY_BASIS);
+
+function delayBasisOf(value: string | undefined): DelayBasis {
+  if (value === undefined || value === '' || value === 'cpu') return 'cpu';
+  if (value === 'wall') return 'wall';
+  throw new Error(`BENCH_DELAY_BASIS: must be cpu or wall, got "${value}"`);
+}
 /** Tasks in flight: FedBuff's concurrency, FedAvg's cohort, Flower's clients per round. */
 export const CONCURRENCY = 4;
 export const TARGETS = [0.85, 0.9];
@@ -175,7 +182,7 @@ interface RunContext {
   readonly seeds: readonly number[];
   readonly workers: number;
   readonly budgetSeconds: number;
-  readonly delayBasis: 'cpu' | 'wall';
+  readonly delayBasis: DelayBasis;
 }
 
 /** `npm run bench -- tta --render`: the summary and chart again from bench/results/tta.json. */
@@ -183,7 +190,7 @@ export function renderTimeToAccuracy(engine: Engine = 'tfjs'): void {
   const saved = requireResult<{
     machine: RunContext['machine'];
     stackMode: string;
-    parameters: { seeds: number[]; workers: number; budgetSeconds: number; delayBasis?: 'cpu' | 'wall' };
+    parameters: { seeds: number[]; workers: number; budgetSeconds: number; delayBasis?: DelayBasis };
     runs: Run[];
   }>(RESULT_NAMES[engine]);
   writeTimeToAccuracy(saved.runs, {

@@ -42,15 +42,16 @@ export interface Evaluation {
   readonly confusion: readonly number[];
 }
 
-/**
- * Seeded He-normal kernels (std √(2 / fan-in)) and zero vectors: the same version 0 in every run of
- * a job with the same seed (and in the Flower baseline).
- */
+/** CPU seconds of this whole process (every thread) since `began`. */
 function cpuSecondsSince(began: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(began);
   return (used.user + used.system) / 1e6;
 }
 
+/**
+ * Seeded He-normal kernels (std √(2 / fan-in)) and zero vectors: the same version 0 in every run of
+ * a job with the same seed (and in the Flower baseline).
+ */
 export function heInitialWeights(layout: ModelLayout, seed: number): Float32Array {
   const random = seededRandom(seed);
   const flat = new Float32Array(layout.size);

@@ -5,7 +5,7 @@ import type { PartitionSpec } from '../../lib/core/partition.js';
 import { TENSOR_ENCODINGS, type TensorEncoding } from '../../lib/core/tensors.js';
 import type { BackendName } from '../../lib/ml/backend.js';
 import { defaultTaskSpec } from '../../lib/task/load.js';
-import type { DelayModel, OutageModel } from './delay.js';
+import type { DelayBasis, DelayModel, OutageModel } from './delay.js';
 import { readClientSecurity, type ClientSecurity } from '../../lib/security/client.js';
 import { loadSigningKey, type SigningKey } from '../../lib/security/signing.js';
 import { readFileSync } from 'node:fs';
@@ -35,7 +35,7 @@ export interface WorkerConfig {
    * What a delay multiplier multiplies: the CPU time training took (default), or its wall time. On a
    * shared host wall time includes waiting for a core, which the multiplier would scale too.
    */
-  readonly delayBasis: 'cpu' | 'wall';
+  readonly delayBasis: DelayBasis;
   readonly dropoutProbability: number;
   /** A simulated intermittent site: offline for `forMs` of every `everyMs` (0: always online). */
   readonly outage: OutageModel;

@@ -12,6 +12,9 @@ export type DelayModel =
   /** m = scale · exp(N(0, σ²)), floored at 1: heavy-tailed */
   | { readonly kind: 'log-normal'; readonly sigma: number; readonly scale: number };
 
+/** What a delay multiplier multiplies: the CPU time training took, or its wall time. */
+export type DelayBasis = 'cpu' | 'wall';
+
 export function delayMultiplier(model: DelayModel, random: Random): number {
   switch (model.kind) {
     case 'none':
@@ -31,7 +34,7 @@ export function delayMultiplier(model: DelayModel, random: Random): number {
  */
 export function delayAfterTrainingMs(
   multiplier: number,
-  basis: 'cpu' | 'wall',
+  basis: DelayBasis,
   trained: { readonly seconds: number; readonly cpuSeconds?: number },
 ): number {
   const seconds = basis === 'cpu' ? (trained.cpuSeconds ?? trained.seconds) : trained.seconds;
