@@ -35,13 +35,13 @@ interface RdLogger {
   namespace(): RdLogger;
   setLogLevel(level: number): void;
 }
+/** librdkafka's KafkaJS-style client: the producer (./librdkafka-transactions.ts adds the consumer it needs). */
+export interface RdKafka {
+  producer(config: Record<string, unknown>): RdProducer;
+}
 interface RdKafkaModule {
   readonly librdkafkaVersion: string;
-  readonly KafkaJS: {
-    Kafka: new (config: Record<string, unknown>) => {
-      producer(config: Record<string, unknown>): RdProducer;
-    };
-  };
+  readonly KafkaJS: { Kafka: new (config: Record<string, unknown>) => RdKafka };
 }
 
 export interface NativeKafka {
@@ -106,6 +106,18 @@ function logAdapter(log: Logger | undefined): RdLogger {
   return adapter;
 }
 
+/** A KafkaJS-style librdkafka client with Tributary's brokers, client id and logger (warnings up). */
+export function librdkafkaClient(native: NativeKafka, options: LibrdkafkaSenderOptions): RdKafka {
+  return new native.module.KafkaJS.Kafka({
+    kafkaJS: {
+      brokers: [...options.brokers],
+      clientId: options.clientId,
+      logger: logAdapter(options.logger),
+      logLevel: LOG_LEVEL_WARN,
+    },
+  });
+}
+
 export interface LibrdkafkaSenderOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
@@ -115,14 +127,7 @@ export interface LibrdkafkaSenderOptions {
 
 /** librdkafka's idempotent producer behind RecordSender; a new one after any failed send. */
 export function librdkafkaSender(native: NativeKafka, options: LibrdkafkaSenderOptions): RecordSender {
-  const kafka = new native.module.KafkaJS.Kafka({
-    kafkaJS: {
-      brokers: [...options.brokers],
-      clientId: options.clientId,
-      logger: logAdapter(options.logger),
-      logLevel: LOG_LEVEL_WARN,
-    },
-  });
+  const kafka = librdkafkaClient(native, options);
   const create = (): RdProducer =>
     kafka.producer({
       ...librdkafkaSecurity(options.security),

@@ -95,10 +95,15 @@ export class Renewal<P extends Connectable> {
 /**
  * `create()`'s producer behind kafkajs's Producer interface; after a failed send, sendBatch,
  * transaction start or commit (or the abort of a transaction in which something failed), the next
- * call goes to a new one from `create()`, connected on first use. `onRenew` hears each renewal.
+ * call goes to a new one from `create()`, connected on first use. `onRenew` hears each renewal;
+ * `reconnects` as for Renewal (false for librdkafka's, ./librdkafka-transactions.ts).
  */
-export function renewingProducer(create: ProducerFactory, onRenew?: (error: unknown) => void): Producer {
-  const renewal = new Renewal(create, onRenew);
+export function renewingProducer(
+  create: ProducerFactory,
+  onRenew?: (error: unknown) => void,
+  reconnects = true,
+): Producer {
+  const renewal = new Renewal(create, onRenew, reconnects);
   const retire = (failed: Producer, error: unknown) => renewal.retire(failed, error);
 
   const transaction = async (): Promise<Transaction> => {

@@ -3,13 +3,14 @@
  * and evaluation reports, each written idempotently with acks=all and awaited. Two clients stand
  * behind it: kafkajs (always there) and librdkafka (./librdkafka.ts, when its native addon loads),
  * whose producer costs a fraction of kafkajs's CPU per send (bench pipeline). Multi-record updates
- * and everything the coordinator writes stay on kafkajs and its transactions.
+ * and the coordinator's tasks and events stay on kafkajs; the coordinator's server steps take the
+ * same choice (./librdkafka-transactions.ts).
  */
 import type { Kafka } from 'kafkajs';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../log.js';
 import type { KafkaSecurity } from '../security/client.js';
-import { librdkafkaSender, loadLibrdkafka } from './librdkafka.js';
+import { librdkafkaSender, loadLibrdkafka, type NativeKafka } from './librdkafka.js';
 import { sendOne } from './publish.js';
 import { renewingProducer } from './renewing-producer.js';
 
@@ -71,11 +72,23 @@ export function createRecordSender(options: SenderOptions): {
   version: string | null;
   fallback: string | null;
 } {
-  if (options.choice === 'kafkajs')
-    return { sender: kafkajsSender(options.kafka, options.logger), version: null, fallback: null };
-  const { native, problem } = loadLibrdkafka();
+  const { native, fallback } = librdkafkaFor(options.choice);
   if (native) return { sender: librdkafkaSender(native, options), version: native.version, fallback: null };
-  if (options.choice === 'librdkafka')
+  return { sender: kafkajsSender(options.kafka, options.logger), version: null, fallback };
+}
+
+/**
+ * The librdkafka addon when `choice` takes it, else null (kafkajs), with why when `auto` fell back.
+ * Throws TRIB_CONFIG_INVALID when librdkafka is asked for by name and does not load.
+ */
+export function librdkafkaFor(choice: KafkaClientChoice): {
+  native: NativeKafka | null;
+  fallback: string | null;
+} {
+  if (choice === 'kafkajs') return { native: null, fallback: null };
+  const { native, problem } = loadLibrdkafka();
+  if (native) return { native, fallback: null };
+  if (choice === 'librdkafka')
     throw new ConfigError([`TRIBUTARY_KAFKA_CLIENT: librdkafka was asked for, but ${problem}`]);
-  return { sender: kafkajsSender(options.kafka, options.logger), version: null, fallback: problem };
+  return { native: null, fallback: problem };
 }

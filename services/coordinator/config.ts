@@ -12,6 +12,7 @@ import { DEFAULT_INFLUENCE_GUARD } from '../../lib/core/fedbuff/guard.js';
 import { ConfigError } from '../../lib/core/errors.js';
 import { DEFAULT_CHUNK_BYTES, TRANSACTION_TIMEOUT_MS } from '../../lib/core/limits.js';
 import { TENSOR_ENCODINGS, type TensorEncoding } from '../../lib/core/tensors.js';
+import { KAFKA_CLIENTS, type KafkaClientChoice } from '../../lib/kafka/sender.js';
 import { isSecured, readClientSecurity, type ClientSecurity } from '../../lib/security/client.js';
 import { parseSiloKeys, type SiloKeys, type VerificationPolicy } from '../../lib/security/signing.js';
 import { defaultTaskSpec } from '../../lib/task/load.js';
@@ -64,6 +65,11 @@ export interface CoordinatorConfig {
   readonly recordTimeoutMs: number;
   /** The coordinator's Kafka transactions; at most the broker's transaction.max.timeout.ms. */
   readonly transactionTimeoutMs: number;
+  /**
+   * The client of server steps: `auto` takes librdkafka's transactional producer when its addon
+   * loads, else kafkajs's (lib/kafka/sender.ts). Tasks, events and reading stay on kafkajs.
+   */
+  readonly kafkaClient: KafkaClientChoice;
   /** How this process authenticates to Kafka and the registry (lib/security/client.ts). */
   readonly security: ClientSecurity;
   /** Silo public keys, and whether unsigned updates are refused (on by default with Kafka security). */
@@ -315,6 +321,7 @@ export function loadCoordinatorConfig(
       integer: true,
       min: 1000,
     }),
+    kafkaClient: r.oneOf('TRIBUTARY_KAFKA_CLIENT', ['auto', ...KAFKA_CLIENTS] as const, 'auto'),
   });
 }
 

@@ -17,7 +17,7 @@ import { taskEvaluator } from './evaluator.js';
 import { serveStatus } from './http.js';
 import { buildReport, writeReport } from './report.js';
 import { RestartBudget } from './restarts.js';
-import { openJob } from './opening.js';
+import { jobOpening, openJob } from './opening.js';
 import { CoordinatorRunner, type StopReason } from './runner.js';
 
 async function main(): Promise<void> {
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   const serde = AvroSerde.forUrl(config.registryUrl, config.security.registry);
   // The job is opened on Kafka (topics, schemas, fencing, the checkpoint read) while TensorFlow
   // loads: a replacement coordinator is ready at the slower of the two (services/coordinator/opening.ts).
-  const opening = openJob(kafka, serde, config.aggregation.jobId, config.transactionTimeoutMs);
+  const opening = openJob(kafka, serde, jobOpening(config, log));
   let openingSteps: Record<string, number> = {};
   opening // awaited by start(); until then, only timed
     .then((opened) => {

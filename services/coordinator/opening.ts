@@ -10,14 +10,41 @@
  */
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { ensureTopics, topicName } from '../../lib/kafka/topics.js';
+import type { Logger } from '../../lib/log.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import { readLatestCheckpoint, type RestoredCheckpoint } from './checkpoints.js';
-import { connectProducers } from './clients.js';
+import { connectProducers, type StepClient, type StepClientOptions } from './clients.js';
+import type { CoordinatorConfig } from './config.js';
+
+/** What opening a job needs to know besides the clients. */
+export interface JobOpening {
+  readonly jobId: string;
+  readonly transactionTimeoutMs: number;
+  readonly stepClient: StepClientOptions;
+}
+
+/** The job opening `config` describes, logging through `log`. */
+export function jobOpening(config: CoordinatorConfig, log: Logger): JobOpening {
+  const jobId = config.aggregation.jobId;
+  return {
+    jobId,
+    transactionTimeoutMs: config.transactionTimeoutMs,
+    stepClient: {
+      choice: config.kafkaClient,
+      brokers: config.brokers,
+      clientId: `tributary-coordinator-${jobId}`,
+      security: config.security.kafka,
+      logger: log,
+    },
+  };
+}
 
 export interface OpenedJob {
   readonly admin: Admin;
   readonly producer: Producer;
   readonly txProducer: Producer;
+  /** Which client writes the steps. */
+  readonly stepClient: StepClient;
   readonly schemaIds: { task: number; model: number; event: number; rejected: number };
   /** The newest committed checkpoint, read after fencing; null for a new job. */
   readonly checkpoint: RestoredCheckpoint | null;
@@ -28,8 +55,7 @@ export interface OpenedJob {
 export async function openJob(
   kafka: Kafka,
   serde: AvroSerde,
-  jobId: string,
-  transactionTimeoutMs: number,
+  { jobId, transactionTimeoutMs, stepClient: stepClientOptions }: JobOpening,
   now: () => number = Date.now,
 ): Promise<OpenedJob> {
   const seconds: Record<string, number> = {};
@@ -51,7 +77,12 @@ export async function openJob(
       serde.register('RejectedUpdate', topicName(jobId, 'rejected')),
     ]);
     step('schemas');
-    const { producer, txProducer } = await connectProducers(kafka, jobId, transactionTimeoutMs);
+    const { producer, txProducer, stepClient } = await connectProducers(
+      kafka,
+      jobId,
+      transactionTimeoutMs,
+      stepClientOptions,
+    );
     step('fenced');
     const checkpoint = await readLatestCheckpoint(kafka, topicName(jobId, 'checkpoints'), jobId, {
       now,
@@ -60,7 +91,8 @@ export async function openJob(
       throw error;
     });
     step('checkpoint');
-    return { admin, producer, txProducer, schemaIds: { task, model, event, rejected }, checkpoint, seconds };
+    const schemaIds = { task, model, event, rejected };
+    return { admin, producer, txProducer, stepClient, schemaIds, checkpoint, seconds };
   } catch (error) {
     await admin.disconnect().catch(() => undefined);
     throw error;

@@ -34,7 +34,7 @@ import { writeStep, type CommitStep } from './step.js';
 import { foldedEvent, JobEvents, publishedEvent, rejectedEvent, type JobEvent } from './events.js';
 import { checkInRecordEvents, issueLeases, TaskIds, trainTaskRecord } from './tasks.js';
 import { consumeCheckIns, consumeUpdates, settled } from './clients.js';
-import { openJob, type OpenedJob } from './opening.js';
+import { jobOpening, openJob, type OpenedJob } from './opening.js';
 import { StopConditions, type StopReason } from './stop-conditions.js';
 import { FederatedEvaluation } from './federated.js';
 import { CentralEvaluation, type EvaluatedVersion } from './central-evaluation.js';
@@ -141,7 +141,7 @@ export class CoordinatorRunner {
    */
   async start(opening?: Promise<OpenedJob>): Promise<void> {
     const opened = await (opening ??
-      openJob(this.kafka, this.serde, this.jobId, this.config.transactionTimeoutMs, this.now));
+      openJob(this.kafka, this.serde, jobOpening(this.config, this.log), this.now));
     ({ admin: this.admin, producer: this.producer, txProducer: this.txProducer } = opened);
     Object.assign(this.schemaIds, opened.schemaIds);
     this.events.schemaId = opened.schemaIds.event;
@@ -166,6 +166,7 @@ export class CoordinatorRunner {
       version: this.version,
       strategy: this.config.strategyName,
       foldKernel: this.aggregator.foldKernel,
+      stepClient: opened.stepClient,
     });
   }
 

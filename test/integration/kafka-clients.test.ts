@@ -2,6 +2,9 @@
  * The two clients behind a worker's RecordSender against a real broker: every record written once,
  * intact, and each key on the same partition from both (murmur2, as Java's and kafkajs's default
  * partitioner), so a worker's check-ins stay in one partition's order whichever client sent them.
+ * And librdkafka's transactional producer as the coordinator's step producer: records on several
+ * topics and a group's offsets in one transaction, the offsets a checkpoint manifest names, aborts
+ * and a fenced predecessor's transaction invisible to read_committed readers.
  * CI builds librdkafka (infra/kafka-native/ensure-native.sh fails the run when it cannot), so its
  * half runs there; where the addon is missing it is reported as skipped, never as passed.
  */
@@ -10,6 +13,9 @@ import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka, LARGE_RECORD_TOPIC_CONFIG } from '../../lib/kafka/client.js';
 import { librdkafkaSender, loadLibrdkafka } from '../../lib/kafka/librdkafka.js';
+import { librdkafkaTransactionalProducer } from '../../lib/kafka/librdkafka-transactions.js';
+import { TRANSACTION_TIMEOUT_MS } from '../../lib/core/limits.js';
+import { offsetsOf } from '../../services/coordinator/step.js';
 import { readTopicNow } from '../../lib/kafka/read.js';
 import { kafkajsSender, type OutgoingRecord, type RecordSender } from '../../lib/kafka/sender.js';
 import { uniqueName } from './helpers.js';
@@ -23,12 +29,12 @@ beforeAll(() => {
   kafka = createKafka({ brokers: inject('brokers'), clientId: 'clients-test' });
 });
 
-async function createTopic(): Promise<string> {
+async function createTopic(partitions = PARTITIONS): Promise<string> {
   const topic = uniqueName('senders');
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({
-    topics: [{ topic, numPartitions: PARTITIONS, configEntries: LARGE_RECORD_TOPIC_CONFIG }],
+    topics: [{ topic, numPartitions: partitions, configEntries: LARGE_RECORD_TOPIC_CONFIG }],
     waitForLeaders: true,
   });
   await admin.disconnect();
@@ -100,6 +106,106 @@ describe('worker senders', () => {
       }
       const read = await readTopicNow(kafka, topic);
       expect(read.map((r) => r.message.value?.toString())).toEqual(['after']);
+    },
+  );
+});
+
+describe('the coordinator step producer on librdkafka', () => {
+  const topics: string[] = [];
+  afterAll(async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics }).catch(() => undefined);
+    await admin.disconnect();
+  });
+  const stepProducer = (transactionalId: string) =>
+    librdkafkaTransactionalProducer(native!, {
+      brokers: inject('brokers'),
+      clientId: 'clients-test-tx',
+      transactionalId,
+      transactionTimeoutMs: TRANSACTION_TIMEOUT_MS,
+    });
+  const values = async (topic: string) =>
+    (await readTopicNow(kafka, topic)).map((r) => r.message.value?.toString());
+
+  it.skipIf(native === null)(
+    "commits records on two topics and a group's offsets in one transaction, at the offsets it reports",
+    async () => {
+      const [models, checkpoints, updates] = [
+        await createTopic(1),
+        await createTopic(1),
+        await createTopic(3),
+      ];
+      topics.push(models, checkpoints, updates);
+      const group = uniqueName('coordinator-group');
+      const producer = stepProducer(uniqueName('txid'));
+      await producer.connect();
+      try {
+        for (const step of [1, 2]) {
+          const tx = await producer.transaction();
+          const chunks = ['a', 'b', 'c'].map((c) => ({
+            key: `chunk-${c}`,
+            value: Buffer.from(`${step}${c}`),
+          }));
+          const written = await tx.sendBatch({
+            topicMessages: [
+              { topic: models, messages: [{ key: 'model', value: Buffer.from(`model-${step}`) }] },
+              { topic: checkpoints, messages: chunks },
+            ],
+          });
+          const offsets = offsetsOf(written, checkpoints, chunks.length);
+          await tx.send({
+            topic: checkpoints,
+            messages: [{ key: 'manifest', value: Buffer.from(offsets.join(',')) }],
+          });
+          await tx.sendOffsets({
+            consumerGroupId: group,
+            topics: [{ topic: updates, partitions: [{ partition: 2, offset: String(10 * step) }] }],
+          });
+          await tx.commit();
+        }
+      } finally {
+        await producer.disconnect();
+      }
+      expect(await values(models)).toEqual(['model-1', 'model-2']);
+      const read = await readTopicNow(kafka, checkpoints);
+      const byOffset = new Map(read.map((r) => [r.message.offset, r.message.value?.toString()]));
+      const manifest = read.filter((r) => r.message.key?.toString() === 'manifest').at(-1);
+      const named = (manifest?.message.value?.toString() ?? '').split(',').map((o) => byOffset.get(o));
+      expect(named).toEqual(['2a', '2b', '2c']);
+      const admin = kafka.admin();
+      await admin.connect();
+      const [committed] = await admin.fetchOffsets({ groupId: group, topics: [updates] });
+      await admin.disconnect();
+      expect(committed?.partitions.find((p) => p.partition === 2)?.offset).toBe('20');
+    },
+  );
+
+  it.skipIf(native === null)(
+    "hides an aborted step and a fenced predecessor's open one from read_committed readers",
+    async () => {
+      const topic = await createTopic(1);
+      topics.push(topic);
+      const transactionalId = uniqueName('txid');
+      const first = stepProducer(transactionalId);
+      await first.connect();
+      const aborted = await first.transaction();
+      await aborted.send({ topic, messages: [{ key: 'k', value: Buffer.from('aborted') }] });
+      await aborted.abort();
+      const open = await first.transaction();
+      await open.send({ topic, messages: [{ key: 'k', value: Buffer.from('fenced') }] });
+      // A successor with the same transactional id (a restarted coordinator) fences it at connect.
+      const successor = stepProducer(transactionalId);
+      await successor.connect();
+      try {
+        await expect(open.commit()).rejects.toThrow();
+        const tx = await successor.transaction();
+        await tx.send({ topic, messages: [{ key: 'k', value: Buffer.from('committed') }] });
+        await tx.commit();
+      } finally {
+        await Promise.allSettled([first.disconnect(), successor.disconnect()]);
+      }
+      expect(await values(topic)).toEqual(['committed']);
     },
   );
 });

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../lib/core/errors.js';
+import { loadCoordinatorConfig } from './config.js';
+import { jobOpening } from './opening.js';
+import { createLogger } from '../../lib/log.js';
+
+const base = {
+  KAFKA_BROKERS: 'localhost:9092',
+  SCHEMA_REGISTRY_URL: 'http://localhost:8081',
+  TRIBUTARY_MAX_VERSIONS: '10',
+};
+
+describe('TRIBUTARY_KAFKA_CLIENT (the client of server steps)', () => {
+  it('is auto unless set', () => {
+    expect(loadCoordinatorConfig(base).kafkaClient).toBe('auto');
+  });
+
+  it.each(['auto', 'kafkajs', 'librdkafka'] as const)('takes %s', (value) => {
+    expect(loadCoordinatorConfig({ ...base, TRIBUTARY_KAFKA_CLIENT: value }).kafkaClient).toBe(value);
+  });
+
+  it('refuses another client, naming the variable', () => {
+    const load = () => loadCoordinatorConfig({ ...base, TRIBUTARY_KAFKA_CLIENT: 'rdkafka' });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(/TRIBUTARY_KAFKA_CLIENT/);
+  });
+
+  it("reaches the job's opening with the brokers, the job's client id and the transaction timeout", () => {
+    const config = loadCoordinatorConfig({
+      ...base,
+      TRIBUTARY_JOB_ID: 'job-7',
+      TRIBUTARY_KAFKA_CLIENT: 'kafkajs',
+      TRIBUTARY_TRANSACTION_TIMEOUT_MS: '20000',
+    });
+    const opening = jobOpening(config, createLogger({ component: 'test' }));
+    expect(opening).toMatchObject({
+      jobId: config.aggregation.jobId,
+      transactionTimeoutMs: 20000,
+      stepClient: {
+        choice: 'kafkajs',
+        brokers: ['localhost:9092'],
+        clientId: `tributary-coordinator-${config.aggregation.jobId}`,
+      },
+    });
+  });
+});
