@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <name>`: fold | pipeline | tta | tta-numpy | flower | backends | guard | large-model | fashion | ingest | security | fleet | failover | all. Each writes
+ * `npm run bench -- <name>`: fold | pipeline | step | tta | tta-numpy | flower | backends | guard | large-model | fashion | ingest | security | fleet | failover | all. Each writes
  * bench/results/<name>.json and a markdown summary (and a chart where a curve tells more).
  * Benchmarks print figures; they never assert on time. `--render` (tta, tta-numpy, flower, guard,
  * fleet, pipeline) redraws the summary and chart from the saved JSON without running anything.
@@ -28,6 +28,7 @@ const benches: Record<string, () => Promise<void>> = {
   security: async () => (await import('./security.js')).runSecurity(),
   fleet: async () => (await import('./fleet.js')).runFleet(),
   failover: async () => (await import('./failover.js')).runFailover(),
+  step: async () => (await import('./step.js')).runStep(),
 };
 
 async function main(): Promise<void> {

@@ -1,0 +1,146 @@
+/**
+ * A server step's transaction on each client the coordinator can write it with: kafkajs's
+ * transactional producer and librdkafka's (TRIBUTARY_KAFKA_CLIENT), built as the coordinator builds
+ * them (services/coordinator/clients.ts). One step is what services/coordinator/step.ts sends: the
+ * model and the checkpoint in one request, the checkpoint's manifest naming their offsets, the
+ * consumer offsets, the commit. Models of 4 KB, 400 KB (the MNIST MLP) and 4 MB; blocks of steps
+ * alternate between the clients, a pause between steps as between a job's versions. Prints figures.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Producer } from 'kafkajs';
+import { startStack } from '../infra/stack/index.js';
+import { TRANSACTION_TIMEOUT_MS } from '../lib/core/limits.js';
+import { createKafka, LARGE_RECORD_TOPIC_CONFIG } from '../lib/kafka/client.js';
+import type { KafkaClientName } from '../lib/kafka/sender.js';
+import { connectProducers } from '../services/coordinator/clients.js';
+import { offsetsOf } from '../services/coordinator/step.js';
+import { machine, median, table, writeResult } from './common.js';
+
+const SIZES_KB = [4, 400, 4096];
+const CLIENTS: KafkaClientName[] = ['kafkajs', 'librdkafka'];
+const STEPS_PER_BLOCK = Number(process.env.BENCH_STEP_COUNT ?? 60);
+const BLOCKS = 3;
+/** Steps per client and size before any is counted: the broker's and each client's JIT warm up. */
+const WARM_UP_STEPS = 40;
+/** Between steps, as between versions of a job (a step right after a commit waits for its markers). */
+const PAUSE_MS = 30;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `count` steps of a `bytes` model and checkpoint; the milliseconds each took. */
+async function steps(producer: Producer, job: string, bytes: number, count: number): Promise<number[]> {
+  const [models, checkpoints, updates] = ['models', 'checkpoints', 'updates'].map((k) => `${job}.${k}`);
+  const model = randomBytes(bytes);
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const tx = await producer.transaction();
+    const written = await tx.sendBatch({
+      topicMessages: [
+        { topic: models!, messages: [{ key: job, value: model }] },
+        { topic: checkpoints!, messages: [{ key: `${job}#0`, value: model }] },
+      ],
+    });
+    const [offset] = offsetsOf(written, checkpoints!, 1);
+    await tx.send({ topic: checkpoints!, messages: [{ key: job, value: Buffer.from(String(offset)) }] });
+    await tx.sendOffsets({
+      consumerGroupId: `${job}.coordinator`,
+      topics: [{ topic: updates!, partitions: [{ partition: 0, offset: String(i) }] }],
+    });
+    await tx.commit();
+    times.push(performance.now() - started);
+    await sleep(PAUSE_MS);
+  }
+  return times;
+}
+
+export async function runStep(): Promise<void> {
+  const stack = await startStack({
+    onProgress: (message) => console.log(JSON.stringify({ bench: 'step', stack: message })),
+  });
+  const rows: { kb: number; client: KafkaClientName; medianMs: number; p90Ms: number; steps: number }[] = [];
+  try {
+    const kafka = createKafka({ brokers: stack.brokers, clientId: 'bench-step' });
+    const admin = kafka.admin();
+    await admin.connect();
+    for (const kb of SIZES_KB) {
+      const samples = new Map<KafkaClientName, number[]>(CLIENTS.map((c) => [c, []]));
+      const producers = new Map<KafkaClientName, { job: string; producer: Producer }>();
+      for (const client of CLIENTS) {
+        const job = `bench-step-${kb}-${client}-${Date.now().toString(36)}`;
+        await admin.createTopics({
+          topics: ['models', 'checkpoints', 'updates'].map((k) => ({
+            topic: `${job}.${k}`,
+            configEntries: LARGE_RECORD_TOPIC_CONFIG,
+          })),
+          waitForLeaders: true,
+        });
+        const { txProducer, producer } = await connectProducers(kafka, job, TRANSACTION_TIMEOUT_MS, {
+          choice: client,
+          brokers: stack.brokers,
+          clientId: `bench-step-${client}`,
+        });
+        await producer.disconnect();
+        producers.set(client, { job, producer: txProducer });
+        await steps(txProducer, job, kb * 1024, WARM_UP_STEPS); // not counted
+      }
+      for (let block = 0; block < BLOCKS; block++)
+        for (const client of block % 2 === 0 ? CLIENTS : [...CLIENTS].reverse()) {
+          const { job, producer } = producers.get(client)!;
+          samples.get(client)!.push(...(await steps(producer, job, kb * 1024, STEPS_PER_BLOCK)));
+          console.log(
+            JSON.stringify({ bench: 'step', kb, client, block, steps: samples.get(client)!.length }),
+          );
+        }
+      for (const { producer } of producers.values()) await producer.disconnect();
+      for (const client of CLIENTS) {
+        const xs = [...samples.get(client)!].sort((a, b) => a - b);
+        rows.push({
+          kb,
+          client,
+          medianMs: median(xs),
+          p90Ms: xs[Math.ceil(0.9 * xs.length) - 1] ?? 0,
+          steps: xs.length,
+        });
+      }
+    }
+    await admin.disconnect();
+  } finally {
+    await stack.stop();
+  }
+  const of = (kb: number, client: KafkaClientName) => rows.find((r) => r.kb === kb && r.client === client)!;
+  const md = [
+    '# A server step on each client: kafkajs and librdkafka',
+    '',
+    `Machine: ${JSON.stringify(machine())}; stack: ${stack.mode}.`,
+    '',
+    `One step: the model and its checkpoint (each the size below) in one request, a manifest naming the checkpoint's offset, the consumer offsets, the commit; ${PAUSE_MS} ms between steps; ${BLOCKS} blocks of ${STEPS_PER_BLOCK} steps per client, alternating which goes first, after ${WARM_UP_STEPS} warm-up steps.`,
+    '',
+    table(
+      ['model', 'kafkajs ms: median (p90)', 'librdkafka ms: median (p90)', 'kafkajs ÷ librdkafka'],
+      SIZES_KB.map((kb) => {
+        const [a, b] = [of(kb, 'kafkajs'), of(kb, 'librdkafka')];
+        return [
+          kb >= 1024 ? `${kb / 1024} MB` : `${kb} KB`,
+          `${a.medianMs.toFixed(1)} (${a.p90Ms.toFixed(1)})`,
+          `${b.medianMs.toFixed(1)} (${b.p90Ms.toFixed(1)})`,
+          `${(a.medianMs / b.medianMs).toFixed(2)}×`,
+        ];
+      }),
+    ),
+    '',
+  ].join('\n');
+  const files = writeResult(
+    'step',
+    {
+      bench: 'step',
+      machine: machine(),
+      stackMode: stack.mode,
+      parameters: { sizesKb: SIZES_KB, stepsPerBlock: STEPS_PER_BLOCK, blocks: BLOCKS, pauseMs: PAUSE_MS },
+      rows,
+    },
+    md,
+  );
+  console.log(md);
+  console.log(JSON.stringify({ bench: 'step', written: files }));
+}
