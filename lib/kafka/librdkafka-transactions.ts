@@ -1,14 +1,15 @@
 /**
  * librdkafka's transactional producer behind the part of kafkajs's Producer a server step uses
  * (services/coordinator/step.ts): transaction(), and in it send, sendBatch, sendOffsets, commit and
- * abort. A step on it costs about half a kafkajs step for the MNIST model (bench pipeline's notes):
- * librdkafka encodes and checksums records in C, where kafkajs spends ~7 ms a MB in JavaScript.
+ * abort. librdkafka encodes and checksums records in C, where kafkajs spends ~7 ms a MB in
+ * JavaScript: a step of the MNIST model (0.8 MB) takes a third of kafkajs's time in `bench step`,
+ * two thirds inside a job (docs/native-kafka.md).
  *
  * Exactly-once is Kafka's, as with kafkajs: connect() initialises the transactional id (fencing any
  * predecessor and aborting what it left open), and a failed step renews the producer
  * (./renewing-producer.ts). Offsets go into a transaction through a consumer of the group that never
- * joins it: librdkafka takes a consumer's group metadata, and one that has no member commits with
- * generation -1, which is what kafkajs sends for a group id too.
+ * joins it: librdkafka takes a consumer's group metadata, and one that is no member commits without
+ * a member id or generation (-1), as kafkajs's TxnOffsetCommit (v0–v1, which has neither) does.
  */
 import type { Message, Producer, RecordMetadata, TopicOffsets, Transaction } from 'kafkajs';
 import { MAX_RECORD_BYTES } from '../core/limits.js';

@@ -32,13 +32,13 @@ export interface StepClient {
 
 /**
  * An idempotent producer for tasks and events, and the transactional one for server steps: kafkajs's,
- * or librdkafka's when `stepClient` takes it (a step in about half the time, native-kafka.md).
+ * or librdkafka's when `stepClient` takes it (shorter steps; docs/native-kafka.md has the figures).
  */
 export async function connectProducers(
   kafka: Kafka,
   jobId: string,
   transactionTimeoutMs: number,
-  stepClient: StepClientOptions = { choice: 'kafkajs', brokers: [], clientId: '' },
+  stepClient: StepClientOptions,
 ): Promise<{ producer: Producer; txProducer: Producer; stepClient: StepClient }> {
   // Tasks and evaluation requests are keyed by worker and must land on the partition each worker
   // reads: Kafka's default (murmur2) partitioner, pinned here (lib/kafka/keyed-partitions.ts).
