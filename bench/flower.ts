@@ -179,7 +179,7 @@ export function renderFlowerComparison(): void {
 
 /** What flower.md reads of bench tta's (and tta-numpy's) result. */
 type TtaResult = {
-  parameters?: { delayBasis?: DelayBasis; budgetSeconds?: number };
+  parameters?: { delayBasis?: DelayBasis; budgetSeconds?: number; workers?: number; minWorkers?: number };
   summary: {
     strategy: string;
     to085: { seconds: { median: number | null } };
@@ -245,6 +245,11 @@ function writeFlowerComparison(
     { bench: 'tta-numpy', suffix: ' (NumPy workers)', result: ttaNumpy },
   ].flatMap(({ bench, suffix, result }) => (result ? [{ bench, suffix, result, runs: result.runs }] : []));
   const otherBasis = tributary.filter((t) => (t.result.parameters?.delayBasis ?? 'wall') !== delayBasis);
+  // Flower's first round waits for all its clients; a Tributary run whose first lease did not wait
+  // for its whole fleet counted the fleet coming online as training time.
+  const fleetNotAwaited = tributary.filter(
+    (t) => (t.result.parameters?.minWorkers ?? 0) < (t.result.parameters?.workers ?? clients),
+  );
   const spread = seedSpread(
     new Map(
       runs.map((r) => [
@@ -298,8 +303,14 @@ function writeFlowerComparison(
     '',
     `Fair by construction: the same MNIST split and Dirichlet(0.5) shards (exported from Tributary's code), the same initial weights, the same MLP, the same local training (1 epoch, batch 32, SGD 0.1), the same client delay model, the same machine and budget, the same share of its cores per process (TensorFlow's or OpenBLAS's threads). Differences: Flower clients train with numpy, Tributary's TypeScript workers with TF.js; Flower talks gRPC, Tributary Kafka. The delay model multiplies each client's own measured training time (${delayBasis === 'cpu' ? 'its CPU time: on two shared cores, wall time would include waiting for a core, which the slow site multiplies by 10' : 'its wall time'}), so the training engine sets the pace: on this machine numpy trains a shard's epoch in about 10 ms, TF.js in about 80 ms (each op dispatched to TensorFlow on its own, about 25 µs each: docs/native-tensorflow.md). The rows marked (NumPy workers) take the engine out of the comparison: Tributary with the protocol's Python worker (examples/python-worker, bench tta-numpy), which trains with NumPy as Flower's clients do, so what differs there is the orchestration.`,
     '',
-    "Clock: seconds count from the first task handed out (Flower: the first round's clients chosen; Tributary: the first lease), as in bench tta; start-up before it (processes, connections) is shown apart and included in the \"from start\" column. A model counts from when it exists, as Flower's curve stamps a round before evaluating it: for Tributary, when its version was committed, not when its central evaluation (which runs beside the fold path) finished. Reports from before that was recorded fall back to the evaluation's end.",
+    "Clock: seconds count from the first task handed out (Flower: the first round's clients chosen, once all of them are connected; Tributary: the first lease, once every worker has checked in), as in bench tta; start-up before it (processes, connections) is shown apart and included in the \"from start\" column. A model counts from when it exists, as Flower's curve stamps a round before evaluating it: for Tributary, when its version was committed, not when its central evaluation (which runs beside the fold path) finished. Reports from before that was recorded fall back to the evaluation's end.",
     '',
+    ...(fleetNotAwaited.length > 0
+      ? [
+          `**Clocks differ:** bench ${fleetNotAwaited.map((t) => t.bench).join(' and ')} leased its first task at the first worker's check-in, not once the whole fleet was online as Flower's first round is, so its times include the fleet coming online; run ${fleetNotAwaited.length > 1 ? 'them' : 'it'} again.`,
+          '',
+        ]
+      : []),
     ...(otherBasis.length > 0
       ? [
           `**Not comparable:** the slow sites of bench ${otherBasis.map((t) => t.bench).join(' and ')} multiplied another time than Flower's (${delayBasis}); run ${otherBasis.length > 1 ? 'them' : 'it'} again with the same BENCH_DELAY_BASIS.`,
