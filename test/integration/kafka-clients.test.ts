@@ -29,8 +29,18 @@ beforeAll(() => {
   kafka = createKafka({ brokers: inject('brokers'), clientId: 'clients-test' });
 });
 
+/** Every topic the tests create, deleted after them. */
+const created: string[] = [];
+afterAll(async () => {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: created }).catch(() => undefined);
+  await admin.disconnect();
+});
+
 async function createTopic(partitions = PARTITIONS): Promise<string> {
   const topic = uniqueName('senders');
+  created.push(topic);
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({
@@ -66,19 +76,10 @@ async function sendAndRead(sender: RecordSender, topic: string): Promise<Map<str
 }
 
 describe('worker senders', () => {
-  const topics: string[] = [];
-  afterAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
-  });
-
   it.skipIf(native === null)(
     'kafkajs and librdkafka write every record once and put each key on the same partition',
     async () => {
       const [a, b] = [await createTopic(), await createTopic()];
-      topics.push(a, b);
       const viaKafkajs = await sendAndRead(kafkajsSender(kafka), a);
       const viaLibrdkafka = await sendAndRead(
         librdkafkaSender(native!, { brokers: inject('brokers'), clientId: 'clients-test-rd' }),
@@ -93,7 +94,6 @@ describe('worker senders', () => {
     'a librdkafka send to a topic that does not exist fails, and the next one works',
     async () => {
       const topic = await createTopic();
-      topics.push(topic);
       const sender = librdkafkaSender(native!, { brokers: inject('brokers'), clientId: 'clients-test-fail' });
       await sender.connect();
       try {
@@ -111,13 +111,6 @@ describe('worker senders', () => {
 });
 
 describe('the coordinator step producer on librdkafka', () => {
-  const topics: string[] = [];
-  afterAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
-  });
   const stepProducer = (transactionalId: string) =>
     librdkafkaTransactionalProducer(native!, {
       brokers: inject('brokers'),
@@ -136,7 +129,6 @@ describe('the coordinator step producer on librdkafka', () => {
         await createTopic(1),
         await createTopic(3),
       ];
-      topics.push(models, checkpoints, updates);
       const group = uniqueName('coordinator-group');
       const producer = stepProducer(uniqueName('txid'));
       await producer.connect();
@@ -185,7 +177,6 @@ describe('the coordinator step producer on librdkafka', () => {
     "hides an aborted step and a fenced predecessor's open one from read_committed readers",
     async () => {
       const topic = await createTopic(1);
-      topics.push(topic);
       const transactionalId = uniqueName('txid');
       const first = stepProducer(transactionalId);
       await first.connect();
