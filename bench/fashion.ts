@@ -21,7 +21,7 @@ import { machine, RESULTS_DIR, table, writeResult } from './common.js';
 import { runFlower, trainingStart, type RoundPoint } from './flower.js';
 import { writeImages } from './exported-task.js';
 import { ensureVenv } from './flower/venv.js';
-import { trainingCurve } from './tta.js';
+import { trainingCurve } from './curves.js';
 
 const FASHION_TASK = fileURLToPath(new URL('../examples/fashion-mnist/task.ts', import.meta.url));
 const SEED = Number(process.env.BENCH_FASHION_SEED ?? 1);

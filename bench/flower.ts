@@ -19,10 +19,9 @@ import {
   CONCURRENCY as PER_ROUND,
   SEEDS,
   TARGETS,
-  trainingCurve,
   WORKERS as CLIENTS,
-  type CurveReport,
 } from './tta.js';
+import { trainingCurve, type CurveReport } from './curves.js';
 import {
   BENCH_DIR,
   machine,

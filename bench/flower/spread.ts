@@ -4,7 +4,7 @@
  */
 import { table } from '../common.js';
 import { bootstrapRatio, quartiles, smoothedCrossing } from '../statistics.js';
-import { trainingCurve, type CurveReport } from '../tta.js';
+import { trainingCurve, type CurveReport } from '../curves.js';
 
 type Curve = { x: number; y: number }[];
 

@@ -1,0 +1,27 @@
+/** Accuracy curves from a coordinator's report, as bench tta, flower and fashion draw and read them. */
+
+/** What a curve needs of a run's report (older reports lack publishedTrainingSeconds). */
+export interface CurveReport {
+  readonly accuracyCurve: readonly {
+    trainingSeconds?: number | null;
+    publishedTrainingSeconds?: number | null;
+    accuracy: number | null;
+  }[];
+}
+
+/**
+ * Accuracy against seconds since the first lease; version 0 (evaluated before it) sits at 0. By the
+ * `evaluated` clock a point counts when its evaluation finished (bench tta's statistic); by the
+ * `published` clock when its version was committed (Flower's curve counts a round when its model
+ * exists), which older reports without it fall back from.
+ */
+export function trainingCurve(
+  report: CurveReport,
+  clock: 'evaluated' | 'published' = 'evaluated',
+): { x: number; y: number }[] {
+  return report.accuracyCurve.map((p) => {
+    const seconds =
+      clock === 'published' ? (p.publishedTrainingSeconds ?? p.trainingSeconds) : p.trainingSeconds;
+    return { x: Math.max(0, seconds ?? 0), y: p.accuracy ?? 0 };
+  });
+}
