@@ -66,8 +66,8 @@ export interface CoordinatorConfig {
   /** The coordinator's Kafka transactions; at most the broker's transaction.max.timeout.ms. */
   readonly transactionTimeoutMs: number;
   /**
-   * The client of server steps: `auto` takes librdkafka's transactional producer when its addon
-   * loads, else kafkajs's (lib/kafka/sender.ts). Tasks, events and reading stay on kafkajs.
+   * The client of server steps: `librdkafka` takes librdkafka's transactional producer; `auto` and
+   * `kafkajs` keep kafkajs's (./opening.ts says why). Tasks, events and reading stay on kafkajs.
    */
   readonly kafkaClient: KafkaClientChoice;
   /** How this process authenticates to Kafka and the registry (lib/security/client.ts). */
