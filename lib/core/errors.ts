@@ -113,6 +113,12 @@ export const ERROR_CODES = {
     retriable: false,
     summary: 'a validly signed update claims a worker or task leased to another silo',
   },
+
+  // Kafka clients.
+  TRIB_KAFKA_CALL_TIMEOUT: {
+    retriable: true,
+    summary: 'a Kafka client call neither succeeded nor failed within its deadline',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

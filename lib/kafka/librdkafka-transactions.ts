@@ -10,8 +10,15 @@
  * (./renewing-producer.ts). Offsets go into a transaction through a consumer of the group that never
  * joins it: librdkafka takes a consumer's group metadata, and one that is no member commits without
  * a member id or generation (-1), as kafkajs's TxnOffsetCommit (v0–v1, which has neither) does.
+ *
+ * Every call has a deadline past librdkafka's own timeouts (CALL_DEADLINE_MS; a send's is the
+ * message timeout's). A call that neither succeeds nor fails by then fails the step, which renews
+ * the producer, as any failure does. In fresh-clone CI runs a step through this adapter once waited
+ * for good (more than 180 s) after the broker holding its transaction coordinator was killed.
  */
 import type { Message, Producer, RecordMetadata, TopicOffsets, Transaction } from 'kafkajs';
+import { settleWithin } from '../core/deadline.js';
+import { TributaryError } from '../core/errors.js';
 import { MAX_RECORD_BYTES } from '../core/limits.js';
 import {
   librdkafkaClient,
@@ -47,6 +54,13 @@ export interface TransactionalOptions extends LibrdkafkaSenderOptions {
   readonly transactionalId: string;
   readonly transactionTimeoutMs: number;
 }
+
+/**
+ * The longest a transactional call other than a send may take: librdkafka's commit, abort, offsets
+ * and transaction initialisation give up after 5 s each (the KafkaJS-style API's timeouts), and
+ * connecting also finds a broker first.
+ */
+export const CALL_DEADLINE_MS = 15_000;
 
 /** librdkafka's transactional producer as a kafkajs Producer for steps; a new one after any failure. */
 export function librdkafkaTransactionalProducer(
@@ -86,25 +100,48 @@ function stepProducer(kafka: RdTransactionalKafka, options: TransactionalOptions
     }
     return member;
   };
+  const sendDeadlineMs = options.transactionTimeoutMs + 5000; // past message.timeout.ms
+  const call = <T>(name: string, work: Promise<T>, ms = CALL_DEADLINE_MS): Promise<T> =>
+    settleWithin(work, ms, () => {
+      options.logger?.warn('librdkafka-call-timeout', { call: name, ms });
+      return new TributaryError(
+        'TRIB_KAFKA_CALL_TIMEOUT',
+        `librdkafka's ${name} did not settle in ${ms} ms`,
+        {
+          details: { call: name, ms },
+        },
+      );
+    });
   const served: Pick<Producer, 'connect' | 'disconnect' | 'transaction' | 'isIdempotent'> = {
-    connect: () => producer.connect(),
+    connect: () => call('connect', producer.connect()),
     disconnect: async () => {
       const members = [...groups.values()].map(async (member) => (await member).disconnect());
-      await Promise.allSettled([...members, producer.disconnect()]);
+      // Given up on after its deadline (logged): a client that cannot close must not hold up a stop.
+      await call('disconnect', Promise.allSettled([...members, producer.disconnect()])).catch(
+        () => undefined,
+      );
     },
     isIdempotent: () => true,
     transaction: async (): Promise<Transaction> => {
-      await producer.transaction();
+      await call('transaction', producer.transaction());
       return {
-        send: (record) => producer.send({ topic: record.topic, messages: record.messages }),
+        send: (record) =>
+          call('send', producer.send({ topic: record.topic, messages: record.messages }), sendDeadlineMs),
         sendBatch: (batch) =>
-          producer.sendBatch({
-            topicMessages: (batch.topicMessages ?? []).map(({ topic, messages }) => ({ topic, messages })),
-          }),
+          call(
+            'sendBatch',
+            producer.sendBatch({
+              topicMessages: (batch.topicMessages ?? []).map(({ topic, messages }) => ({ topic, messages })),
+            }),
+            sendDeadlineMs,
+          ),
         sendOffsets: async ({ consumerGroupId, topics }) =>
-          producer.sendOffsets({ consumer: await groupMember(consumerGroupId), topics }),
-        commit: () => producer.commit(),
-        abort: () => producer.abort(),
+          call(
+            'sendOffsets',
+            groupMember(consumerGroupId).then((consumer) => producer.sendOffsets({ consumer, topics })),
+          ),
+        commit: () => call('commit', producer.commit()),
+        abort: () => call('abort', producer.abort()),
         isActive: () => producer.isActive(),
       };
     },

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { librdkafkaSecurity } from './librdkafka.js';
+import { loadLibrdkafka, librdkafkaSecurity } from './librdkafka.js';
 
 const sasl = { mechanism: 'SCRAM-SHA-512', username: 'silo-a', password: 's3cret' } as const;
 const tls = { caFile: '/ca.pem', certFile: null, keyFile: null };
@@ -32,5 +33,27 @@ describe("librdkafka's names for the client security settings", () => {
       'ssl.certificate.location': '/c.pem',
       'ssl.key.location': '/k.pem',
     });
+  });
+});
+
+describe('the loaded librdkafka client', () => {
+  // `npm test` builds it before the unit tests (infra/kafka-native/ensure-native.sh).
+  it('maps COORDINATOR_NOT_AVAILABLE (15) to an error instead of throwing a TypeError', () => {
+    const { native, problem } = loadLibrdkafka();
+    expect(native, problem).not.toBeNull();
+    const load = createRequire(native?.from ?? '');
+    const common = load('@confluentinc/kafka-javascript/lib/kafkajs/_common.js') as {
+      createKafkaJsErrorFromLibRdKafkaError(e: { code: number; message: string }): Error;
+    };
+    const errors = load('@confluentinc/kafka-javascript/lib/kafkajs/_error.js') as Record<
+      string,
+      new (...args: never[]) => Error
+    >;
+    const mapped = common.createKafkaJsErrorFromLibRdKafkaError({
+      code: 15,
+      message: 'coordinator not available',
+    });
+    expect(mapped).toBeInstanceOf(errors.KafkaJSGroupCoordinatorNotFound);
+    expect(mapped.message).toContain('coordinator not available');
   });
 });

@@ -5,6 +5,7 @@
  * the runner does, in its serial chain.
  */
 import type { KafkaMessage } from 'kafkajs';
+import { settleWithin } from '../../lib/core/deadline.js';
 import { isTributaryError, TributaryError, WireError } from '../../lib/core/errors.js';
 import type { ModelLayout } from '../../lib/core/fedbuff/layout.js';
 import type { Logger } from '../../lib/log.js';
@@ -141,13 +142,9 @@ export class UpdateIntake {
 
 /** `work`, or TRIB_RECORD_TIMEOUT once `ms` pass (the work is abandoned; it has no side effects). */
 function withWatchdog<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(new TributaryError('TRIB_RECORD_TIMEOUT', `decoding one record took longer than ${ms} ms`)),
-      ms,
-    );
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  return settleWithin(
+    work,
+    ms,
+    () => new TributaryError('TRIB_RECORD_TIMEOUT', `decoding one record took longer than ${ms} ms`),
+  );
 }

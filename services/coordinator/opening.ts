@@ -30,9 +30,10 @@ export function jobOpening(config: CoordinatorConfig, log: Logger): JobOpening {
     jobId,
     transactionTimeoutMs: config.transactionTimeoutMs,
     stepClient: {
-      // Opt-in only: in one of three CI runs, a coordinator stepping through librdkafka did not
-      // recover from the loss of its transaction coordinator's broker (three-brokers test) within
-      // 180 s, where kafkajs's steps recover. Until that is understood, `auto` keeps kafkajs here.
+      // Opt-in only: librdkafka's send_offsets_to_transaction can wait for good when the group
+      // coordinator's broker dies (confluentinc/librdkafka#5456, #5511; 2 of 6 three-brokers runs).
+      // The call's deadline recovers the job, but the wedged client can hold the process at exit.
+      // kafkajs's steps pass that test, so `auto` keeps kafkajs here (docs/native-kafka.md).
       choice: config.kafkaClient === 'librdkafka' ? 'librdkafka' : 'kafkajs',
       brokers: config.brokers,
       clientId: `tributary-coordinator-${jobId}`,
