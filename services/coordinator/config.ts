@@ -44,6 +44,8 @@ export interface CoordinatorConfig {
     proximalMu: number | null;
   };
   readonly evaluateEvery: number;
+  /** About how long one batch of central evaluation takes (ms): folds wait at most that long. */
+  readonly evaluationSliceMs: number;
   /**
    * Federated evaluation: every `every` versions (0: never) each live worker is asked to evaluate
    * the version on its silo's holdout; a round closes when all have answered or at `deadlineMs`.
@@ -261,6 +263,7 @@ export function loadCoordinatorConfig(
       proximalMu: r.number('TRIBUTARY_PROXIMAL_MU', 0, { min: 0 }) || null,
     },
     evaluateEvery: r.number('TRIBUTARY_EVALUATE_EVERY', 1, { integer: true, min: 1 }),
+    evaluationSliceMs: r.number('TRIBUTARY_EVALUATION_SLICE_MS', 10, { min: 1, max: 10_000 }),
     federatedEvaluation: {
       every: r.number('TRIBUTARY_FEDERATED_EVALUATE_EVERY', 0, { integer: true, min: 0 }),
       deadlineMs: r.number('TRIBUTARY_FEDERATED_EVALUATION_DEADLINE_MS', 30_000, { integer: true, min: 100 }),

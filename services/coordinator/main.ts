@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     skipped,
     tfThreads: config.tfThreads,
   });
-  const evaluator = taskEvaluator(model, backend, config.modelSeed);
+  const evaluator = taskEvaluator(model, backend, config.modelSeed, config.evaluationSliceMs);
   if (!evaluator.evaluates && config.federatedEvaluation.every === 0 && config.targetAccuracy !== null) {
     console.error(
       'invalid configuration:\n  - TRIBUTARY_TARGET_ACCURACY: the task has no evaluation data (data.evaluation) and federated evaluation is off, so no accuracy to reach',
