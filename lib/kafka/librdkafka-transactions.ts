@@ -13,8 +13,8 @@
  *
  * Every call has a deadline past librdkafka's own timeouts (CALL_DEADLINE_MS; a send's is the
  * message timeout's). A call that neither succeeds nor fails by then fails the step, which renews
- * the producer, as any failure does. In fresh-clone CI runs a step through this adapter once waited
- * for good (more than 180 s) after the broker holding its transaction coordinator was killed.
+ * the producer, as any failure does: librdkafka's send_offsets_to_transaction ignores its timeout
+ * and can wait for good once the group coordinator's broker is gone (librdkafka#5456, #5511).
  */
 import type { Message, Producer, RecordMetadata, TopicOffsets, Transaction } from 'kafkajs';
 import { settleWithin } from '../core/deadline.js';
@@ -104,13 +104,8 @@ function stepProducer(kafka: RdTransactionalKafka, options: TransactionalOptions
   const call = <T>(name: string, work: Promise<T>, ms = CALL_DEADLINE_MS): Promise<T> =>
     settleWithin(work, ms, () => {
       options.logger?.warn('librdkafka-call-timeout', { call: name, ms });
-      return new TributaryError(
-        'TRIB_KAFKA_CALL_TIMEOUT',
-        `librdkafka's ${name} did not settle in ${ms} ms`,
-        {
-          details: { call: name, ms },
-        },
-      );
+      const message = `librdkafka's ${name} did not settle in ${ms} ms`;
+      return new TributaryError('TRIB_KAFKA_CALL_TIMEOUT', message, { details: { call: name, ms } });
     });
   const served: Pick<Producer, 'connect' | 'disconnect' | 'transaction' | 'isIdempotent'> = {
     connect: () => call('connect', producer.connect()),

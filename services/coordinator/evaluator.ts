@@ -36,7 +36,6 @@ export function taskEvaluator(
   modelSeed: number,
   sliceMs: number,
   firstBatchSize = 512,
-  now: () => number = () => performance.now(),
 ): Evaluator {
   const initial = model.initialWeights(modelSeed);
   const data = model.task.data.evaluation;
@@ -52,7 +51,10 @@ export function taskEvaluator(
       if (!data) return null;
       const slices: Slice[] = [];
       const source = data({ tf: model.tf, config: model.config, batchSize });
-      const evaluation = await model.evaluate(weights, timedGivingWay(source, now, slices));
+      const evaluation = await model.evaluate(
+        weights,
+        timedGivingWay(source, () => performance.now(), slices),
+      );
       batchSize = nextBatchSize(batchSize, slices, sliceMs);
       return evaluation;
     },
