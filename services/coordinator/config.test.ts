@@ -44,3 +44,18 @@ describe('TRIBUTARY_KAFKA_CLIENT (the client of server steps)', () => {
     });
   });
 });
+
+describe('TRIBUTARY_EVALUATION_SLICE_MS (how long a batch of central evaluation takes)', () => {
+  it('is 10 ms unless set, and takes a fraction', () => {
+    expect(loadCoordinatorConfig(base).evaluationSliceMs).toBe(10);
+    expect(loadCoordinatorConfig({ ...base, TRIBUTARY_EVALUATION_SLICE_MS: '2.5' }).evaluationSliceMs).toBe(
+      2.5,
+    );
+  });
+
+  it.each(['0', '-3', 'soon', '20000'])('refuses %s, naming the variable', (value) => {
+    const load = () => loadCoordinatorConfig({ ...base, TRIBUTARY_EVALUATION_SLICE_MS: value });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(/TRIBUTARY_EVALUATION_SLICE_MS/);
+  });
+});
