@@ -16,6 +16,8 @@ export interface Slice {
   readonly ms: number;
 }
 
+/** The first evaluation's batch size, before anything is measured. */
+export const FIRST_BATCH = 512;
 export const MIN_BATCH = 16;
 export const MAX_BATCH = 8192;
 export const GROWTH = 4;

@@ -6,7 +6,7 @@ import type { ModelLayout } from '../../lib/core/fedbuff/layout.js';
 import { batchesOf } from '../../lib/task/batches.js';
 import type { Evaluation, TaskModel } from '../../lib/task/model.js';
 import type { Batch, BatchSource, TaskConfig } from '../../lib/task/types.js';
-import { nextBatchSize, type Slice } from './evaluation-batches.js';
+import { FIRST_BATCH, nextBatchSize, type Slice } from './evaluation-batches.js';
 
 export interface Evaluator {
   readonly layout: ModelLayout;
@@ -26,7 +26,7 @@ export interface Evaluator {
  * that folds and steps wait behind, so it should be short, yet TensorFlow's cost per call argues
  * for few, large batches (the MNIST MLP's 2,000 test examples on one thread: 29 ms in batches of
  * 128, 14–20 ms in batches of 512, 8.5 ms as one). After each evaluation the next batch size is
- * set so a batch takes about `sliceMs` (./evaluation-batches.ts); the first uses `firstBatchSize`.
+ * set so a batch takes about `sliceMs` (./evaluation-batches.ts); the first has FIRST_BATCH examples.
  * With batches of 512 against the whole test set in one, FedBuff made 235 against 260 versions in
  * 12-s MNIST runs with NumPy workers (6 seeds each, alternating); FedAvg was level.
  */
@@ -35,11 +35,10 @@ export function taskEvaluator(
   backend: string,
   modelSeed: number,
   sliceMs: number,
-  firstBatchSize = 512,
 ): Evaluator {
   const initial = model.initialWeights(modelSeed);
   const data = model.task.data.evaluation;
-  let batchSize = firstBatchSize;
+  let batchSize = FIRST_BATCH;
   return {
     layout: model.layout,
     backend,
