@@ -46,3 +46,53 @@ describe('SchemaLookup', () => {
     expect(requests).toHaveLength(2);
   });
 });
+
+describe('SchemaLookup.prefetchLatest', () => {
+  const requests: string[] = [];
+  const record = JSON.stringify({ type: 'record', name: 'Update', fields: [{ name: 'n', type: 'int' }] });
+  const answers: Record<string, [number, unknown]> = {
+    '/subjects/updates-value/versions/latest': [
+      200,
+      { subject: 'updates-value', version: 3, id: 42, schema: record },
+    ],
+    '/subjects/protobuf-value/versions/latest': [
+      200,
+      { id: 43, schemaType: 'PROTOBUF', schema: 'syntax = "proto3";' },
+    ],
+    '/subjects/no-id-value/versions/latest': [200, { schema: record }],
+    '/subjects/broken-value/versions/latest': [200, { id: 44, schema: '{"type": "nonsense"}' }],
+    '/subjects/busy-value/versions/latest': [503, {}],
+    '/schemas/ids/42': [200, { schema: record }],
+  };
+  const server = createServer((request, response) => {
+    requests.push(request.url ?? '');
+    const [status, body] = answers[request.url ?? ''] ?? [404, { error_code: 40401 }];
+    response.writeHead(status, { 'Content-Type': 'application/json' });
+    response.end(JSON.stringify(body));
+  });
+  let url = '';
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it("caches a subject's latest schema under its id, so its first record needs no registry call", async () => {
+    requests.length = 0;
+    const lookup = new SchemaLookup(url);
+    await expect(lookup.prefetchLatest('updates-value')).resolves.toBe(42);
+    const type = await lookup.get(42);
+    expect(requests).toEqual(['/subjects/updates-value/versions/latest']);
+    expect(type.toBuffer({ n: 7 })).toEqual(Buffer.from([14]));
+  });
+
+  it('returns null and caches nothing for a missing subject, a busy registry, or an answer that is no Avro schema with an id', async () => {
+    const lookup = new SchemaLookup(url);
+    for (const subject of ['missing-value', 'busy-value', 'protobuf-value', 'no-id-value', 'broken-value'])
+      await expect(lookup.prefetchLatest(subject)).resolves.toBeNull();
+    await expect(new SchemaLookup('http://127.0.0.1:1').prefetchLatest('updates-value')).resolves.toBeNull();
+    requests.length = 0;
+    await expect(lookup.get(43)).rejects.toThrow(/unknown to the registry/);
+    expect(requests).toEqual(['/schemas/ids/43']); // nothing was cached for the Protobuf answer
+  });
+});

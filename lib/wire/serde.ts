@@ -121,6 +121,14 @@ export class AvroSerde {
     return decodePayload(name, await this.decoderFor(name, schemaId), schemaId, payload, this.bounds);
   }
 
+  /**
+   * Fetches the latest writer schema of `topic`'s values ahead of its first record (best effort;
+   * ./schema-lookup.ts): its id, or null.
+   */
+  prefetchLatest(topic: string): Promise<number | null> {
+    return this.lookup.prefetchLatest(valueSubject(topic));
+  }
+
   /** Whether the registry answers for a schema id known to exist (telling an outage from a bad id). */
   registryAnswers(knownSchemaId: number): Promise<boolean> {
     return this.lookup.answers(knownSchemaId);

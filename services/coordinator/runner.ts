@@ -32,7 +32,7 @@ import { restoreCheckpoint, type RestoredCheckpoint } from './checkpoints.js';
 import { UpdateIntake, type RecordFailure } from './intake.js';
 import { writeStep, type CommitStep } from './step.js';
 import { foldedEvent, JobEvents, publishedEvent, rejectedEvent, type JobEvent } from './events.js';
-import { checkInRecordEvents, issueLeases, TaskIds, trainTaskRecord } from './tasks.js';
+import { checkInRecordEvents, issueLeases, TaskIds, trainTaskRecord, WorkerSchemaPrefetch } from './tasks.js';
 import { consumeCheckIns, consumeUpdates, settled } from './clients.js';
 import { jobOpening, openJob, type OpenedJob } from './opening.js';
 import { StopConditions, type StopReason } from './stop-conditions.js';
@@ -60,6 +60,7 @@ export class CoordinatorRunner {
   private ticker: NodeJS.Timeout | undefined;
   private readonly stopConditions: StopConditions;
   private readonly taskIds: TaskIds;
+  private readonly workerSchemas: WorkerSchemaPrefetch;
   private readonly startedAtMs: number;
   private readonly lane = new SerialWork((key, error) => this.log.error(`${key}-failed`, { error }));
 
@@ -86,6 +87,7 @@ export class CoordinatorRunner {
     this.events = new JobEvents(this.jobId, () => this.producer, serde, now, log);
     this.startedAtMs = now();
     this.taskIds = new TaskIds(config.runId);
+    this.workerSchemas = WorkerSchemaPrefetch.forJob(serde, this.jobId);
     this.metrics = new RunMetrics(config, this.startedAtMs);
     this.stopConditions = new StopConditions(config, this.startedAtMs, (reason) =>
       this.metrics.finished(reason, this.now()),
@@ -144,6 +146,7 @@ export class CoordinatorRunner {
       openJob(this.kafka, this.serde, jobOpening(this.config, this.log), this.now));
     ({ admin: this.admin, producer: this.producer, txProducer: this.txProducer } = opened);
     Object.assign(this.schemaIds, opened.schemaIds);
+    this.workerSchemas.request();
     this.events.schemaId = opened.schemaIds.event;
     await this.recover(opened.checkpoint);
     await this.federated.start();
@@ -196,7 +199,8 @@ export class CoordinatorRunner {
 
   private async onCheckIn(message: KafkaMessage): Promise<void> {
     const at = { leases: this.leaseBook, nowMs: this.now(), version: this.version };
-    for (const event of await checkInRecordEvents(message, this.serde, this.jobId, at, this.log)) {
+    const newWorker = () => this.workerSchemas.request();
+    for (const event of await checkInRecordEvents(message, this.serde, this.jobId, at, this.log, newWorker)) {
       if (event.type === 'worker-problem') this.metrics.workerProblem(event.labels?.code ?? 'unknown');
       await this.emit(event);
     }

@@ -1,5 +1,6 @@
 /** The lease book's Kafka side: a lease as a TrainTask record, and a check-in as lease-book changes and events. */
 import { randomUUID } from 'node:crypto';
+import { topicName } from '../../lib/kafka/topics.js';
 import type { CoordinatorConfig } from './config.js';
 import type { JobEvent } from './events.js';
 import type { Lease, LeaseBook } from './leases.js';
@@ -104,13 +105,62 @@ export async function checkInRecordEvents(
   jobId: string,
   at: { leases: LeaseBook; nowMs: number; version: number },
   log: Logger,
+  /** Called when the check-in is a worker's first (that the lease book knows of). */
+  onNewWorker: () => void = () => undefined,
 ): Promise<JobEvent[]> {
   try {
     const checkIn = await serde.decode('WorkerCheckIn', message.value);
     if (checkIn.jobId !== jobId) return [];
-    return checkInEvents(checkIn, at.leases, at.nowMs, at.version);
+    const known = at.leases.workers.has(checkIn.workerId);
+    const events = checkInEvents(checkIn, at.leases, at.nowMs, at.version);
+    if (!known && at.leases.workers.has(checkIn.workerId)) onNewWorker();
+    return events;
   } catch (error) {
     log.warn('check-in-unreadable', { error, offset: message.offset });
     return [];
+  }
+}
+
+/**
+ * The latest writer schemas of what workers send (check-ins, updates, evaluation reports), fetched
+ * into the serde's cache at start and whenever a new worker checks in (a worker registers its
+ * schemas before its first check-in): the first update of a round is then not decoded behind a
+ * registry call (25–55 ms in round 1 of MNIST jobs). Best effort, one fetch at a time; a request
+ * made during one is served by one more after it.
+ */
+export class WorkerSchemaPrefetch {
+  private running: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    private readonly serde: Pick<AvroSerde, 'prefetchLatest'>,
+    private readonly topics: readonly string[],
+  ) {}
+
+  static forJob(serde: AvroSerde, jobId: string): WorkerSchemaPrefetch {
+    const sent = ['checkins', 'updates', 'evaluations'] as const;
+    return new WorkerSchemaPrefetch(
+      serde,
+      sent.map((kind) => topicName(jobId, kind)),
+    );
+  }
+
+  /** Settles when no fetch is running or asked for. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  request(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = Promise.all(this.topics.map((topic) => this.serde.prefetchLatest(topic))).then(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.request();
+      }
+    });
   }
 }
