@@ -342,15 +342,29 @@ class Worker:
         for kind in ("tasks", "models"):
             self.registry.prefetch(f"{self.topic(kind)}-value")
         self.models_in.subscribe([self.topic("models")])
+        self.read_models_present(deadline=time.time() + 30)
         # Protocol rule 1: read only the partition of tasks keyed to me, from its end as it is before
         # the first check-in (a task leased in answer to that check-in is written after it).
         tasks = self.topic("tasks")
         count = len(self.out.list_topics(tasks, timeout=10).topics[tasks].partitions)
         mine = TopicPartition(tasks, partition_of_key(self.args.worker_id, count))
         self.tasks_in.assign([TopicPartition(tasks, mine.partition, self.end_offset(mine, deadline))])
-        self.read_models(0)
         self.check_in()
-        log("worker-started", workerId=self.args.worker_id, silo=self.args.silo)
+        log("worker-started", workerId=self.args.worker_id, silo=self.args.silo, models=sorted(self.models.versions))
+
+    def read_models_present(self, deadline):
+        # Protocol: read the models there are before the first check-in. A task leased in answer to
+        # it is otherwise held up behind the group join and the first fetch (~0.1 s, in round 1).
+        models = TopicPartition(self.topic("models"), 0)
+        end = self.models_in.get_watermark_offsets(models, timeout=10)[1]
+        while end > 0 and time.time() < deadline:
+            self.read_models(0.05)
+            position = self.models_in.position([models])[0].offset
+            # The last record of a committed step is its commit marker, which is never delivered.
+            if self.models.versions and position >= end - 1:
+                return
+        if end > 0:
+            log("models-not-read-before-check-in", endOffset=end)
 
     def end_offset(self, partition, deadline):
         # A topic just created may not have its leader known everywhere yet: retriable, so retried.

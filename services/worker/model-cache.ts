@@ -23,6 +23,11 @@ export class ModelCache {
     this.waiters.delete(version);
   }
 
+  /** The newest version held, or null. */
+  get newest(): number | null {
+    return this.versions.size === 0 ? null : Math.max(...this.versions.keys());
+  }
+
   failure(version: number): { code: string; message: string } | undefined {
     return this.failures.get(version);
   }

@@ -120,7 +120,8 @@ export class WorkerRunner {
       if (this.state === 'IDLE' && this.queue.length === 0 && this.offlineForMs() === 0)
         void this.checkIn().catch(() => undefined);
     }, this.config.checkInIntervalMs);
-    this.log.info('worker-started', { backend: this.trainer.backend });
+    const newestModel = this.links.models.cache.newest;
+    this.log.info('worker-started', { backend: this.trainer.backend, newestModel });
     this.loop = this.runLoop();
   }
 

@@ -60,6 +60,7 @@ describe('a worker in Python', () => {
       worker: () => ({ TRIBUTARY_SIGNING_KEY_FILE: join(keys, 'silo-0.pem') }),
     });
     const jobId = federation.jobId;
+    await federation.waitForVersion(0);
     pythons = [
       // ModelUpdate v1 (the worker writes v3 by default): an older writer beside a newer one.
       ['py-0', '2', '1'],
@@ -90,6 +91,14 @@ describe('a worker in Python', () => {
     });
 
     const report = await federation.finished({ timeoutMs: 200_000 });
+    // Each Python worker started after version 0 was published, and checked in holding it
+    // (protocol: read the models there are before the first check-in).
+    const started = pythonOutput
+      .split('\n')
+      .filter((line) => line.includes('"worker-started"'))
+      .map((line) => JSON.parse(line) as { workerId: string; models: number[] });
+    expect(started.map((s) => s.workerId).sort()).toEqual(['py-0', 'py-1']);
+    for (const { models } of started) expect(models).toContain(0);
     expect(report.stopReason).toBe('max-versions');
     expect(report.updatesRejected).toBe(0);
     expect(report.finalAccuracy).toBeGreaterThan(0.85);
