@@ -356,7 +356,7 @@ class Worker:
         # Protocol: read the models there are before the first check-in. A task leased in answer to
         # it is otherwise held up behind the group join and the first fetch (~0.1 s, in round 1).
         models = TopicPartition(self.topic("models"), 0)
-        end = self.models_in.get_watermark_offsets(models, timeout=10)[1]
+        end = self.end_offset(models, deadline)
         while end > 0 and time.time() < deadline:
             self.read_models(0.05)
             position = self.models_in.position([models])[0].offset
@@ -375,7 +375,7 @@ class Worker:
                 code = error.args[0].code()
                 if code not in SETTLING or time.time() > deadline:
                     raise
-                log("tasks-partition-settling", error=str(error))
+                log("partition-settling", topic=partition.topic, error=str(error))
                 time.sleep(0.2)
 
     def check_in(self, wait=True):
