@@ -8,6 +8,7 @@ import type { ModelLayout } from '../core/fedbuff/layout.js';
 import { seededRandom, standardNormal } from '../core/random.js';
 import type { Tf } from '../ml/backend.js';
 import { batchesOf } from './batches.js';
+import { denseChain } from './dense-chain.js';
 import { layoutOfModel } from './layout.js';
 import type {
   Batch,
@@ -104,6 +105,9 @@ export class TaskModel<C extends TaskConfig = TaskConfig> {
   readonly model: TF.LayersModel;
   readonly layout: ModelLayout;
   readonly needsConvGradients: boolean;
+  /** How the default training and evaluation run the model: ./dense-chain.ts, or the layers engine. */
+  readonly forwardPath: 'dense-chain' | 'layers';
+  private readonly chain: ((x: TF.Tensor) => TF.Tensor) | null;
   private readonly loss: (ys: TF.Tensor, p: TF.Tensor) => TF.Scalar;
   private readonly metrics: Record<string, MetricFunction>;
 
@@ -111,8 +115,11 @@ export class TaskModel<C extends TaskConfig = TaskConfig> {
     readonly tf: Tf,
     readonly task: Task<C>,
     readonly config: C,
+    options: { denseChain?: boolean } = {},
   ) {
     this.model = task.model({ tf, config });
+    this.chain = options.denseChain === false ? null : denseChain(tf, this.model);
+    this.forwardPath = this.chain ? 'dense-chain' : 'layers';
     this.layout = layoutOfModel(task.id, this.model);
     this.needsConvGradients = this.model.layers.some((l) => /Conv/.test(l.getClassName()));
     this.loss = lossFunction(task as Task, tf);
@@ -214,7 +221,9 @@ export class TaskModel<C extends TaskConfig = TaskConfig> {
         for await (const { xs, ys } of batches(epoch)) {
           const n = xs.shape[0] ?? 0;
           const loss = optimizer.minimize(() => {
-            const predicted = this.model.apply(xs, { training: true }) as TF.Tensor;
+            const predicted = this.chain
+              ? this.chain(xs)
+              : (this.model.apply(xs, { training: true }) as TF.Tensor);
             let value = this.loss(ys, predicted);
             if (h.proximalMu) {
               // FedProx (Li et al. 2020): + μ/2 Σ ||w − w_start||² over trainable weights.
@@ -272,7 +281,7 @@ export class TaskModel<C extends TaskConfig = TaskConfig> {
       const { values, truth, guess, width } = tf.tidy(() => {
         // The batch as one call: predict() splits it into batches of 32, each a pass through every
         // layer (the MNIST MLP's 2,000 test examples: 43 ms, against 8 ms as one batch).
-        const predicted = this.model.predictOnBatch(xs) as TF.Tensor;
+        const predicted = this.chain ? this.chain(xs) : (this.model.predictOnBatch(xs) as TF.Tensor);
         const out: [string, TF.Scalar][] = [['loss', this.loss(ys, predicted)]];
         for (const [name, metric] of Object.entries(this.metrics))
           out.push([name, metric(ys, predicted, tf)]);

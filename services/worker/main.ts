@@ -44,7 +44,14 @@ async function main(): Promise<void> {
     skipped.push('wasm: no convolution gradient kernels');
     model = new TaskModel(tf, task, taskConfig);
   }
-  log.info('task-loaded', { taskId: task.id, file, backend, skipped, tfThreads: config.tfThreads });
+  log.info('task-loaded', {
+    taskId: task.id,
+    file,
+    backend,
+    forwardPath: model.forwardPath,
+    skipped,
+    tfThreads: config.tfThreads,
+  });
   const silo = {
     tf,
     config: taskConfig,
