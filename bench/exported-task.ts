@@ -9,6 +9,9 @@ import type { InMemoryExamples } from '../lib/task/arrays.js';
 import { loadTaskModel } from '../lib/task/load.js';
 import { heInitialWeights } from '../lib/task/model.js';
 import { mnistSplit, shardIndices } from '../examples/mnist/data.js';
+import { heterogeneousSpeed } from '../lib/run/federation.js';
+import { PYTHON_WORKER } from '../examples/python-worker/interpreter.js';
+import type { DelayBasis } from '../services/worker/delay.js';
 import { MNIST_TASK, RESULTS_DIR } from './common.js';
 
 /** `<path>.images.f32` (float32 rows of 784) and `<path>.labels.u8`: the rows `indices` (default all). */
@@ -45,4 +48,25 @@ export async function exportMnistTask(seed: number, workers: number): Promise<st
   model.model.dispose();
   writeFileSync(join(dir, 'initial.f32'), Buffer.from(initial.buffer));
   return dir;
+}
+
+/**
+ * The protocol's Python worker `index` of a fleet on the files exportMnistTask wrote, with the
+ * benchmark fleet's delays (lib/run/federation.ts heterogeneousSpeed): a Federation workerCommand.
+ */
+export function pythonWorker(python: string, dataDir: string, seed: number, delayBasis: DelayBasis) {
+  return (index: number) => {
+    const speed = heterogeneousSpeed(index, 10);
+    const delay =
+      speed.TRIBUTARY_DELAY === 'fixed'
+        ? ['--delay-multiplier', speed.TRIBUTARY_DELAY_MULTIPLIER ?? '1']
+        : [
+            '--delay-sigma',
+            speed.TRIBUTARY_DELAY_SIGMA ?? '0',
+            '--delay-scale',
+            speed.TRIBUTARY_DELAY_SCALE ?? '1',
+          ];
+    const data = ['--data', join(dataDir, `worker-${index}`), '--seed', String(seed * 1000 + index)];
+    return { command: python, args: [PYTHON_WORKER, ...data, ...delay, '--delay-basis', delayBasis] };
+  };
 }

@@ -11,8 +11,8 @@
 import { join } from 'node:path';
 import { startStack } from '../infra/stack/index.js';
 import { writeLineChart } from '../lib/chart.js';
-import { benchmarkFleet, benchmarkRun, Federation, heterogeneousSpeed } from '../lib/run/federation.js';
-import { PYTHON_WORKER, pythonWorkerInterpreter } from '../examples/python-worker/interpreter.js';
+import { benchmarkFleet, benchmarkRun, Federation } from '../lib/run/federation.js';
+import { pythonWorkerInterpreter } from '../examples/python-worker/interpreter.js';
 import type { RunReport } from '../services/coordinator/report.js';
 import type { DelayBasis } from '../services/worker/delay.js';
 import {
@@ -27,12 +27,19 @@ import {
   writeResult,
 } from './common.js';
 import { trainingCurve } from './curves.js';
-import { exportMnistTask } from './exported-task.js';
+import { exportMnistTask, pythonWorker } from './exported-task.js';
 
 /** The task both tta and flower run (BENCH_TTA_SEEDS, _WORKERS, _SECONDS): one definition, so they match. */
 export const SEEDS = (process.env.BENCH_TTA_SEEDS ?? '1,2,3').split(',').map(Number);
 export const WORKERS = Number(process.env.BENCH_TTA_WORKERS ?? 10);
 export const BUDGET_SECONDS = Number(process.env.BENCH_TTA_SECONDS ?? 120);
+/**
+ * One unmeasured FedBuff run first, on the stack the measured runs share: Kafka's broker is a JVM,
+ * and its JIT compiler took 0.25–0.47 of a core for about the first minute of traffic after start,
+ * 0.01–0.09 after (measured with NumPy workers); a production broker is long past that. Flower's
+ * processes have nothing to warm.
+ */
+export const WARM_UP_SECONDS = Number(process.env.BENCH_TTA_WARM_UP_SECONDS ?? 30);
 /**
  * What a simulated slow site's multiplier scales (BENCH_DELAY_BASIS): `cpu`, training's CPU time, or
  * `wall`. Every process here shares two cores, so a wall-clock basis also multiplies the time a
@@ -97,23 +104,6 @@ function medianRoundSeconds(report: RunReport): number {
 type Run = { strategy: Strategy; seed: number; report: RunReport; reach: Record<string, Reach | null> };
 
 /** The Python worker for silo `index` of `dataDir`, with the fleet's delay model as its flags. */
-function pythonWorker(python: string, dataDir: string, seed: number) {
-  return (index: number) => {
-    const speed = heterogeneousSpeed(index, 10);
-    const delay =
-      speed.TRIBUTARY_DELAY === 'fixed'
-        ? ['--delay-multiplier', speed.TRIBUTARY_DELAY_MULTIPLIER ?? '1']
-        : [
-            '--delay-sigma',
-            speed.TRIBUTARY_DELAY_SIGMA ?? '0',
-            '--delay-scale',
-            speed.TRIBUTARY_DELAY_SCALE ?? '1',
-          ];
-    const data = ['--data', join(dataDir, `worker-${index}`), '--seed', String(seed * 1000 + index)];
-    return { command: python, args: [PYTHON_WORKER, ...data, ...delay, '--delay-basis', DELAY_BASIS] };
-  };
-}
-
 export async function runTimeToAccuracy(engine: Engine = 'tfjs'): Promise<void> {
   const bench = RESULT_NAMES[engine];
   const python = engine === 'numpy' ? pythonWorkerInterpreter() : null;
@@ -121,34 +111,44 @@ export async function runTimeToAccuracy(engine: Engine = 'tfjs'): Promise<void> 
     onProgress: (message) => console.log(JSON.stringify({ bench, stack: message })),
   });
   const runs: Run[] = [];
+  const dataDirs = new Map<number, string>();
+  const runOne = async (strategy: Strategy, seed: number, budgetSeconds: number, label: string) => {
+    if (python && !dataDirs.has(seed)) dataDirs.set(seed, await exportMnistTask(seed, WORKERS));
+    const dataDir = dataDirs.get(seed) ?? '';
+    const runId = `${label}-${strategy}-s${seed}-${Date.now().toString(36)}`;
+    const federation = new Federation({
+      brokers: stack.brokers,
+      registryUrl: stack.registryUrl,
+      secureWith: stack.security ? stack : null,
+      runId,
+      jobId: runId,
+      runDir: join(RESULTS_DIR, `${bench}-runs`, runId),
+      task: MNIST_TASK,
+      taskConfig: { dataSeed: seed },
+      workers: WORKERS,
+      coordinatorEnv: {
+        ...STRATEGIES[strategy],
+        ...benchmarkRun(seed, budgetSeconds),
+        // No lease until the whole fleet has checked in, as Flower's first round waits for all
+        // its clients (min_available_clients): both clocks start with every site online.
+        TRIBUTARY_MIN_WORKERS: String(WORKERS),
+      },
+      workerEnv: python
+        ? () => pythonThreads(WORKERS + 1)
+        : (i) => ({ ...benchmarkFleet(seed)(i), TRIBUTARY_DELAY_BASIS: DELAY_BASIS }),
+      workerCommand: python ? pythonWorker(python, dataDir, seed, DELAY_BASIS) : undefined,
+    });
+    return (await federation.run()).report;
+  };
   try {
+    if (WARM_UP_SECONDS > 0) {
+      const first = SEEDS[0] ?? 1;
+      const report = await runOne('fedbuff', first, WARM_UP_SECONDS, `${bench}-warm-up`);
+      console.log(JSON.stringify({ bench, warmUp: { seconds: WARM_UP_SECONDS, versions: report.versions } }));
+    }
     for (const seed of SEEDS) {
-      const dataDir = python ? await exportMnistTask(seed, WORKERS) : '';
       for (const strategy of Object.keys(STRATEGIES) as Strategy[]) {
-        const runId = `${bench}-${strategy}-s${seed}-${Date.now().toString(36)}`;
-        const federation = new Federation({
-          brokers: stack.brokers,
-          registryUrl: stack.registryUrl,
-          secureWith: stack.security ? stack : null,
-          runId,
-          jobId: runId,
-          runDir: join(RESULTS_DIR, `${bench}-runs`, runId),
-          task: MNIST_TASK,
-          taskConfig: { dataSeed: seed },
-          workers: WORKERS,
-          coordinatorEnv: {
-            ...STRATEGIES[strategy],
-            ...benchmarkRun(seed, BUDGET_SECONDS),
-            // No lease until the whole fleet has checked in, as Flower's first round waits for all
-            // its clients (min_available_clients): both clocks start with every site online.
-            TRIBUTARY_MIN_WORKERS: String(WORKERS),
-          },
-          workerEnv: python
-            ? () => pythonThreads(WORKERS + 1)
-            : (i) => ({ ...benchmarkFleet(seed)(i), TRIBUTARY_DELAY_BASIS: DELAY_BASIS }),
-          workerCommand: python ? pythonWorker(python, dataDir, seed) : undefined,
-        });
-        const { report } = await federation.run();
+        const report = await runOne(strategy, seed, BUDGET_SECONDS, bench);
         const reach = Object.fromEntries(TARGETS.map((t) => [String(t), firstReach(report, t)]));
         runs.push({ strategy, seed, report, reach });
         console.log(
@@ -177,6 +177,7 @@ export async function runTimeToAccuracy(engine: Engine = 'tfjs'): Promise<void> 
     minWorkers: WORKERS,
     budgetSeconds: BUDGET_SECONDS,
     delayBasis: DELAY_BASIS,
+    warmUpSeconds: WARM_UP_SECONDS,
   });
 }
 
@@ -190,6 +191,8 @@ interface RunContext {
   readonly delayBasis: DelayBasis;
   /** Workers checked in before the first lease (0: none awaited, as before it was set). */
   readonly minWorkers: number;
+  /** The unmeasured run before the measured ones (0: none, as before it was added). */
+  readonly warmUpSeconds: number;
 }
 
 /** `npm run bench -- tta --render`: the summary and chart again from bench/results/tta.json. */
@@ -203,6 +206,7 @@ export function renderTimeToAccuracy(engine: Engine = 'tfjs'): void {
       budgetSeconds: number;
       delayBasis?: DelayBasis;
       minWorkers?: number;
+      warmUpSeconds?: number;
     };
     runs: Run[];
   }>(RESULT_NAMES[engine]);
@@ -211,6 +215,7 @@ export function renderTimeToAccuracy(engine: Engine = 'tfjs'): void {
     // Results saved before the basis was recorded were made on wall time.
     delayBasis: saved.parameters.delayBasis ?? 'wall',
     minWorkers: saved.parameters.minWorkers ?? 0,
+    warmUpSeconds: saved.parameters.warmUpSeconds ?? 0,
     engine,
     machine: saved.machine,
     stackMode: saved.stackMode,
@@ -218,7 +223,7 @@ export function renderTimeToAccuracy(engine: Engine = 'tfjs'): void {
 }
 
 function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
-  const { seeds, workers, budgetSeconds, engine, delayBasis, minWorkers } = context;
+  const { seeds, workers, budgetSeconds, engine, delayBasis, minWorkers, warmUpSeconds } = context;
   const name = RESULT_NAMES[engine];
   const workersAre =
     engine === 'numpy'
@@ -274,7 +279,7 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
     '',
     workersAre,
     '',
-    `${workers} workers, Dirichlet(0.5) split of MNIST, seeds ${seeds.join(', ')}; client delays log-normal (σ 0.6) with one worker in ten 10× slower, multiplying training's ${delayBasis === 'cpu' ? 'CPU' : 'wall'} time; ${CONCURRENCY} tasks in flight for both; FedBuff K = 2, polynomial staleness (a = 0.5); FedAvg K = cohort = ${CONCURRENCY}, maximum staleness 0; server SGD, learning rate 1; local: 1 epoch, batch 32, learning rate 0.1; each run has ${budgetSeconds} s of coordinator wall time. Medians over seeds.`,
+    `${workers} workers, Dirichlet(0.5) split of MNIST, seeds ${seeds.join(', ')}; client delays log-normal (σ 0.6) with one worker in ten 10× slower, multiplying training's ${delayBasis === 'cpu' ? 'CPU' : 'wall'} time; ${CONCURRENCY} tasks in flight for both; FedBuff K = 2, polynomial staleness (a = 0.5); FedAvg K = cohort = ${CONCURRENCY}, maximum staleness 0; server SGD, learning rate 1; local: 1 epoch, batch 32, learning rate 0.1; each run has ${budgetSeconds} s of coordinator wall time. Medians over seeds.${warmUpSeconds > 0 ? ` Before them, one unmeasured ${warmUpSeconds}-s FedBuff run on the same stack warms the broker (a JVM: its JIT compiler takes a quarter to a half of a core for about the first minute of traffic), as a long-running broker is.` : ''}`,
     '',
     `Clock: seconds count from the first task the coordinator leases (training starts there)${minWorkers >= workers ? ", which waits until every worker has checked in (TRIBUTARY_MIN_WORKERS), as Flower's first round waits for all its clients" : ", at the first worker's check-in (these runs did not wait for the whole fleet)"}. Before it is start-up that does not depend on the strategy (loading TF.js, joining Kafka groups, publishing version 0${minWorkers >= workers ? ', the fleet coming online' : ''}); the 'from start' columns include it.`,
     '',
@@ -369,6 +374,7 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
         budgetSeconds,
         delayBasis,
         minWorkers,
+        warmUpSeconds,
         concurrency: CONCURRENCY,
         strategies: STRATEGIES,
         targets: TARGETS,
