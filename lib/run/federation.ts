@@ -4,12 +4,12 @@
  * benchmarks.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../infra/stack/ports.js';
 import type { RunReport } from '../../services/coordinator/report.js';
 import { threadsPerProcess } from '../ml/backend.js';
-import { serviceArgs } from './processes.js';
+import { logChildOutput, serviceArgs } from './processes.js';
 import { provisionJob, type SecuredCluster } from '../security/job.js';
 
 export interface FederationOptions {
@@ -101,13 +101,11 @@ export class Federation {
     env: Record<string, string>,
     logDir: string,
   ): ChildProcess {
-    const log = createWriteStream(join(logDir, `${name}.log`));
     const child = spawn(program.command, program.args, {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout?.pipe(log);
-    child.stderr?.pipe(log);
+    void logChildOutput(child, join(logDir, `${name}.log`));
     this.children.push(child);
     return child;
   }

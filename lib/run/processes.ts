@@ -3,6 +3,8 @@
  * the `tributary-source` condition so `import 'tributary'` resolves to the sources) or from the
  * installed package (its built JavaScript).
  */
+import type { ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 // The path, not the URL: tsx's tsImport (worker threads) adds a query to a module's URL.
@@ -24,4 +26,19 @@ export function nodeArgs(relativeScript: string): string[] {
 
 export function serviceArgs(kind: 'coordinator' | 'worker'): string[] {
   return nodeArgs(`services/${kind}/main.ts`);
+}
+
+/**
+ * A child's stdout and stderr into one log file, which closes when the child's streams have both
+ * closed; settles then. Piped the plain way, the first stream to end ends the file, and a line the
+ * other writes after that is a write after end: an error event that takes the parent down (seen when
+ * a coordinator wrote its CPU profile notice as it exited).
+ */
+export async function logChildOutput(child: ChildProcess, file: string): Promise<void> {
+  const log = createWriteStream(file);
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  // Not events.once: it rejects on the child's 'error' (a failed spawn), which its owner handles.
+  await new Promise((resolve) => child.once('close', resolve));
+  await new Promise((resolve) => log.end(resolve));
 }
