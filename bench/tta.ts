@@ -178,6 +178,7 @@ export async function runTimeToAccuracy(engine: Engine = 'tfjs'): Promise<void> 
     budgetSeconds: BUDGET_SECONDS,
     delayBasis: DELAY_BASIS,
     warmUpSeconds: WARM_UP_SECONDS,
+    stepClient: process.env.TRIBUTARY_KAFKA_CLIENT === 'librdkafka' ? 'librdkafka' : 'kafkajs',
   });
 }
 
@@ -193,6 +194,8 @@ interface RunContext {
   readonly minWorkers: number;
   /** The unmeasured run before the measured ones (0: none, as before it was added). */
   readonly warmUpSeconds: number;
+  /** Who wrote the server steps (TRIBUTARY_KAFKA_CLIENT; `auto` keeps kafkajs for them); null: not recorded. */
+  readonly stepClient: string | null;
 }
 
 /** `npm run bench -- tta --render`: the summary and chart again from bench/results/tta.json. */
@@ -207,6 +210,7 @@ export function renderTimeToAccuracy(engine: Engine = 'tfjs'): void {
       delayBasis?: DelayBasis;
       minWorkers?: number;
       warmUpSeconds?: number;
+      stepClient?: string;
     };
     runs: Run[];
   }>(RESULT_NAMES[engine]);
@@ -216,6 +220,7 @@ export function renderTimeToAccuracy(engine: Engine = 'tfjs'): void {
     delayBasis: saved.parameters.delayBasis ?? 'wall',
     minWorkers: saved.parameters.minWorkers ?? 0,
     warmUpSeconds: saved.parameters.warmUpSeconds ?? 0,
+    stepClient: saved.parameters.stepClient ?? null,
     engine,
     machine: saved.machine,
     stackMode: saved.stackMode,
@@ -279,7 +284,7 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
     '',
     workersAre,
     '',
-    `${workers} workers, Dirichlet(0.5) split of MNIST, seeds ${seeds.join(', ')}; client delays log-normal (σ 0.6) with one worker in ten 10× slower, multiplying training's ${delayBasis === 'cpu' ? 'CPU' : 'wall'} time; ${CONCURRENCY} tasks in flight for both; FedBuff K = 2, polynomial staleness (a = 0.5); FedAvg K = cohort = ${CONCURRENCY}, maximum staleness 0; server SGD, learning rate 1; local: 1 epoch, batch 32, learning rate 0.1; each run has ${budgetSeconds} s of coordinator wall time. Medians over seeds.${warmUpSeconds > 0 ? ` Before them, one unmeasured ${warmUpSeconds}-s FedBuff run on the same stack warms the broker (a JVM: its JIT compiler takes a quarter to a half of a core for about the first minute of traffic), as a long-running broker is.` : ''}`,
+    `${workers} workers, Dirichlet(0.5) split of MNIST, seeds ${seeds.join(', ')}; client delays log-normal (σ 0.6) with one worker in ten 10× slower, multiplying training's ${delayBasis === 'cpu' ? 'CPU' : 'wall'} time; ${CONCURRENCY} tasks in flight for both; FedBuff K = 2, polynomial staleness (a = 0.5); FedAvg K = cohort = ${CONCURRENCY}, maximum staleness 0; server SGD, learning rate 1; local: 1 epoch, batch 32, learning rate 0.1; each run has ${budgetSeconds} s of coordinator wall time. Medians over seeds.${warmUpSeconds > 0 ? ` Before them, one unmeasured ${warmUpSeconds}-s FedBuff run on the same stack warms the broker (a JVM: its JIT compiler takes a quarter to a half of a core for about the first minute of traffic), as a long-running broker is.` : ''}${context.stepClient ? ` Server steps written by ${context.stepClient} (TRIBUTARY_KAFKA_CLIENT).` : ''}`,
     '',
     `Clock: seconds count from the first task the coordinator leases (training starts there)${minWorkers >= workers ? ", which waits until every worker has checked in (TRIBUTARY_MIN_WORKERS), as Flower's first round waits for all its clients" : ", at the first worker's check-in (these runs did not wait for the whole fleet)"}. Before it is start-up that does not depend on the strategy (loading TF.js, joining Kafka groups, publishing version 0${minWorkers >= workers ? ', the fleet coming online' : ''}); the 'from start' columns include it.`,
     '',
@@ -375,6 +380,7 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
         delayBasis,
         minWorkers,
         warmUpSeconds,
+        stepClient: context.stepClient,
         concurrency: CONCURRENCY,
         strategies: STRATEGIES,
         targets: TARGETS,
