@@ -27,4 +27,20 @@ describe('WorkerSchemaPrefetch', () => {
     release();
     await prefetch.idle();
   });
+
+  it('goes on after a fetch that rejects', async () => {
+    let calls = 0;
+    const prefetch = new WorkerSchemaPrefetch(
+      {
+        prefetchLatest: () =>
+          ++calls === 1 ? Promise.reject(new Error('registry gone')) : Promise.resolve(7),
+      },
+      ['updates'],
+    );
+    prefetch.request();
+    await prefetch.idle();
+    prefetch.request();
+    await prefetch.idle();
+    expect(calls).toBe(2);
+  });
 });

@@ -155,12 +155,19 @@ export class WorkerSchemaPrefetch {
       this.again = true;
       return;
     }
-    this.running = Promise.all(this.topics.map((topic) => this.serde.prefetchLatest(topic))).then(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.request();
-      }
-    });
+    const fetched = Promise.all(this.topics.map((topic) => this.serde.prefetchLatest(topic)));
+    // prefetchLatest never rejects; were it to, later requests must still run.
+    this.running = fetched.then(
+      () => this.settled(),
+      () => this.settled(),
+    );
+  }
+
+  private settled(): void {
+    this.running = undefined;
+    if (this.again) {
+      this.again = false;
+      this.request();
+    }
   }
 }
