@@ -1,8 +1,9 @@
 /**
  * Training speed of the MNIST MLP and the small CNN on each TF.js backend, in one run (one process:
  * native TensorFlow via tfjs-node when installed, WebAssembly, and pure-JS cpu), with the same
- * custom training loop the workers use; the MLP both through the layers engine and as a Dense chain
- * (lib/task/dense-chain.ts). WebAssembly has no convolution gradients, so it trains only the MLP;
+ * custom training loop the workers use; the MLP three ways: through the layers engine and the
+ * gradient tape, as a Dense chain (lib/task/dense-chain.ts) on the tape, and as a Dense chain with
+ * hand-derived gradients (lib/task/dense-sgd.ts, the default). WebAssembly has no convolution gradients, so it trains only the MLP;
  * pure-JS is given fewer CNN steps because it manages only a few samples per second.
  */
 import { createRequire } from 'node:module';
@@ -40,7 +41,7 @@ export async function runBackends(): Promise<void> {
   const rows: {
     backend: string;
     model: string;
-    /** How training ran the model: the layers engine, or lib/task/dense-chain.ts. */
+    /** How training ran the model: forward path + gradient path (layers + tape, dense-chain + tape, …). */
     path: string;
     samples: number;
     seconds: number;
@@ -73,16 +74,24 @@ export async function runBackends(): Promise<void> {
       });
       const data = (epoch: number) =>
         task.data.train?.({ ...silo, partition: { kind: 'iid' }, seed: 1, epoch, batchSize: 32 }) ?? [];
-      // Both forward paths where the model has a Dense chain (lib/task/dense-chain.ts), taken in turn
-      // three times each so drift on a shared machine falls on both; the median pass counts.
-      const models = [false, true]
-        .map((denseChain) => new TaskModel(tf, task, config, { denseChain }))
-        .filter((model, i) => i === 0 || model.forwardPath === 'dense-chain');
+      // Every path the model has (lib/task/dense-chain.ts, dense-sgd.ts), taken in turn three times
+      // each so drift on a shared machine falls on all; the median pass counts.
+      const models = [
+        { denseChain: false },
+        { denseChain: true, derivedGradients: false },
+        { denseChain: true, derivedGradients: true },
+      ]
+        .map((options) => new TaskModel(tf, task, config, options))
+        .filter(
+          (model, i) =>
+            i === 0 || (model.forwardPath === 'dense-chain' && (i === 1) === (model.gradientPath === 'tape')),
+        );
+      const pathOf = (model: TaskModel) => `${model.forwardPath} + ${model.gradientPath}`;
       if (backend === 'wasm' && models[0]?.needsConvGradients) {
         rows.push({
           backend,
           model: id,
-          path: 'layers',
+          path: 'layers + tape',
           samples: 0,
           seconds: 0,
           samplesPerSecond: null,
@@ -106,7 +115,7 @@ export async function runBackends(): Promise<void> {
         rows.push({
           backend,
           model: id,
-          path: model.forwardPath,
+          path: pathOf(model),
           samples: median.samples,
           seconds: median.seconds,
           samplesPerSecond: median.samples / median.seconds,
@@ -117,14 +126,14 @@ export async function runBackends(): Promise<void> {
             bench: 'backends',
             backend,
             model: id,
-            path: model.forwardPath,
+            path: pathOf(model),
             samplesPerSecond: Math.round(median.samples / median.seconds),
           }),
         );
       }
     }
   }
-  const speed = (b: string, m: string, path = 'layers') =>
+  const speed = (b: string, m: string, path = 'layers + tape') =>
     rows.find((r) => r.backend === b && r.model === m && r.path === path)?.samplesPerSecond ?? null;
   const ratio = (a: number | null, b: number | null) => (a && b ? `${(a / b).toFixed(1)}×` : 'n/a');
   const md = [
@@ -133,7 +142,7 @@ export async function runBackends(): Promise<void> {
     `Machine: ${JSON.stringify(machine())}. Batch 32, SGD, the workers' training loop; MLP 101,770 parameters, CNN 2×conv5×5 + dense.`,
     '',
     table(
-      ['backend', 'model', 'forward path', 'samples', 'seconds', 'samples/s', 'note'],
+      ['backend', 'model', 'forward + gradient path', 'samples', 'seconds', 'samples/s', 'note'],
       rows.map((r) => [
         r.backend,
         r.model,
@@ -145,7 +154,13 @@ export async function runBackends(): Promise<void> {
       ]),
     ),
     '',
-    `The Dense chain against the layers engine (MLP, same run): native ${ratio(speed('tensorflow', 'mlp', 'dense-chain'), speed('tensorflow', 'mlp'))}, WebAssembly ${ratio(speed('wasm', 'mlp', 'dense-chain'), speed('wasm', 'mlp'))}, pure-JS ${ratio(speed('cpu', 'mlp', 'dense-chain'), speed('cpu', 'mlp'))}.`,
+    ...[
+      ['dense-chain + tape', 'The Dense chain on the tape'],
+      ['dense-chain + derived', 'The Dense chain with derived gradients'],
+    ].map(
+      ([path, name]) =>
+        `${name} against the layers engine and the tape (MLP, same run): native ${ratio(speed('tensorflow', 'mlp', path), speed('tensorflow', 'mlp'))}, WebAssembly ${ratio(speed('wasm', 'mlp', path), speed('wasm', 'mlp'))}, pure-JS ${ratio(speed('cpu', 'mlp', path), speed('cpu', 'mlp'))}.`,
+    ),
     '',
     `Native vs pure-JS: MLP ${ratio(speed('tensorflow', 'mlp'), speed('cpu', 'mlp'))}, CNN ${ratio(speed('tensorflow', 'cnn'), speed('cpu', 'cnn'))}; native vs WebAssembly (MLP): ${ratio(speed('tensorflow', 'mlp'), speed('wasm', 'mlp'))}.`,
     '',

@@ -9,6 +9,7 @@ import { seededRandom, standardNormal } from '../core/random.js';
 import type { Tf } from '../ml/backend.js';
 import { batchesOf } from './batches.js';
 import { denseChain } from './dense-chain.js';
+import { denseSgd, type DenseSgdStep } from './dense-sgd.js';
 import { layoutOfModel } from './layout.js';
 import type {
   Batch,
@@ -107,7 +108,10 @@ export class TaskModel<C extends TaskConfig = TaskConfig> {
   readonly needsConvGradients: boolean;
   /** How the default training and evaluation run the model: ./dense-chain.ts, or the layers engine. */
   readonly forwardPath: 'dense-chain' | 'layers';
+  /** How the default training takes gradients: derived by hand (./dense-sgd.ts), or TF.js's tape. */
+  readonly gradientPath: 'derived' | 'tape';
   private readonly chain: ((x: TF.Tensor) => TF.Tensor) | null;
+  private readonly sgdStep: DenseSgdStep | null;
   private readonly loss: (ys: TF.Tensor, p: TF.Tensor) => TF.Scalar;
   private readonly metrics: Record<string, MetricFunction>;
 
@@ -115,11 +119,20 @@ export class TaskModel<C extends TaskConfig = TaskConfig> {
     readonly tf: Tf,
     readonly task: Task<C>,
     readonly config: C,
-    options: { denseChain?: boolean } = {},
+    /**
+     * denseChain: false runs the layers engine and the tape even where ./dense-chain.ts covers the
+     * model; derivedGradients: false keeps the Dense chain's forward pass but takes the tape's gradients.
+     */
+    options: { denseChain?: boolean; derivedGradients?: boolean } = {},
   ) {
     this.model = task.model({ tf, config });
     this.chain = options.denseChain === false ? null : denseChain(tf, this.model);
     this.forwardPath = this.chain ? 'dense-chain' : 'layers';
+    this.sgdStep =
+      this.chain && options.derivedGradients !== false
+        ? denseSgd(tf, this.model, task.loss ?? 'categoricalCrossentropy')
+        : null;
+    this.gradientPath = this.sgdStep ? 'derived' : 'tape';
     this.layout = layoutOfModel(task.id, this.model);
     this.needsConvGradients = this.model.layers.some((l) => /Conv/.test(l.getClassName()));
     this.loss = lossFunction(task as Task, tf);
@@ -220,26 +233,13 @@ export class TaskModel<C extends TaskConfig = TaskConfig> {
         let inEpoch = 0;
         for await (const { xs, ys } of batches(epoch)) {
           const n = xs.shape[0] ?? 0;
-          const loss = optimizer.minimize(() => {
-            const predicted = this.chain
-              ? this.chain(xs)
-              : (this.model.apply(xs, { training: true }) as TF.Tensor);
-            let value = this.loss(ys, predicted);
-            if (h.proximalMu) {
-              // FedProx (Li et al. 2020): + μ/2 Σ ||w − w_start||² over trainable weights.
-              const penalty = this.model.trainableWeights.reduce(
-                (sum, w, i) => sum.add(tf.sum(tf.square(tf.sub(w.read(), anchors[i] as TF.Tensor)))),
-                tf.scalar(0),
-              );
-              value = value.add(penalty.mul(h.proximalMu / 2));
-            }
-            return value;
-          }, true);
-          lossSum += (loss?.dataSync()[0] ?? 0) * n;
+          lossSum += this.sgdStep
+            ? this.sgdStep(xs, ys, h.learningRate, h.proximalMu, anchors) * n
+            : this.tapeStep(optimizer, xs, ys, h.proximalMu, anchors) * n;
           seen += n;
           inEpoch += n;
           steps += 1;
-          tf.dispose([xs, ys, loss as TF.Scalar]);
+          tf.dispose([xs, ys]);
           if (shouldStop()) return null;
           await yieldToEventLoop();
           if (h.steps !== null && steps >= h.steps) break;
@@ -252,6 +252,33 @@ export class TaskModel<C extends TaskConfig = TaskConfig> {
       tf.dispose(anchors);
     }
     return { numExamples: firstEpochExamples, loss: lossSum / Math.max(1, seen) };
+  }
+
+  /** One step of `optimizer` on the gradient TF.js's tape records; the batch's mean loss before it. */
+  private tapeStep(
+    optimizer: TF.Optimizer,
+    xs: TF.Tensor,
+    ys: TF.Tensor,
+    proximalMu: number | null,
+    anchors: readonly TF.Tensor[],
+  ): number {
+    const tf = this.tf;
+    const loss = optimizer.minimize(() => {
+      const predicted = this.chain ? this.chain(xs) : (this.model.apply(xs, { training: true }) as TF.Tensor);
+      let value = this.loss(ys, predicted);
+      if (proximalMu) {
+        // FedProx (Li et al. 2020): + μ/2 Σ ||w − w_start||² over trainable weights.
+        const penalty = this.model.trainableWeights.reduce(
+          (sum, w, i) => sum.add(tf.sum(tf.square(tf.sub(w.read(), anchors[i] as TF.Tensor)))),
+          tf.scalar(0),
+        );
+        value = value.add(penalty.mul(proximalMu / 2));
+      }
+      return value;
+    }, true);
+    const value = loss?.dataSync()[0] ?? 0;
+    loss?.dispose();
+    return value;
   }
 
   /** Output width of a classifier (a cross-entropy loss), else null: a confusion matrix's size. */

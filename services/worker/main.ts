@@ -49,6 +49,7 @@ async function main(): Promise<void> {
     file,
     backend,
     forwardPath: model.forwardPath,
+    gradientPath: model.gradientPath,
     skipped,
     tfThreads: config.tfThreads,
   });
