@@ -39,6 +39,8 @@ import { StopConditions, type StopReason } from './stop-conditions.js';
 import { FederatedEvaluation } from './federated.js';
 import { CentralEvaluation, type EvaluatedVersion } from './central-evaluation.js';
 import { SerialWork } from './serial-work.js';
+import { ReadAhead } from './read-ahead.js';
+import { MAX_RECORD_BYTES } from '../../lib/core/limits.js';
 
 export type { StopReason } from './stop-conditions.js';
 
@@ -63,6 +65,15 @@ export class CoordinatorRunner {
   private readonly workerSchemas: WorkerSchemaPrefetch;
   private readonly startedAtMs: number;
   private readonly lane = new SerialWork((key, error) => this.log.error(`${key}-failed`, { error }));
+  /** Update records handed to the lane ahead of their handling (./read-ahead.ts). */
+  private readonly readAhead = new ReadAhead(MAX_RECORD_BYTES, (error) => {
+    // Record handling rejects what it cannot take: what escapes it is a failed step (crash-only),
+    // which commitStep has reported already.
+    if (this.stepFailed) return;
+    this.log.error('update-handling-failed', { error });
+    this.onFatal(error);
+  });
+  private stepFailed = false;
 
   constructor(
     private readonly config: CoordinatorConfig,
@@ -156,7 +167,7 @@ export class CoordinatorRunner {
         this.tickSoon(); // an idle worker may take a free slot now
       }),
       consumeUpdates(this.kafka, this.jobId, this.config.sessionTimeoutMs, this.intake.consumed, (p, m) =>
-        this.lane.run(() => this.onUpdateRecord(p, m)),
+        this.readAhead.admit(m.value?.length ?? 0, () => this.lane.run(() => this.onUpdateRecord(p, m))),
       ),
     ]);
 
@@ -328,6 +339,7 @@ export class CoordinatorRunner {
       // In-memory state is now ahead of Kafka. Crash-only: the next coordinator restores the last
       // committed checkpoint and re-reads from the committed offsets, so nothing is lost or doubled.
       this.log.error('commit-failed-exiting', { error });
+      this.stepFailed = true;
       this.onFatal(error);
       throw error;
     }
