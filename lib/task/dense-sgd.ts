@@ -77,21 +77,21 @@ export function denseSgd(
       );
       const grads = backward(tf, layers, activations, outputs, tf.tensor2d(gradient, [n, width]));
       meanLoss = value;
-      if (proximalMu)
-        meanLoss +=
-          (proximalMu / 2) *
-          grads.reduce((sum, { variable }) => {
-            const anchor = anchors[anchorIndex.get(variable) ?? -1];
-            return anchor ? sum + (tf.sum(tf.square(tf.sub(variable, anchor))).dataSync()[0] ?? 0) : sum;
-          }, 0);
-      // Every gradient is taken before any weight moves: a layer's input gradient uses its kernel.
-      for (const { variable, step } of grads) {
+      // FedProx: each weight's distance from its anchor, for the penalty and for the pull.
+      const drift = grads.map(({ variable }) => {
         const anchor = proximalMu ? anchors[anchorIndex.get(variable) ?? -1] : undefined;
-        const moved = anchor
-          ? tf.sub(tf.sub(variable, step), tf.mul(tf.sub(variable, anchor), learningRate * (proximalMu ?? 0)))
+        return anchor ? tf.sub(variable, anchor) : null;
+      });
+      for (const d of drift)
+        if (d) meanLoss += ((proximalMu ?? 0) / 2) * (tf.sum(tf.square(d)).dataSync()[0] ?? 0);
+      // Every gradient is taken before any weight moves: a layer's input gradient uses its kernel.
+      grads.forEach(({ variable, step }, i) => {
+        const d = drift[i];
+        const moved = d
+          ? tf.sub(tf.sub(variable, step), tf.mul(d, learningRate * (proximalMu ?? 0)))
           : tf.sub(variable, step);
         variable.assign(moved);
-      }
+      });
     });
     return meanLoss;
   };
