@@ -3,8 +3,9 @@
  * native TensorFlow via tfjs-node when installed, WebAssembly, and pure-JS cpu), with the same
  * custom training loop the workers use; the MLP three ways: through the layers engine and the
  * gradient tape, as a Dense chain (lib/task/dense-chain.ts) on the tape, and as a Dense chain with
- * hand-derived gradients (lib/task/dense-sgd.ts, the default). WebAssembly has no convolution gradients, so it trains only the MLP;
- * pure-JS is given fewer CNN steps because it manages only a few samples per second.
+ * hand-derived gradients (lib/task/dense-sgd.ts, the default). WebAssembly has no convolution
+ * gradients, so it trains only the MLP; pure-JS is given fewer CNN steps because it manages only a
+ * few samples per second.
  */
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
@@ -74,6 +75,7 @@ export async function runBackends(): Promise<void> {
       });
       const data = (epoch: number) =>
         task.data.train?.({ ...silo, partition: { kind: 'iid' }, seed: 1, epoch, batchSize: 32 }) ?? [];
+      const pathOf = (model: TaskModel) => `${model.forwardPath} + ${model.gradientPath}`;
       // Every path the model has (lib/task/dense-chain.ts, dense-sgd.ts), taken in turn three times
       // each so drift on a shared machine falls on all; the median pass counts.
       const models = [
@@ -82,11 +84,8 @@ export async function runBackends(): Promise<void> {
         { denseChain: true, derivedGradients: true },
       ]
         .map((options) => new TaskModel(tf, task, config, options))
-        .filter(
-          (model, i) =>
-            i === 0 || (model.forwardPath === 'dense-chain' && (i === 1) === (model.gradientPath === 'tape')),
-        );
-      const pathOf = (model: TaskModel) => `${model.forwardPath} + ${model.gradientPath}`;
+        // A model without a Dense chain takes the same path three times: once is enough.
+        .filter((model, i, all) => all.findIndex((m) => pathOf(m) === pathOf(model)) === i);
       if (backend === 'wasm' && models[0]?.needsConvGradients) {
         rows.push({
           backend,

@@ -34,6 +34,12 @@ export function denseLayers(model: TF.LayersModel): readonly DenseLayer[] | null
   return layers as unknown as DenseLayer[];
 }
 
+/** One Dense layer's call on a rank-2 batch as separate ops: matMul, bias, then its activation. */
+export function denseForward(tf: Tf, layer: DenseLayer, x: TF.Tensor): TF.Tensor {
+  const product = tf.matMul(x as TF.Tensor2D, layer.kernel.read() as TF.Tensor2D);
+  return layer.activation.apply(layer.bias ? tf.add(product, layer.bias.read()) : product);
+}
+
 /**
  * The model's forward pass as a function of a rank-2 input batch, when the model is a Sequential
  * stack of Dense layers over rank-2 inputs; null for any other model (use model.apply).
@@ -51,10 +57,7 @@ export function denseChain(tf: Tf, model: TF.LayersModel): ((x: TF.Tensor) => TF
           bias: layer.bias?.read(),
           activation: activation as 'relu' | 'linear' | 'elu',
         });
-    return (x: TF.Tensor) => {
-      const product = tf.matMul(x as TF.Tensor2D, layer.kernel.read() as TF.Tensor2D);
-      return layer.activation.apply(layer.bias ? tf.add(product, layer.bias.read()) : product);
-    };
+    return (x: TF.Tensor) => denseForward(tf, layer, x);
   });
   return (x) => steps.reduce((h, step) => step(h), x);
 }

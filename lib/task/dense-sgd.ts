@@ -14,7 +14,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import { TributaryError } from '../core/errors.js';
 import type { Tf } from '../ml/backend.js';
-import { denseLayers, type DenseLayer } from './dense-chain.js';
+import { denseForward, denseLayers, type DenseLayer } from './dense-chain.js';
 import type { LossName } from './types.js';
 
 /** Hidden activations whose derivative is a function of their output. */
@@ -63,7 +63,9 @@ export function denseSgd(
     let meanLoss = 0;
     tf.tidy(() => {
       const outputs: TF.Tensor[] = [xs];
-      layers.forEach((layer) => outputs.push(forward(tf, layer, outputs.at(-1) as TF.Tensor)));
+      // Unfused: tfjs-node's fused matMul runs the same three ops in a scope of its own, and took
+      // 352 against 193 µs for the MNIST MLP's forward pass on one thread, alternating.
+      for (const layer of layers) outputs.push(denseForward(tf, layer, outputs.at(-1) as TF.Tensor));
       const predicted = outputs.at(-1) as TF.Tensor;
       const width = predicted.shape[1] ?? 0;
       const { loss: value, gradient } = outputGradient(
@@ -95,12 +97,6 @@ export function denseSgd(
     });
     return meanLoss;
   };
-}
-
-function forward(tf: Tf, layer: DenseLayer, x: TF.Tensor): TF.Tensor {
-  const product = tf.matMul(x as TF.Tensor2D, layer.kernel.read() as TF.Tensor2D);
-  const biased = layer.bias ? tf.add(product, layer.bias.read()) : product;
-  return layer.activation.apply(biased);
 }
 
 /** learning rate × ∂loss/∂(pre-activation) of each layer's weights, from the last layer back. */
