@@ -56,6 +56,8 @@ describe('federated training over Kafka', () => {
         TRIBUTARY_MAX_WALL_SECONDS: '180',
         TRIBUTARY_CONCURRENCY: '3',
         TRIBUTARY_BUFFER_K: '2',
+        // Training is quick enough that two workers can reach the target before the third is up.
+        TRIBUTARY_MIN_WORKERS: '3',
       },
     });
     try {
@@ -82,13 +84,16 @@ describe('federated training over Kafka', () => {
 
   it("folds a slow worker's stale updates with staleness weights below 1", async () => {
     const job = jobEnv(brokers(), registryUrl());
-    const slowSite: Record<string, string> = { TRIBUTARY_DELAY: 'fixed', TRIBUTARY_DELAY_MULTIPLIER: '4' };
+    // 10×, and the whole fleet checked in before the first lease: 15 local steps take a few ms, so a
+    // 4× site, or one leased alone before the others are up, could come back before any step.
+    const slowSite: Record<string, string> = { TRIBUTARY_DELAY: 'fixed', TRIBUTARY_DELAY_MULTIPLIER: '10' };
     startWorkers(job, 3, (i) => (i === 2 ? slowSite : {}));
     const coordinator = startCoordinator(job, {
       TRIBUTARY_MAX_WALL_SECONDS: '25',
       TRIBUTARY_CONCURRENCY: '3',
       TRIBUTARY_BUFFER_K: '2',
       TRIBUTARY_LOCAL_STEPS: '15',
+      TRIBUTARY_MIN_WORKERS: '3',
     });
     expect(await coordinator.exited, coordinator.output.slice(-2000)).toBe(0);
     const all = await events(job, (e) => e.some((x) => x.type === 'job-finished'));
