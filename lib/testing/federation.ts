@@ -150,7 +150,8 @@ export class Federation {
 
   /**
    * Waits until the latest central evaluation's `metric` (accuracy, loss, or a task metric)
-   * satisfies `accept`; returns its value.
+   * satisfies `accept`; returns its value. If the run has already ended, any evaluation in its
+   * report that satisfied `accept` counts (the newest such one is returned).
    */
   async waitForMetric(
     metric: string,
@@ -162,8 +163,11 @@ export class Federation {
         const ended = this.ended();
         if (ended instanceof Error) return ended;
         if (ended) {
-          const last = ended.accuracyCurve.at(-1);
-          return { value: metric === 'loss' ? last?.loss : last?.metrics[metric], final: true };
+          // A run that stops at its target still evaluates the version waiting behind the one that
+          // met it, so the curve's last point may fall short; the newest accepted point counts.
+          const values = ended.accuracyCurve.map((p) => (metric === 'loss' ? p.loss : p.metrics[metric]));
+          const accepted = values.findLast((v) => v !== undefined && accept(v));
+          return { value: accepted ?? values.at(-1), final: true };
         }
         const evaluation = (await this.status())?.evaluation as Record<string, number> | null | undefined;
         const value = evaluation?.[metric];
