@@ -82,21 +82,28 @@ export const MNIST_TASK = fileURLToPath(new URL('../examples/mnist/task.ts', imp
 
 /** The round trip's stages as coordinators report them (services/coordinator/stages.ts). */
 type StageReport = Record<string, { count: number; medianMs: number; p90Ms: number }>;
+interface StagesReported {
+  roundTripStages?: StageReport;
+  criticalPath?: StageReport;
+}
 
 /**
  * One row per stage, one column per label: the median over runs of each run's median (ms), and
- * the median of their 90th percentiles in brackets. Runs from before the stages were reported
- * are left out.
+ * the median of their 90th percentiles in brackets. `which`: every update's stages, or each
+ * version's critical path. Runs from before the stages were reported are left out.
  */
-export function stageTable(byLabel: Record<string, readonly { roundTripStages?: StageReport }[]>): string {
+export function stageTable(
+  byLabel: Record<string, readonly StagesReported[]>,
+  which: keyof StagesReported = 'roundTripStages',
+): string {
   const labels = Object.keys(byLabel);
   const stages = [
-    ...new Set(labels.flatMap((l) => byLabel[l]?.flatMap((r) => Object.keys(r.roundTripStages ?? {})) ?? [])),
+    ...new Set(labels.flatMap((l) => byLabel[l]?.flatMap((r) => Object.keys(r[which] ?? {})) ?? [])),
   ];
   if (stages.length === 0) return '(no run reported its stages)';
   const cell = (label: string, stage: string) => {
     const mine = (byLabel[label] ?? []).flatMap((r) => {
-      const s = r.roundTripStages?.[stage];
+      const s = r[which]?.[stage];
       return s && s.count > 0 ? [s] : [];
     });
     if (mine.length === 0) return '–';
@@ -106,6 +113,17 @@ export function stageTable(byLabel: Record<string, readonly { roundTripStages?: 
     ['stage, ms: median (p90)', ...labels],
     stages.map((stage) => [stage, ...labels.map((l) => cell(l, stage))]),
   );
+}
+
+/** The critical-path table with its caption, or nothing if no run reported one. */
+export function criticalPathSection(byLabel: Record<string, readonly StagesReported[]>): string[] {
+  if (!Object.values(byLabel).some((runs) => runs.some((r) => r.criticalPath))) return [];
+  return [
+    '',
+    "What each version waited for: the update that completed it (its last fold), from its base version's commit to its lease (leased), through its stages, to the step; and the time between two versions' commits. Under FedAvg the stages add up to the time between versions; under FedBuff the completing update can be leased before the previous version:",
+    '',
+    stageTable(byLabel, 'criticalPath'),
+  ];
 }
 
 /** numpy's (OpenBLAS) and TensorFlow's threads per Python process, as sharedHostThreads gives ours. */

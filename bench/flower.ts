@@ -31,6 +31,7 @@ import {
   requireResult,
   RESULTS_DIR,
   stageTable,
+  criticalPathSection,
   table,
   writeResult,
 } from './common.js';
@@ -192,6 +193,7 @@ type TtaResult = {
     seed: number;
     report: CurveReport & {
       roundTripStages?: Parameters<typeof stageTable>[0][string][number]['roundTripStages'];
+      criticalPath?: Parameters<typeof stageTable>[0][string][number]['criticalPath'];
       trainingStartedSeconds?: number | null;
     };
   }[];
@@ -243,6 +245,14 @@ function writeFlowerComparison(
     { bench: 'tta', suffix: '', result: tta },
     { bench: 'tta-numpy', suffix: ' (NumPy workers)', result: ttaNumpy },
   ].flatMap(({ bench, suffix, result }) => (result ? [{ bench, suffix, result, runs: result.runs }] : []));
+  const tributaryReports = Object.fromEntries(
+    tributary.flatMap(({ suffix, runs }) =>
+      ['fedavg', 'fedbuff'].map((strategy) => [
+        `Tributary ${strategy}${suffix}`,
+        runs.filter((r) => r.strategy === strategy).map((r) => r.report),
+      ]),
+    ),
+  );
   const otherBasis = tributary.filter((t) => (t.result.parameters?.delayBasis ?? 'wall') !== delayBasis);
   // Flower's first round waits for all its clients; a Tributary run whose first lease did not wait
   // for its whole fleet counted the fleet coming online as training time.
@@ -347,16 +357,8 @@ function writeFlowerComparison(
     '',
     "Tributary's round trip by stage (from bench tta's runs; Flower's rounds are its slowest client's training and delay plus the overhead above):",
     '',
-    stageTable(
-      Object.fromEntries(
-        tributary.flatMap(({ suffix, runs }) =>
-          ['fedavg', 'fedbuff'].map((strategy) => [
-            `Tributary ${strategy}${suffix}`,
-            runs.filter((r) => r.strategy === strategy).map((r) => r.report),
-          ]),
-        ),
-      ),
-    ),
+    stageTable(tributaryReports),
+    ...criticalPathSection(tributaryReports),
     '',
     'Chart: `bench/results/flower.png` (and `flower.html`).',
     '',

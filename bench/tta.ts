@@ -23,6 +23,7 @@ import {
   requireResult,
   RESULTS_DIR,
   stageTable,
+  criticalPathSection,
   table,
   writeResult,
 } from './common.js';
@@ -277,6 +278,12 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
     s.median === null ? `not reached (${s.reached}/${s.runs})` : s.median.toFixed(digits);
   const x = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(2)}×`);
   const speedupLine = `FedBuff reaches 0.85 ${x(speedup.to085)} and 0.90 ${x(speedup.to090)} sooner than FedAvg (from the first task); counted from process start, ${x(speedup.fromStartTo085)} and ${x(speedup.fromStartTo090)}. Final accuracy difference: ${finalDifferencePoints >= 0 ? '+' : ''}${finalDifferencePoints.toFixed(2)} points.`;
+  const byStrategy = Object.fromEntries(
+    (Object.keys(STRATEGIES) as Strategy[]).map((s) => [
+      STRATEGY_LABELS[s],
+      runs.filter((r) => r.strategy === s).map((r) => r.report),
+    ]),
+  );
   const md = [
     `# Time to accuracy: FedBuff vs synchronous FedAvg${engine === 'numpy' ? ' (NumPy workers)' : ''}`,
     '',
@@ -317,14 +324,8 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
     '',
     "A task's round trip by stage (coordinators' reports; lease → task at the worker → its model ready → training, with the simulated delay → the update's record created → whole at the coordinator → folded; and per version: last fold → step committed → the next version's first lease):",
     '',
-    stageTable(
-      Object.fromEntries(
-        (Object.keys(STRATEGIES) as Strategy[]).map((s) => [
-          STRATEGY_LABELS[s],
-          runs.filter((r) => r.strategy === s).map((r) => r.report),
-        ]),
-      ),
-    ),
+    stageTable(byStrategy),
+    ...criticalPathSection(byStrategy),
     '',
     'Per run:',
     '',

@@ -1,5 +1,5 @@
 /** runs/<run-id>/report.json and accuracy.png/.html: what a finished (or stopped) run achieved. */
-import type { Stage, StageSummary } from './stages.js';
+import type { CriticalStage, Stage, StageSummary } from './stages.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeLineChart } from '../../lib/chart.js';
@@ -40,6 +40,8 @@ export interface RunReport {
   federatedEvaluation: FederatedEvaluationPoint[];
   /** A task's round trip, stage by stage: median, 90th percentile and mean ms (./stages.ts). */
   roundTripStages: Record<Stage, StageSummary>;
+  /** The update that completed each version, stage by stage, and the time between versions (./stages.ts). */
+  criticalPath: Record<CriticalStage, StageSummary>;
 }
 
 export function buildReport(
@@ -78,6 +80,7 @@ export function buildReport(
     stalenessBySilo: metrics.silos.stalenessBySilo(),
     federatedEvaluation: metrics.silos.rounds,
     roundTripStages: metrics.stages.summary(),
+    criticalPath: metrics.stages.criticalPath(),
   };
 }
 

@@ -256,6 +256,7 @@ export class CoordinatorRunner {
       recordCreatedAtMs: createdAtMs,
       wholeAtMs,
       foldedAtMs,
+      baseVersion: whole.baseVersion,
     });
     const late = lease === undefined;
     const silo = this.leaseBook.workers.get(whole.workerId)?.silo ?? '(unknown)';

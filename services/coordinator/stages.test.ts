@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RoundTripStages, STAGES } from './stages.js';
+import { CRITICAL_STAGES, RoundTripStages, STAGES } from './stages.js';
 
 const timings = (t0: number) => ({
   taskReceivedAtMs: t0 + 10,
@@ -57,5 +57,63 @@ describe('RoundTripStages', () => {
     expect(stages.summary().step).toEqual({ count: 10, medianMs: 5.5, p90Ms: 9, meanMs: 5.5 });
     for (let i = 0; i < 5000; i++) stages.stepCommitted(100 + i, 0, 7);
     expect(stages.summary().step).toMatchObject({ count: 4096, medianMs: 7, p90Ms: 7 });
+  });
+
+  describe('critical path', () => {
+    /** An update leased at `lease` on `base`, back at the coordinator `inKafka` ms after its record. */
+    const update = (base: number, lease: number, train: number, foldedAtMs: number) => ({
+      leaseIssuedAtMs: lease,
+      timings: {
+        taskReceivedAtMs: lease + 4,
+        modelReadyAtMs: lease + 6,
+        startedAtMs: lease + 6,
+        finishedAtMs: lease + 6 + train,
+      },
+      recordCreatedAtMs: lease + 7 + train,
+      wholeAtMs: foldedAtMs - 1,
+      foldedAtMs,
+      baseVersion: base,
+    });
+
+    it("takes each version's last fold as its path, and under sync rounds the path adds up to the interval", () => {
+      const stages = new RoundTripStages();
+      stages.stepCommitted(0, 0, 100); // version 0 committed at 100
+      // Round 1: leased 2 ms after the commit; the slow update (60 ms of training) completes it.
+      stages.folded(update(0, 102, 20, 140));
+      stages.folded(update(0, 102, 60, 180));
+      stages.stepCommitted(1, 180, 192);
+      const path = stages.criticalPath();
+      expect(path.leased).toMatchObject({ count: 1, medianMs: 2 });
+      expect(path.training.medianMs).toBe(60);
+      expect(path['in Kafka'].medianMs).toBe(180 - 1 - (102 + 7 + 60));
+      expect(path.step.medianMs).toBe(12);
+      expect(path['between versions']).toMatchObject({ count: 1, medianMs: 92 });
+      const parts = CRITICAL_STAGES.filter((s) => s !== 'between versions').reduce(
+        (sum, s) => sum + path[s].medianMs,
+        0,
+      );
+      expect(parts).toBe(92);
+      // The fast update counts among all updates' stages, not on the path.
+      expect(stages.summary().training.count).toBe(2);
+      expect(path.training.count).toBe(1);
+    });
+
+    it('leaves the path out when no fold led to the step (a commit of rejections), and a lease before the base', () => {
+      const stages = new RoundTripStages();
+      stages.stepCommitted(4, 0, 1000);
+      stages.folded(update(4, 1010, 20, 1050));
+      stages.stepCommitted(5, 1049, 1060); // not the fold's time: some other step
+      expect(stages.criticalPath().training.count).toBe(0);
+      expect(stages.criticalPath()['between versions'].medianMs).toBe(60);
+      // Leased on version 3, whose commit this coordinator never saw: no `leased`, the rest counts.
+      stages.folded(update(3, 900, 20, 1100));
+      stages.stepCommitted(6, 1100, 1110);
+      const path = stages.criticalPath();
+      expect(path.leased.count).toBe(0);
+      expect(path.training.count).toBe(1);
+      // A step after a step with no fold between them has no path of its own.
+      stages.stepCommitted(7, 1100, 1120);
+      expect(stages.criticalPath().step.count).toBe(1);
+    });
   });
 });

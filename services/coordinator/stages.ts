@@ -10,6 +10,12 @@
  *   step            last fold of a version → its step committed (the transaction)
  *   evaluation      the central evaluation of a new version (after its step and the next leases)
  *   next lease      step committed → the first task on the new version leased
+ * The medians say what a typical update spends where; they do not say what a version waits for. So
+ * the update that completed each version (its last fold) is also kept apart, as that version's
+ * critical path: how long after its base version's commit it was leased, its own stages, and the
+ * step, beside the time between the two commits. Under synchronous FedAvg (the base is the previous
+ * version) the path's stages add up to the time between versions, so the slowest stage is what to
+ * make faster; under FedBuff an update can be leased before the previous version, so they need not.
  * Pure: every time is passed in. Worker times cross a process (a machine, in production): a clock
  * offset between them shows in the stages either side of it. Times that cannot be (negative, or
  * over an hour) are not counted: a worker's fields can lie. Each stage keeps its last 4,096
@@ -17,18 +23,16 @@
  */
 import type { ModelUpdate } from '../../lib/wire/schemas.js';
 
-export const STAGES = [
-  'task delivered',
-  'model ready',
-  'training',
-  'encoded',
-  'in Kafka',
-  'folded',
-  'step',
-  'evaluation',
-  'next lease',
-] as const;
+/** The stages of one update, from its lease to its fold. */
+const UPDATE_STAGES = ['task delivered', 'model ready', 'training', 'encoded', 'in Kafka', 'folded'] as const;
+type UpdateStage = (typeof UPDATE_STAGES)[number];
+
+export const STAGES = [...UPDATE_STAGES, 'step', 'evaluation', 'next lease'] as const;
 export type Stage = (typeof STAGES)[number];
+
+/** A version's critical path: the update that completed it, from its lease to the step, and the interval. */
+export const CRITICAL_STAGES = ['leased', ...UPDATE_STAGES, 'step', 'between versions'] as const;
+export type CriticalStage = (typeof CRITICAL_STAGES)[number];
 
 export interface StageSummary {
   readonly count: number;
@@ -50,15 +54,22 @@ export interface FoldedTimes {
   readonly recordCreatedAtMs: number;
   readonly wholeAtMs: number;
   readonly foldedAtMs: number;
+  /** The version the update was trained from (for the critical path's `leased`). */
+  readonly baseVersion?: number;
 }
 
-export class RoundTripStages {
-  private readonly samples = new Map<Stage, number[]>(STAGES.map((s) => [s, []]));
-  private readonly next = new Map<Stage, number>();
-  private readonly committedAt = new Map<number, number>();
-  private readonly firstLeased = new Set<number>();
+type Samples<S extends string> = Map<S, number[]>;
 
-  private add(stage: Stage, from: number | null | undefined, to: number | null | undefined): void {
+/** Keeps the last KEEP plausible durations of each of a set of stages. */
+class StageSamples<S extends string> {
+  private readonly samples: Samples<S>;
+  private readonly next = new Map<S, number>();
+
+  constructor(private readonly stages: readonly S[]) {
+    this.samples = new Map(stages.map((s) => [s, []]));
+  }
+
+  add(stage: S, from: number | null | undefined, to: number | null | undefined): void {
     if (from === null || from === undefined || to === null || to === undefined) return;
     const ms = to - from;
     if (!Number.isFinite(ms) || ms < 0 || ms > MAX_PLAUSIBLE_MS) return;
@@ -68,17 +79,57 @@ export class RoundTripStages {
     this.next.set(stage, at + 1);
   }
 
+  summary(): Record<S, StageSummary> {
+    return Object.fromEntries(
+      this.stages.map((stage) => {
+        const xs = [...(this.samples.get(stage) as number[])].sort((a, b) => a - b);
+        const n = xs.length;
+        const at = (i: number) => xs[Math.max(0, Math.min(n - 1, i))] ?? 0;
+        const median = n % 2 === 1 ? at((n - 1) / 2) : (at(n / 2 - 1) + at(n / 2)) / 2;
+        const mean = n ? xs.reduce((a, b) => a + b, 0) / n : 0;
+        return [stage, { count: n, medianMs: median, p90Ms: at(Math.ceil(0.9 * n) - 1), meanMs: mean }];
+      }),
+    ) as Record<S, StageSummary>;
+  }
+}
+
+export class RoundTripStages {
+  private readonly stages = new StageSamples<Stage>(STAGES);
+  private readonly critical = new StageSamples<CriticalStage>(CRITICAL_STAGES);
+  private readonly committedAt = new Map<number, number>();
+  private readonly firstLeased = new Set<number>();
+  /** The latest fold, the one that completes the version if a step follows it. */
+  private lastFold: FoldedTimes | null = null;
+
   folded(t: FoldedTimes): void {
-    this.add('task delivered', t.leaseIssuedAtMs, t.timings.taskReceivedAtMs);
-    this.add('model ready', t.timings.taskReceivedAtMs, t.timings.modelReadyAtMs);
-    this.add('training', t.timings.startedAtMs, t.timings.finishedAtMs);
-    this.add('encoded', t.timings.finishedAtMs, t.recordCreatedAtMs);
-    this.add('in Kafka', t.recordCreatedAtMs, t.wholeAtMs);
-    this.add('folded', t.wholeAtMs, t.foldedAtMs);
+    this.addUpdate(this.stages, t);
+    this.lastFold = t;
+  }
+
+  private addUpdate(into: Pick<StageSamples<UpdateStage>, 'add'>, t: FoldedTimes): void {
+    into.add('task delivered', t.leaseIssuedAtMs, t.timings.taskReceivedAtMs);
+    into.add('model ready', t.timings.taskReceivedAtMs, t.timings.modelReadyAtMs);
+    into.add('training', t.timings.startedAtMs, t.timings.finishedAtMs);
+    into.add('encoded', t.timings.finishedAtMs, t.recordCreatedAtMs);
+    into.add('in Kafka', t.recordCreatedAtMs, t.wholeAtMs);
+    into.add('folded', t.wholeAtMs, t.foldedAtMs);
   }
 
   stepCommitted(version: number, lastFoldAtMs: number, committedAtMs: number): void {
-    this.add('step', lastFoldAtMs, committedAtMs);
+    this.stages.add('step', lastFoldAtMs, committedAtMs);
+    const completing = this.lastFold;
+    this.lastFold = null;
+    if (completing && completing.foldedAtMs === lastFoldAtMs) {
+      this.addUpdate(this.critical, completing);
+      const base = completing.baseVersion;
+      this.critical.add(
+        'leased',
+        base === undefined ? undefined : this.committedAt.get(base),
+        completing.leaseIssuedAtMs,
+      );
+      this.critical.add('step', lastFoldAtMs, committedAtMs);
+    }
+    this.critical.add('between versions', this.committedAt.get(version - 1), committedAtMs);
     this.committedAt.set(version, committedAtMs);
     if (this.committedAt.size > VERSIONS_KEPT) {
       const oldest = this.committedAt.keys().next().value as number;
@@ -88,7 +139,7 @@ export class RoundTripStages {
   }
 
   evaluated(startedAtMs: number, finishedAtMs: number): void {
-    this.add('evaluation', startedAtMs, finishedAtMs);
+    this.stages.add('evaluation', startedAtMs, finishedAtMs);
   }
 
   /** A lease on `baseVersion` issued: the first one after its step counts. */
@@ -97,19 +148,15 @@ export class RoundTripStages {
     const committed = this.committedAt.get(baseVersion);
     if (committed === undefined) return;
     this.firstLeased.add(baseVersion);
-    this.add('next lease', committed, issuedAtMs);
+    this.stages.add('next lease', committed, issuedAtMs);
   }
 
   summary(): Record<Stage, StageSummary> {
-    return Object.fromEntries(
-      STAGES.map((stage) => {
-        const xs = [...(this.samples.get(stage) as number[])].sort((a, b) => a - b);
-        const n = xs.length;
-        const at = (i: number) => xs[Math.max(0, Math.min(n - 1, i))] ?? 0;
-        const median = n % 2 === 1 ? at((n - 1) / 2) : (at(n / 2 - 1) + at(n / 2)) / 2;
-        const mean = n ? xs.reduce((a, b) => a + b, 0) / n : 0;
-        return [stage, { count: n, medianMs: median, p90Ms: at(Math.ceil(0.9 * n) - 1), meanMs: mean }];
-      }),
-    ) as Record<Stage, StageSummary>;
+    return this.stages.summary();
+  }
+
+  /** Each version's critical path (see the top of this file), stage by stage. */
+  criticalPath(): Record<CriticalStage, StageSummary> {
+    return this.critical.summary();
   }
 }
