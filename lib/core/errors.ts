@@ -73,6 +73,10 @@ export const ERROR_CODES = {
     retriable: false,
     summary: "the model's weight layout differs from the job's (names, shapes, dtypes or order)",
   },
+  TRIB_CENTRAL_EVALUATION_FAILED: {
+    retriable: true,
+    summary: "the coordinator's central evaluation thread failed to start, or exited",
+  },
 
   // Federated evaluation: reports of workers' evaluations on their own holdout data.
   TRIB_EVALUATION_INVALID: {

@@ -59,3 +59,16 @@ describe('TRIBUTARY_EVALUATION_SLICE_MS (how long a batch of central evaluation 
     expect(load).toThrow(/TRIBUTARY_EVALUATION_SLICE_MS/);
   });
 });
+
+describe('TRIBUTARY_EVALUATION_THREAD (central evaluation on a thread of its own)', () => {
+  it('is off unless set to on, and refuses anything else, naming the variable', () => {
+    expect(loadCoordinatorConfig(base).evaluationThread).toBe(false);
+    expect(loadCoordinatorConfig({ ...base, TRIBUTARY_EVALUATION_THREAD: 'on' }).evaluationThread).toBe(true);
+    expect(loadCoordinatorConfig({ ...base, TRIBUTARY_EVALUATION_THREAD: 'off' }).evaluationThread).toBe(
+      false,
+    );
+    expect(() => loadCoordinatorConfig({ ...base, TRIBUTARY_EVALUATION_THREAD: 'yes' })).toThrow(
+      /TRIBUTARY_EVALUATION_THREAD/,
+    );
+  });
+});

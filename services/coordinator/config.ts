@@ -46,6 +46,8 @@ export interface CoordinatorConfig {
   readonly evaluateEvery: number;
   /** About how long one batch of central evaluation takes (ms): folds wait at most that long. */
   readonly evaluationSliceMs: number;
+  /** Where central evaluation runs: a thread of its own (./threaded-evaluator.ts), or the main thread. */
+  readonly evaluationThread: boolean;
   /**
    * Federated evaluation: every `every` versions (0: never) each live worker is asked to evaluate
    * the version on its silo's holdout; a round closes when all have answered or at `deadlineMs`.
@@ -264,6 +266,7 @@ export function loadCoordinatorConfig(
     },
     evaluateEvery: r.number('TRIBUTARY_EVALUATE_EVERY', 1, { integer: true, min: 1 }),
     evaluationSliceMs: r.number('TRIBUTARY_EVALUATION_SLICE_MS', 10, { min: 1, max: 10_000 }),
+    evaluationThread: r.oneOf('TRIBUTARY_EVALUATION_THREAD', ['on', 'off'] as const, 'off') === 'on',
     federatedEvaluation: {
       every: r.number('TRIBUTARY_FEDERATED_EVALUATE_EVERY', 0, { integer: true, min: 0 }),
       deadlineMs: r.number('TRIBUTARY_FEDERATED_EVALUATION_DEADLINE_MS', 30_000, { integer: true, min: 100 }),

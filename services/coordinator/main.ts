@@ -14,6 +14,7 @@ import { loadConfigOrExit } from '../../lib/config.js';
 import { describeSecurity, withCredentials } from '../../lib/security/client.js';
 import { loadCoordinatorConfig } from './config.js';
 import { taskEvaluator } from './evaluator.js';
+import { EvaluationThread, threadedEvaluator } from './threaded-evaluator.js';
 import { serveStatus } from './http.js';
 import { buildReport, writeReport } from './report.js';
 import { RestartBudget } from './restarts.js';
@@ -77,7 +78,14 @@ async function main(): Promise<void> {
     skipped,
     tfThreads: config.tfThreads,
   });
-  const evaluator = taskEvaluator(model, backend, config.modelSeed, config.evaluationSliceMs);
+  const inlineEvaluator = taskEvaluator(model, backend, config.modelSeed, config.evaluationSliceMs);
+  const evaluationThread = config.evaluationThread
+    ? new EvaluationThread(
+        { taskFile: loaded.file, taskConfig: loaded.config, tfThreads: config.tfThreads },
+        log,
+      )
+    : null;
+  const evaluator = evaluationThread ? threadedEvaluator(inlineEvaluator, evaluationThread) : inlineEvaluator;
   if (!evaluator.evaluates && config.federatedEvaluation.every === 0 && config.targetAccuracy !== null) {
     console.error(
       'invalid configuration:\n  - TRIBUTARY_TARGET_ACCURACY: the task has no evaluation data (data.evaluation) and federated evaluation is off, so no accuracy to reach',
@@ -161,6 +169,7 @@ async function main(): Promise<void> {
         versions: report.versions,
       });
       http.server.close();
+      await evaluationThread?.close();
       process.exit(0);
     })());
   process.on('SIGINT', () => void finish('stopped'));
