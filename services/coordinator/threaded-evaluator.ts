@@ -4,7 +4,7 @@
  * NumPy workers, FedBuff's versions came 25–35% less often than with evaluation every 8th version,
  * and the update that completed a version waited 25 ms in the coordinator instead of 10 (3 seeds,
  * alternating). The thread loads the task's model and held-out data itself; the main thread sends
- * a version's weights (transferred, not copied) and gets its Evaluation back. Central evaluation's
+ * a copy of a version's weights (transferred) and gets its Evaluation back. Central evaluation's
  * pacing (one at a time, newest first, at most half of a core: ./central-evaluation.ts) is
  * unchanged: the thread still shares the machine's cores.
  *
@@ -91,8 +91,10 @@ export class EvaluationThread {
     const id = this.nextId++;
     return new Promise<Evaluation | null>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      // Transferred: the caller hands over a copy of its model (./central-evaluation.ts).
-      this.worker?.postMessage({ id, weights } satisfies ToEvaluationThread, [weights.buffer as ArrayBuffer]);
+      // A copy, transferred: the caller's array may be the aggregator's live model (version 0's
+      // evaluation passes it as is), which a transfer would detach.
+      const copy = weights.slice();
+      this.worker?.postMessage({ id, weights: copy } satisfies ToEvaluationThread, [copy.buffer]);
     });
   }
 
