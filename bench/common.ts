@@ -82,7 +82,7 @@ export const MNIST_TASK = fileURLToPath(new URL('../examples/mnist/task.ts', imp
 
 /** The round trip's stages as coordinators report them (services/coordinator/stages.ts). */
 type StageReport = Record<string, { count: number; medianMs: number; p90Ms: number }>;
-interface StagesReported {
+export interface StagesReported {
   roundTripStages?: StageReport;
   criticalPath?: StageReport;
 }
@@ -115,10 +115,12 @@ export function stageTable(
   );
 }
 
-/** The critical-path table with its caption, or nothing if no run reported one. */
-export function criticalPathSection(byLabel: Record<string, readonly StagesReported[]>): string[] {
-  if (!Object.values(byLabel).some((runs) => runs.some((r) => r.criticalPath))) return [];
+/** Markdown lines: `caption`, the stage table, then the critical-path table if any run reported one. */
+export function stageSections(caption: string, byLabel: Record<string, readonly StagesReported[]>): string[] {
+  const stages = [caption, '', stageTable(byLabel)];
+  if (!Object.values(byLabel).some((runs) => runs.some((r) => r.criticalPath))) return stages;
   return [
+    ...stages,
     '',
     "What each version waited for: the update that completed it (its last fold), from its base version's commit to its lease (leased), through its stages, to the step; and the time between two versions' commits. Under FedAvg the stages add up to the time between versions; under FedBuff the completing update can be leased before the previous version:",
     '',

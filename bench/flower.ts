@@ -30,8 +30,8 @@ import {
   readResult,
   requireResult,
   RESULTS_DIR,
-  stageTable,
-  criticalPathSection,
+  stageSections,
+  type StagesReported,
   table,
   writeResult,
 } from './common.js';
@@ -191,11 +191,10 @@ type TtaResult = {
   runs: {
     strategy: string;
     seed: number;
-    report: CurveReport & {
-      roundTripStages?: Parameters<typeof stageTable>[0][string][number]['roundTripStages'];
-      criticalPath?: Parameters<typeof stageTable>[0][string][number]['criticalPath'];
-      trainingStartedSeconds?: number | null;
-    };
+    report: CurveReport &
+      StagesReported & {
+        trainingStartedSeconds?: number | null;
+      };
   }[];
 };
 
@@ -355,10 +354,10 @@ function writeFlowerComparison(
     '',
     spread.markdown,
     '',
-    "Tributary's round trip by stage (from bench tta's runs; Flower's rounds are its slowest client's training and delay plus the overhead above):",
-    '',
-    stageTable(tributaryReports),
-    ...criticalPathSection(tributaryReports),
+    ...stageSections(
+      "Tributary's round trip by stage (from bench tta's runs; Flower's rounds are its slowest client's training and delay plus the overhead above):",
+      tributaryReports,
+    ),
     '',
     'Chart: `bench/results/flower.png` (and `flower.html`).',
     '',
