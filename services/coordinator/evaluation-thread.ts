@@ -41,7 +41,7 @@ async function start(port: NonNullable<typeof parentPort>, data: EvaluationThrea
 }
 
 function describe(error: unknown): string {
-  return error instanceof Error ? `${error.message}` : String(error);
+  return error instanceof Error ? error.message : String(error);
 }
 
 if (parentPort) void start(parentPort, workerData as EvaluationThreadData);

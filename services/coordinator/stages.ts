@@ -58,11 +58,9 @@ export interface FoldedTimes {
   readonly baseVersion?: number;
 }
 
-type Samples<S extends string> = Map<S, number[]>;
-
 /** Keeps the last KEEP plausible durations of each of a set of stages. */
 class StageSamples<S extends string> {
-  private readonly samples: Samples<S>;
+  private readonly samples: Map<S, number[]>;
   private readonly next = new Map<S, number>();
 
   constructor(private readonly stages: readonly S[]) {

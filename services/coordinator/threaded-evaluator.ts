@@ -156,7 +156,6 @@ function failure(message: string): TributaryError {
 export function threadedEvaluator(inline: Evaluator, thread: EvaluationThread): Evaluator {
   return {
     ...inline,
-    initialWeights: () => inline.initialWeights(),
     evaluate: async (weights) => {
       if (!inline.evaluates) return null;
       if (thread.ready) return thread.evaluate(weights);
