@@ -30,6 +30,9 @@ export interface StepClient {
   readonly fallback: string | null;
 }
 
+/** The coordinator's consumer group on `updates`, whose offsets every step commits; also its transactional id. */
+export const coordinatorGroupId = (jobId: string) => `tributary.${jobId}.coordinator`;
+
 /**
  * An idempotent producer for tasks and events, and the transactional one for server steps: kafkajs's,
  * or librdkafka's when `stepClient` takes it (shorter steps; docs/native-kafka.md has the figures).
@@ -49,10 +52,15 @@ export async function connectProducers(
       createPartitioner: Partitioners.DefaultPartitioner,
     }),
   );
-  const transactionalId = `tributary.${jobId}.coordinator`;
+  const transactionalId = coordinatorGroupId(jobId);
   const { native, fallback } = librdkafkaFor(stepClient.choice);
   const txProducer = native
-    ? librdkafkaTransactionalProducer(native, { ...stepClient, transactionalId, transactionTimeoutMs })
+    ? librdkafkaTransactionalProducer(native, {
+        ...stepClient,
+        transactionalId,
+        transactionTimeoutMs,
+        offsetsGroupId: coordinatorGroupId(jobId),
+      })
     : renewingProducer(() =>
         kafka.producer({
           transactionalId,
@@ -129,7 +137,7 @@ export async function consumeUpdates(
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
     partitions = (metadata?.partitions ?? []).map((p) => p.partitionId);
     const [offsets] = await admin.fetchOffsets({
-      groupId: `tributary.${jobId}.coordinator`,
+      groupId: coordinatorGroupId(jobId),
       topics: [topic],
     });
     committed = offsets?.partitions ?? [];

@@ -16,6 +16,7 @@ import { toRecords } from '../../lib/wire/records.js';
 import type { GlobalModel } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import { checkpointChunks, writeCheckpointManifest } from './checkpoints.js';
+import { coordinatorGroupId } from './clients.js';
 import type { CoordinatorConfig } from './config.js';
 import { encodeCursor } from './cursor.js';
 import type { UpdateReassembly } from './reassembly.js';
@@ -81,7 +82,7 @@ export async function writeStep(txProducer: Producer, step: CommitStep, s: StepS
     }));
     if (partitions.length > 0) {
       await tx.sendOffsets({
-        consumerGroupId: `tributary.${s.jobId}.coordinator`,
+        consumerGroupId: coordinatorGroupId(s.jobId),
         topics: [{ topic: topicName(s.jobId, 'updates'), partitions }],
       });
     }

@@ -111,26 +111,30 @@ describe('worker senders', () => {
 });
 
 describe('the coordinator step producer on librdkafka', () => {
-  const stepProducer = (transactionalId: string) =>
+  const stepProducer = (transactionalId: string, offsetsGroupId?: string) =>
     librdkafkaTransactionalProducer(native!, {
       brokers: inject('brokers'),
       clientId: 'clients-test-tx',
       transactionalId,
       transactionTimeoutMs: TRANSACTION_TIMEOUT_MS,
+      ...(offsetsGroupId === undefined ? {} : { offsetsGroupId }),
     });
   const values = async (topic: string) =>
     (await readTopicNow(kafka, topic)).map((r) => r.message.value?.toString());
 
-  it.skipIf(native === null)(
-    "commits records on two topics and a group's offsets in one transaction, at the offsets it reports",
-    async () => {
+  it.skipIf(native === null).each([
+    ['its client joined in the first step', false],
+    ['its client connected with the producer', true],
+  ])(
+    "commits records on two topics and a group's offsets in one transaction, at the offsets it reports (%s)",
+    async (_, groupAhead) => {
       const [models, checkpoints, updates] = [
         await createTopic(1),
         await createTopic(1),
         await createTopic(3),
       ];
       const group = uniqueName('coordinator-group');
-      const producer = stepProducer(uniqueName('txid'));
+      const producer = stepProducer(uniqueName('txid'), groupAhead ? group : undefined);
       await producer.connect();
       try {
         for (const step of [1, 2]) {
