@@ -7,6 +7,7 @@ import { batchesOf } from '../../lib/task/batches.js';
 import type { Evaluation, TaskModel } from '../../lib/task/model.js';
 import type { Batch, BatchSource, TaskConfig } from '../../lib/task/types.js';
 import { FIRST_BATCH, nextBatchSize, type Slice } from './evaluation-batches.js';
+import { HeldOutData } from './held-out.js';
 
 export interface Evaluator {
   readonly layout: ModelLayout;
@@ -38,21 +39,23 @@ export function taskEvaluator(
 ): Evaluator {
   const initial = model.initialWeights(modelSeed);
   const data = model.task.data.evaluation;
+  const heldOut = data
+    ? new HeldOutData(model.tf, (batchSize) => data({ tf: model.tf, config: model.config, batchSize }))
+    : null;
   let batchSize = FIRST_BATCH;
   return {
     layout: model.layout,
     backend,
-    evaluates: data !== undefined,
+    evaluates: heldOut !== null,
     classNames: model.task.classNames ?? [],
     classes: model.classes,
     initialWeights: () => Float32Array.from(initial),
     evaluate: async (weights) => {
-      if (!data) return null;
+      if (!heldOut) return null;
       const slices: Slice[] = [];
-      const source = data({ tf: model.tf, config: model.config, batchSize });
       const evaluation = await model.evaluate(
         weights,
-        timedGivingWay(source, () => performance.now(), slices),
+        timedGivingWay(heldOut.batches(batchSize), () => performance.now(), slices),
       );
       batchSize = nextBatchSize(batchSize, slices, sliceMs);
       return evaluation;
