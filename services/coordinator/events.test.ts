@@ -47,6 +47,7 @@ describe('JobEvents', () => {
       serde,
       () => 1,
       quiet,
+      0,
     );
     p.hold();
     await events.emit({ type: 'job-started' }, 0);
@@ -86,6 +87,7 @@ describe('JobEvents', () => {
       serde,
       () => 1,
       quiet,
+      0,
     );
     p.hold();
     await events.emit({ type: 'job-started' }, 0); // out, held
@@ -98,5 +100,42 @@ describe('JobEvents', () => {
     await last;
     await events.flush();
     expect(p.sent.flat()).toHaveLength(JobEvents.MAX_QUEUED + 1);
+  });
+
+  it('holds the first event for company: what comes within the linger goes in one send; flush does not wait', async () => {
+    const p = recordingProducer();
+    const events = new JobEvents(
+      'j',
+      () => p.producer,
+      serde,
+      () => 1,
+      quiet,
+      30,
+    );
+    await events.emit({ type: 'job-started' }, 0);
+    await events.emit({ type: 'lease-expired' }, 0);
+    expect(p.sent).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(p.sent.map((b) => b.length)).toEqual([2]);
+    await events.emit({ type: 'lease-expired' }, 0);
+    await events.emit({ type: 'lease-expired' }, 0);
+    await events.flush();
+    expect(p.sent.map((b) => b.length)).toEqual([2, 2]);
+    expect(typesOf(p.sent)).toEqual(['job-started', 'lease-expired', 'lease-expired', 'lease-expired']);
+  });
+
+  it('sends a full batch without lingering', async () => {
+    const p = recordingProducer();
+    const events = new JobEvents(
+      'j',
+      () => p.producer,
+      serde,
+      () => 1,
+      quiet,
+      60_000,
+    );
+    for (let i = 0; i < JobEvents.MAX_BATCH; i++) await events.emit({ type: 'lease-expired' }, 0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(p.sent.map((b) => b.length)).toEqual([JobEvents.MAX_BATCH]);
   });
 });
