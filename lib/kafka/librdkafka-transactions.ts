@@ -55,7 +55,7 @@ export interface TransactionalOptions extends LibrdkafkaSenderOptions {
   readonly transactionTimeoutMs: number;
   /**
    * The group whose offsets steps will send, if known: its client is then connected with the
-   * producer, not in the first step (which it held back by 60–75 ms, a first version's whole step).
+   * producer, not in the first step's sendOffsets (which that added 63–74 ms to, against 2–5 ms).
    */
   readonly offsetsGroupId?: string;
 }
