@@ -38,17 +38,21 @@ const typesOf = (batches: string[][]) =>
       v.includes('job-started') ? 'job-started' : v.includes('lease-expired') ? 'lease-expired' : '?',
     );
 
+/** A job's events on `p`, lingering `lingerMs` (the default when omitted). */
+const eventsOn = (p: ReturnType<typeof recordingProducer>, lingerMs?: number) =>
+  new JobEvents(
+    'j',
+    () => p.producer,
+    serde,
+    () => 1,
+    quiet,
+    lingerMs,
+  );
+
 describe('JobEvents', () => {
   it('sends in order, batching what queued while a send was out, and flush waits for all of it', async () => {
     const p = recordingProducer();
-    const events = new JobEvents(
-      'j',
-      () => p.producer,
-      serde,
-      () => 1,
-      quiet,
-      0,
-    );
+    const events = eventsOn(p, 0);
     p.hold();
     await events.emit({ type: 'job-started' }, 0);
     for (let i = 0; i < 5; i++) await events.emit({ type: 'lease-expired' }, 0);
@@ -61,13 +65,7 @@ describe('JobEvents', () => {
   it('lets flush end when sends fail, at once or later, and sends what comes after', async () => {
     let mode: 'sync' | 'async' | null = 'sync';
     const p = recordingProducer(() => mode);
-    const events = new JobEvents(
-      'j',
-      () => p.producer,
-      serde,
-      () => 1,
-      quiet,
-    );
+    const events = eventsOn(p);
     await events.emit({ type: 'job-started' }, 0);
     await events.flush(); // a drain that ended at once must not leave flush spinning
     mode = 'async';
@@ -81,14 +79,7 @@ describe('JobEvents', () => {
 
   it('makes emit wait once MAX_QUEUED events are waiting, so the queue stays bounded', async () => {
     const p = recordingProducer();
-    const events = new JobEvents(
-      'j',
-      () => p.producer,
-      serde,
-      () => 1,
-      quiet,
-      0,
-    );
+    const events = eventsOn(p, 0);
     p.hold();
     await events.emit({ type: 'job-started' }, 0); // out, held
     for (let i = 0; i < JobEvents.MAX_QUEUED - 1; i++) await events.emit({ type: 'lease-expired' }, 0);
@@ -104,14 +95,7 @@ describe('JobEvents', () => {
 
   it('holds the first event for company: what comes within the linger goes in one send; flush does not wait', async () => {
     const p = recordingProducer();
-    const events = new JobEvents(
-      'j',
-      () => p.producer,
-      serde,
-      () => 1,
-      quiet,
-      30,
-    );
+    const events = eventsOn(p, 30);
     await events.emit({ type: 'job-started' }, 0);
     await events.emit({ type: 'lease-expired' }, 0);
     expect(p.sent).toEqual([]);
@@ -126,14 +110,7 @@ describe('JobEvents', () => {
 
   it('sends a full batch without lingering', async () => {
     const p = recordingProducer();
-    const events = new JobEvents(
-      'j',
-      () => p.producer,
-      serde,
-      () => 1,
-      quiet,
-      60_000,
-    );
+    const events = eventsOn(p, 60_000);
     for (let i = 0; i < JobEvents.MAX_BATCH; i++) await events.emit({ type: 'lease-expired' }, 0);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(p.sent.map((b) => b.length)).toEqual([JobEvents.MAX_BATCH]);
