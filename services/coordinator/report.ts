@@ -1,5 +1,5 @@
 /** runs/<run-id>/report.json and accuracy.png/.html: what a finished (or stopped) run achieved. */
-import type { CriticalStage, Stage, StageSummary } from './stages.js';
+import type { CriticalStage, Stage, StageSummary, VersionPath } from './stages.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeLineChart } from '../../lib/chart.js';
@@ -42,6 +42,8 @@ export interface RunReport {
   roundTripStages: Record<Stage, StageSummary>;
   /** The update that completed each version, stage by stage, and the time between versions (./stages.ts). */
   criticalPath: Record<CriticalStage, StageSummary>;
+  /** The first versions' critical paths one by one, ms: start-up's share of time to accuracy. */
+  firstVersions: readonly VersionPath[];
 }
 
 export function buildReport(
@@ -81,6 +83,7 @@ export function buildReport(
     federatedEvaluation: metrics.silos.rounds,
     roundTripStages: metrics.stages.summary(),
     criticalPath: metrics.stages.criticalPath(),
+    firstVersions: metrics.stages.firstVersionPaths(),
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CRITICAL_STAGES, RoundTripStages, STAGES } from './stages.js';
+import { CRITICAL_STAGES, FIRST_VERSIONS_KEPT, RoundTripStages, STAGES } from './stages.js';
 
 const timings = (t0: number) => ({
   taskReceivedAtMs: t0 + 10,
@@ -96,6 +96,34 @@ describe('RoundTripStages', () => {
       // The fast update counts among all updates' stages, not on the path.
       expect(stages.summary().training.count).toBe(2);
       expect(path.training.count).toBe(1);
+    });
+
+    it("keeps the first versions' paths whole, one by one, and no more than FIRST_VERSIONS_KEPT", () => {
+      const stages = new RoundTripStages();
+      stages.stepCommitted(0, 0, 100);
+      stages.folded(update(0, 102, 60, 180));
+      stages.stepCommitted(1, 180, 192);
+      stages.folded(update(1, 195, 20, 230));
+      stages.stepCommitted(2, 230, 240);
+      const [v0, v1, v2] = stages.firstVersionPaths();
+      expect(v0).toEqual({ version: 0, stages: {} });
+      expect(v1?.version).toBe(1);
+      expect(v1?.stages).toEqual({
+        leased: 2,
+        'task delivered': 4,
+        'model ready': 2,
+        training: 60,
+        encoded: 1,
+        'in Kafka': 180 - 1 - (102 + 7 + 60),
+        folded: 1,
+        step: 12,
+        'between versions': 92,
+      });
+      expect(v2?.stages).toMatchObject({ leased: 3, training: 20, step: 10, 'between versions': 48 });
+      for (let v = 3; v < 20; v++) stages.stepCommitted(v, 0, 240 + v);
+      expect(stages.firstVersionPaths().map((p) => p.version)).toEqual(
+        Array.from({ length: FIRST_VERSIONS_KEPT }, (_, i) => i),
+      );
     });
 
     it('leaves the path out when no fold led to the step (a commit of rejections), and a lease before the base', () => {

@@ -16,6 +16,8 @@
  * step, beside the time between the two commits. Under synchronous FedAvg (the base is the previous
  * version) the path's stages add up to the time between versions, so the slowest stage is what to
  * make faster; under FedBuff an update can be leased before the previous version, so they need not.
+ * The first FIRST_VERSIONS_KEPT versions' paths are also kept one by one: start-up (first sends,
+ * connections, caches) shows there and is lost in the medians, yet it counts in time to accuracy.
  * Pure: every time is passed in. Worker times cross a process (a machine, in production): a clock
  * offset between them shows in the stages either side of it. Times that cannot be (negative, or
  * over an hour) are not counted: a worker's fields can lie. Each stage keeps its last 4,096
@@ -45,6 +47,14 @@ const KEEP = 4096;
 const MAX_PLAUSIBLE_MS = 60 * 60_000;
 /** Versions whose commit time is kept for the `next lease` stage. */
 const VERSIONS_KEPT = 64;
+/** Versions whose critical path is also kept whole: start-up shows there, not in the medians. */
+export const FIRST_VERSIONS_KEPT = 8;
+
+/** One version's critical path in ms (a stage is absent when its times were missing or implausible). */
+export interface VersionPath {
+  readonly version: number;
+  readonly stages: Partial<Record<CriticalStage, number>>;
+}
 
 export interface FoldedTimes {
   /** When the update's lease was issued (absent for a late update whose lease had gone). */
@@ -58,6 +68,26 @@ export interface FoldedTimes {
   readonly baseVersion?: number;
 }
 
+function plausibleMs(from: number | null | undefined, to: number | null | undefined): number | undefined {
+  if (from === null || from === undefined || to === null || to === undefined) return undefined;
+  const ms = to - from;
+  return Number.isFinite(ms) && ms >= 0 && ms <= MAX_PLAUSIBLE_MS ? ms : undefined;
+}
+
+/** Where an update's stages go: every update's samples, the critical path's, or one version's path. */
+interface StageSink<S extends string> {
+  add(stage: S, from: number | null | undefined, to: number | null | undefined): void;
+}
+
+/** One version's stages, as StageSamples takes them. */
+class OnePath {
+  readonly stages: Partial<Record<CriticalStage, number>> = {};
+  add(stage: CriticalStage, from: number | null | undefined, to: number | null | undefined): void {
+    const ms = plausibleMs(from, to);
+    if (ms !== undefined) this.stages[stage] = ms;
+  }
+}
+
 /** Keeps the last KEEP plausible durations of each of a set of stages. */
 class StageSamples<S extends string> {
   private readonly samples: Map<S, number[]>;
@@ -68,9 +98,8 @@ class StageSamples<S extends string> {
   }
 
   add(stage: S, from: number | null | undefined, to: number | null | undefined): void {
-    if (from === null || from === undefined || to === null || to === undefined) return;
-    const ms = to - from;
-    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_PLAUSIBLE_MS) return;
+    const ms = plausibleMs(from, to);
+    if (ms === undefined) return;
     const kept = this.samples.get(stage) as number[];
     const at = this.next.get(stage) ?? 0;
     kept[at % KEEP] = ms;
@@ -96,6 +125,7 @@ export class RoundTripStages {
   private readonly critical = new StageSamples<CriticalStage>(CRITICAL_STAGES);
   private readonly committedAt = new Map<number, number>();
   private readonly firstLeased = new Set<number>();
+  private readonly firstVersions: VersionPath[] = [];
   /** The latest fold, the one that completes the version if a step follows it. */
   private lastFold: FoldedTimes | null = null;
 
@@ -104,7 +134,7 @@ export class RoundTripStages {
     this.lastFold = t;
   }
 
-  private addUpdate(into: Pick<StageSamples<UpdateStage>, 'add'>, t: FoldedTimes): void {
+  private addUpdate(into: StageSink<UpdateStage>, t: FoldedTimes): void {
     into.add('task delivered', t.leaseIssuedAtMs, t.timings.taskReceivedAtMs);
     into.add('model ready', t.timings.taskReceivedAtMs, t.timings.modelReadyAtMs);
     into.add('training', t.timings.startedAtMs, t.timings.finishedAtMs);
@@ -117,17 +147,21 @@ export class RoundTripStages {
     this.stages.add('step', lastFoldAtMs, committedAtMs);
     const completing = this.lastFold;
     this.lastFold = null;
-    if (completing && completing.foldedAtMs === lastFoldAtMs) {
-      this.addUpdate(this.critical, completing);
-      const base = completing.baseVersion;
-      this.critical.add(
-        'leased',
-        base === undefined ? undefined : this.committedAt.get(base),
-        completing.leaseIssuedAtMs,
-      );
-      this.critical.add('step', lastFoldAtMs, committedAtMs);
+    const keepWhole = this.firstVersions.length < FIRST_VERSIONS_KEPT ? new OnePath() : null;
+    for (const into of keepWhole ? [this.critical, keepWhole] : [this.critical]) {
+      if (completing && completing.foldedAtMs === lastFoldAtMs) {
+        this.addUpdate(into, completing);
+        const base = completing.baseVersion;
+        into.add(
+          'leased',
+          base === undefined ? undefined : this.committedAt.get(base),
+          completing.leaseIssuedAtMs,
+        );
+        into.add('step', lastFoldAtMs, committedAtMs);
+      }
+      into.add('between versions', this.committedAt.get(version - 1), committedAtMs);
     }
-    this.critical.add('between versions', this.committedAt.get(version - 1), committedAtMs);
+    if (keepWhole) this.firstVersions.push({ version, stages: keepWhole.stages });
     this.committedAt.set(version, committedAtMs);
     if (this.committedAt.size > VERSIONS_KEPT) {
       const oldest = this.committedAt.keys().next().value as number;
@@ -151,6 +185,11 @@ export class RoundTripStages {
 
   summary(): Record<Stage, StageSummary> {
     return this.stages.summary();
+  }
+
+  /** The critical paths of the first FIRST_VERSIONS_KEPT versions stepped, one by one. */
+  firstVersionPaths(): readonly VersionPath[] {
+    return this.firstVersions;
   }
 
   /** Each version's critical path (see the top of this file), stage by stage. */
