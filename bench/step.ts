@@ -75,12 +75,17 @@ export async function runStep(): Promise<void> {
           })),
           waitForLeaders: true,
         });
-        const { txProducer, producer } = await connectProducers(kafka, job, TRANSACTION_TIMEOUT_MS, {
-          choice: client,
-          brokers: stack.brokers,
-          clientId: `bench-step-${client}`,
-        });
-        await producer.disconnect();
+        const { txProducer, producer, taskSender } = await connectProducers(
+          kafka,
+          job,
+          TRANSACTION_TIMEOUT_MS,
+          {
+            choice: client,
+            brokers: stack.brokers,
+            clientId: `bench-step-${client}`,
+          },
+        );
+        await Promise.all([producer.disconnect(), taskSender.disconnect()]);
         producers.set(client, { job, producer: txProducer });
         await steps(txProducer, job, kb * 1024, WARM_UP_STEPS); // not counted
       }

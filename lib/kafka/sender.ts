@@ -3,8 +3,9 @@
  * and evaluation reports, each written idempotently with acks=all and awaited. Two clients stand
  * behind it: kafkajs (always there) and librdkafka (./librdkafka.ts, when its native addon loads),
  * whose producer costs a fraction of kafkajs's CPU per send (bench pipeline). Multi-record updates
- * and the coordinator's tasks and events stay on kafkajs; the coordinator's server steps take
- * librdkafka only when it is asked for by name (./librdkafka-transactions.ts, docs/native-kafka.md).
+ * and the coordinator's events stay on kafkajs; the coordinator's server steps, and its tasks with
+ * them, take librdkafka only when it is asked for by name (./librdkafka-transactions.ts,
+ * docs/native-kafka.md).
  */
 import type { Kafka } from 'kafkajs';
 import { ConfigError } from '../core/errors.js';

@@ -3,7 +3,13 @@ import { randomUUID } from 'node:crypto';
 import kafkajs, { type Consumer, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
 import { librdkafkaTransactionalProducer } from '../../lib/kafka/librdkafka-transactions.js';
-import { librdkafkaFor, type KafkaClientChoice, type KafkaClientName } from '../../lib/kafka/sender.js';
+import { librdkafkaSender } from '../../lib/kafka/librdkafka.js';
+import {
+  librdkafkaFor,
+  type KafkaClientChoice,
+  type KafkaClientName,
+  type RecordSender,
+} from '../../lib/kafka/sender.js';
 import type { Logger } from '../../lib/log.js';
 import type { KafkaSecurity } from '../../lib/security/client.js';
 import { seekOnEveryJoin } from '../../lib/kafka/read.js';
@@ -34,15 +40,17 @@ export interface StepClient {
 export const coordinatorGroupId = (jobId: string) => `tributary.${jobId}.coordinator`;
 
 /**
- * An idempotent producer for tasks and events, and the transactional one for server steps: kafkajs's,
- * or librdkafka's when `stepClient` takes it (shorter steps; docs/native-kafka.md has the figures).
+ * An idempotent producer for events, the transactional one for server steps, and the tasks' sender:
+ * kafkajs's, or librdkafka's when `stepClient` takes it (shorter steps; docs/native-kafka.md has
+ * the figures). Tasks go out right after a step, on the next round's path: on librdkafka they
+ * neither queue behind a batch of events nor pay kafkajs's protocol work in the coordinator's thread.
  */
 export async function connectProducers(
   kafka: Kafka,
   jobId: string,
   transactionTimeoutMs: number,
   stepClient: StepClientOptions,
-): Promise<{ producer: Producer; txProducer: Producer; stepClient: StepClient }> {
+): Promise<{ producer: Producer; txProducer: Producer; taskSender: RecordSender; stepClient: StepClient }> {
   // Tasks and evaluation requests are keyed by worker and must land on the partition each worker
   // reads: Kafka's default (murmur2) partitioner, pinned here (lib/kafka/keyed-partitions.ts).
   const producer = renewingProducer(() =>
@@ -69,11 +77,25 @@ export async function connectProducers(
           maxInFlightRequests: 1,
         }),
       );
-  await Promise.all([producer.connect(), txProducer.connect()]);
+  const taskSender = native ? librdkafkaSender(native, stepClient) : producerSender(producer);
+  await Promise.all([producer.connect(), txProducer.connect(), taskSender.connect()]);
   return {
     producer,
     txProducer,
+    taskSender,
     stepClient: { client: native ? 'librdkafka' : 'kafkajs', librdkafka: native?.version ?? null, fallback },
+  };
+}
+
+/** `producer` as a RecordSender: it is connected and disconnected with the producer itself. */
+function producerSender(producer: Producer): RecordSender {
+  return {
+    client: 'kafkajs',
+    connect: async () => undefined,
+    send: async (topic, records) => {
+      await producer.send({ topic, messages: records.map(({ key, value }) => ({ key, value })) });
+    },
+    disconnect: async () => undefined,
   };
 }
 

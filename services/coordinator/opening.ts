@@ -9,6 +9,7 @@
  * a step after it, and every offset below the checkpoint topic's end is decided.
  */
 import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { RecordSender } from '../../lib/kafka/sender.js';
 import { ensureTopics, topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
@@ -47,6 +48,8 @@ export interface OpenedJob {
   readonly admin: Admin;
   readonly producer: Producer;
   readonly txProducer: Producer;
+  /** Where tasks are written: librdkafka beside librdkafka steps, else `producer` (./clients.ts). */
+  readonly taskSender: RecordSender;
   /** Which client writes the steps. */
   readonly stepClient: StepClient;
   readonly schemaIds: { task: number; model: number; event: number; rejected: number };
@@ -81,7 +84,7 @@ export async function openJob(
       serde.register('RejectedUpdate', topicName(jobId, 'rejected')),
     ]);
     step('schemas');
-    const { producer, txProducer, stepClient } = await connectProducers(
+    const { producer, txProducer, taskSender, stepClient } = await connectProducers(
       kafka,
       jobId,
       transactionTimeoutMs,
@@ -91,12 +94,12 @@ export async function openJob(
     const checkpoint = await readLatestCheckpoint(kafka, topicName(jobId, 'checkpoints'), jobId, {
       now,
     }).catch(async (error: unknown) => {
-      await Promise.allSettled([producer.disconnect(), txProducer.disconnect()]);
+      await Promise.allSettled([producer.disconnect(), txProducer.disconnect(), taskSender.disconnect()]);
       throw error;
     });
     step('checkpoint');
     const schemaIds = { task, model, event, rejected };
-    return { admin, producer, txProducer, stepClient, schemaIds, checkpoint, seconds };
+    return { admin, producer, txProducer, taskSender, stepClient, schemaIds, checkpoint, seconds };
   } catch (error) {
     await admin.disconnect().catch(() => undefined);
     throw error;

@@ -15,7 +15,7 @@
  * (./reassembly.ts), rejections are committed in bounded batches (./rejections.ts), and whatever
  * goes wrong with one record ends in its rejection, never a crash, stall or crash loop.
  */
-import type { Admin, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { failpoint } from '../../lib/failpoints.js';
 import { FedBuffAggregator, type FlushOutcome, type FoldOutcome } from '../../lib/core/fedbuff/aggregator.js';
 import { topicName } from '../../lib/kafka/topics.js';
@@ -54,9 +54,8 @@ export class CoordinatorRunner {
   readonly federated: FederatedEvaluation;
   private readonly centralEvaluation: CentralEvaluation;
   private readonly schemaIds = { task: 0, model: 0, event: 0, rejected: 0 };
-  private admin!: Admin;
-  private producer!: Producer;
-  private txProducer!: Producer;
+  /** The job's clients and schemas: start() opens it before any work that uses them begins. */
+  private opened!: OpenedJob;
   private updatesConsumer!: Consumer;
   private checkinsConsumer!: Consumer;
   private ticker: NodeJS.Timeout | undefined;
@@ -95,7 +94,7 @@ export class CoordinatorRunner {
       leases: this.leaseBook,
     });
     this.rejections = new RejectionBatch(config.rejections);
-    this.events = new JobEvents(this.jobId, () => this.producer, serde, now, log);
+    this.events = new JobEvents(this.jobId, () => this.opened.producer, serde, now, log);
     this.startedAtMs = now();
     this.taskIds = new TaskIds(config.runId);
     this.workerSchemas = WorkerSchemaPrefetch.forJob(serde, this.jobId);
@@ -109,7 +108,7 @@ export class CoordinatorRunner {
       settings: config.federatedEvaluation,
       kafka,
       serde,
-      producer: () => this.producer,
+      producer: () => this.opened.producer,
       log,
       now,
       emit: (event) => this.emit(event),
@@ -155,7 +154,7 @@ export class CoordinatorRunner {
   async start(opening?: Promise<OpenedJob>): Promise<void> {
     const opened = await (opening ??
       openJob(this.kafka, this.serde, jobOpening(this.config, this.log), this.now));
-    ({ admin: this.admin, producer: this.producer, txProducer: this.txProducer } = opened);
+    this.opened = opened;
     Object.assign(this.schemaIds, opened.schemaIds);
     this.workerSchemas.request();
     this.events.schemaId = opened.schemaIds.event;
@@ -324,7 +323,7 @@ export class CoordinatorRunner {
   /** One transaction: waiting rejections, a new model, the checkpoint with its cursor, offsets. */
   private async commitStep(step: CommitStep): Promise<void> {
     try {
-      await writeStep(this.txProducer, step, {
+      await writeStep(this.opened.txProducer, step, {
         jobId: this.jobId,
         config: this.config,
         serde: this.serde,
@@ -367,7 +366,7 @@ export class CoordinatorRunner {
       this.metrics.stages.leaseIssued(lease.baseVersion, now);
       return trainTaskRecord(lease, this.jobId, this.config.training, this.serde, this.schemaIds.task);
     });
-    if (messages.length > 0) await this.producer.send({ topic: this.topic('tasks'), messages });
+    if (messages.length > 0) await this.opened.taskSender.send(this.topic('tasks'), messages);
     this.stopConditions.ticked(now);
   }
 
@@ -413,6 +412,7 @@ export class CoordinatorRunner {
     const { updatesConsumer: updates, checkinsConsumer: checkins } = this;
     if (consumers) await settled([updates?.disconnect(), checkins?.disconnect(), this.federated.stop()]);
     await settled([this.events.flush()]);
-    await settled([this.producer?.disconnect(), this.txProducer?.disconnect(), this.admin?.disconnect()]);
+    const { producer, txProducer, taskSender, admin } = (this.opened as OpenedJob | undefined) ?? {};
+    await settled([producer, txProducer, taskSender, admin].map((client) => client?.disconnect()));
   }
 }
