@@ -334,6 +334,7 @@ export class CoordinatorRunner {
         consumed: this.intake.consumed,
         reassembly: this.intake.reassembly,
         now: this.now,
+        offsetsBesideWrites: this.opened.stepClient.client === 'librdkafka',
       });
     } catch (error) {
       // In-memory state is now ahead of Kafka. Crash-only: the next coordinator restores the last

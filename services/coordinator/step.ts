@@ -4,7 +4,7 @@
  * aggregator checkpoint with its replay cursor (./checkpoints.ts), and the consumer offsets of
  * everything handled, never past the first chunk of an update still held. All or nothing.
  */
-import type { Message, Producer, RecordMetadata } from 'kafkajs';
+import type { Message, Producer, RecordMetadata, Transaction } from 'kafkajs';
 import { TributaryError } from '../../lib/core/errors.js';
 import type { FedBuffAggregator } from '../../lib/core/fedbuff/aggregator.js';
 import { splitFlat, type ModelLayout } from '../../lib/core/fedbuff/layout.js';
@@ -42,10 +42,19 @@ export interface StepState {
   readonly consumed: ReadonlyMap<number, number>;
   readonly reassembly: UpdateReassembly;
   readonly now: () => number;
+  /** Send the offsets beside the step's writes, not after them (librdkafka: see writeStep). */
+  readonly offsetsBesideWrites: boolean;
 }
 
 export async function writeStep(txProducer: Producer, step: CommitStep, s: StepState): Promise<void> {
   const tx = await txProducer.transaction();
+  // The offsets do not depend on what the step writes: on librdkafka they are sent first and travel
+  // beside the writes (AddOffsetsToTxn and TxnOffsetCommit off the step's path: bench step). On
+  // kafkajs its AddPartitionsToTxn then meets the AddOffsetsToTxn at the transaction coordinator,
+  // whose CONCURRENT_TRANSACTIONS answer failed steps until the coordinator gave up
+  // (three-brokers.test.ts): kafkajs sends them in turn.
+  const offsetsAhead = s.offsetsBesideWrites ? sendStepOffsets(tx, s) : null;
+  offsetsAhead?.catch(() => undefined); // awaited below, or settled before an abort
   try {
     // Rejections are rare and bounded by their own limits (./rejections.ts): sent on their own.
     for (const group of s.rejections.groups())
@@ -76,24 +85,30 @@ export async function writeStep(txProducer: Producer, step: CommitStep, s: StepS
       });
       await writeCheckpointManifest(tx, checkpoints, s.jobId, state, cursor, chunkOffsets);
     }
-    const partitions = [...s.consumed.entries()].map(([partition, next]) => ({
-      partition,
-      offset: String(Math.min(next, s.reassembly.firstHeldOffset(partition) ?? next)),
-    }));
-    if (partitions.length > 0) {
-      await tx.sendOffsets({
-        consumerGroupId: coordinatorGroupId(s.jobId),
-        topics: [{ topic: topicName(s.jobId, 'updates'), partitions }],
-      });
-    }
+    await (offsetsAhead ?? sendStepOffsets(tx, s));
     failpoint(step.publishModel ? 'flush.before-commit' : 'reject.before-commit');
     await tx.commit();
     failpoint(step.publishModel ? 'flush.after-commit' : 'reject.after-commit');
     s.rejections.clear();
   } catch (error) {
+    // A transactional call still in flight would make the abort a conflicting call.
+    await offsetsAhead?.catch(() => undefined);
     await tx.abort().catch(() => undefined);
     throw error;
   }
+}
+
+/** The `updates` offsets this step commits: where reading resumes, before any update still held. */
+async function sendStepOffsets(tx: Transaction, s: StepState): Promise<void> {
+  const partitions = [...s.consumed.entries()].map(([partition, next]) => ({
+    partition,
+    offset: String(Math.min(next, s.reassembly.firstHeldOffset(partition) ?? next)),
+  }));
+  if (partitions.length === 0) return;
+  await tx.sendOffsets({
+    consumerGroupId: coordinatorGroupId(s.jobId),
+    topics: [{ topic: topicName(s.jobId, 'updates'), partitions }],
+  });
 }
 
 interface TopicMessage {
