@@ -149,11 +149,54 @@ def encode_tensors(names, tensors, encoding):
     return descriptors, b"".join(parts)
 
 
+def read_long(buf, pos):
+    """Avro's zigzag varint at buf[pos]: (value, the position after it)."""
+    result = shift = 0
+    while True:
+        if pos >= len(buf) or shift > 63:
+            raise ValueError("not an Avro long")
+        byte = buf[pos]
+        pos, result, shift = pos + 1, result | (byte & 0x7F) << shift, shift + 7
+        if not byte & 0x80:
+            return (result >> 1) ^ -(result & 1), pos
+
+
+def leads_with_version(writer):
+    """Whether a GlobalModel writer schema starts jobId (string), version (long): then a record's
+    version can be read without decoding the rest (docs/protocol.md: global-model.v1 does)."""
+    fields = writer.get("fields", []) if isinstance(writer, dict) else []
+    return len(fields) >= 2 and [(f["name"], f["type"]) for f in fields[:2]] == [("jobId", "string"), ("version", "long")]
+
+
+def peek_version(value):
+    """The version of a GlobalModel record in the Confluent wire format whose writer leads with it."""
+    length, pos = read_long(value, 5)  # past the magic byte and schema id: jobId's length
+    if length < 0 or pos + length > len(value):
+        raise ValueError("not a GlobalModel record")
+    return read_long(value, pos + length)[0]
+
+
 class Models:
-    """Recent global versions, reassembled from chunks keyed <job>#i (a whole model is keyed <job>)."""
+    """Recent global versions, reassembled from chunks keyed <job>#i (a whole model is keyed <job>).
+
+    Records are held undecoded, by version, until a task asks for that version: a worker that is
+    not leased a version never decodes it (ten workers each decoding every version cost ~0.1 core
+    of a 2-core host, in the moments a new version's tasks go out). Only the newest `keep` versions
+    are held, so memory stays bounded whatever the topic holds.
+    """
 
     def __init__(self, keep=4):
         self.versions, self.partial, self.keep, self.manifest = {}, {}, keep, None
+        self.held = {}  # version -> undecoded records, in topic order
+
+    def hold(self, version, value):
+        self.held.setdefault(version, []).append(value)
+        for old in sorted(self.held)[: -self.keep]:
+            del self.held[old]
+
+    def take(self, version):
+        """The held records of `version` (none once taken)."""
+        return self.held.pop(version, [])
 
     def accept(self, record):
         chunk, version = record["chunk"], record["version"]
@@ -161,13 +204,15 @@ class Models:
             return self._store(record, record["data"])
         parts = self.partial.setdefault(version, {})
         parts[chunk["index"]] = record
+        for old in sorted(self.partial)[: -self.keep]:  # versions whose chunks never all came
+            del self.partial[old]
         if len(parts) < chunk["count"]:
             return None
         data = bytearray(chunk["totalBytes"])
         for part in parts.values():
             c = part["chunk"]
             data[c["offset"] : c["offset"] + len(part["data"])] = part["data"]
-        del self.partial[version]
+        self.partial.pop(version, None)
         if hashlib.sha256(data).digest() != chunk["sha256"]:
             log("model-corrupt", version=version)
             return None
@@ -359,6 +404,7 @@ class Worker:
         end = self.end_offset(models, deadline)
         while end > 0 and time.time() < deadline:
             self.read_models(0.05)
+            self.decode_held(sorted(self.models.held))  # the first task's version is among them
             position = self.models_in.position([models])[0].offset
             # The last record of a committed step is its commit marker, which is never delivered.
             if self.models.versions and position >= end - 1:
@@ -393,19 +439,36 @@ class Worker:
             self.out.poll(0)
 
     def read_models(self, timeout):
+        """Holds the models topic's new records by version; a record whose version cannot be read
+        without decoding it is decoded now."""
         # poll() returns at the first record; consume() would wait out its whole timeout for 100.
         first = self.models_in.poll(timeout) if timeout else None
         rest = self.models_in.consume(num_messages=100, timeout=0)
         for message in ([first] if first is not None else []) + rest:
             if message.error():
                 continue
+            value = message.value()
             try:
-                version = self.models.accept(self.serde.decode(message.value(), "global-model.v1.avsc"))
-            except Exception as error:  # a record we cannot read is skipped, never fatal
-                log("model-record-unreadable", error=str(error))
-                continue
-            if version is not None and self.layers is None:
-                self.layers = self.trainable(self.models.manifest)
+                (schema_id,) = struct.unpack(">I", value[1:5])
+                if not leads_with_version(self.registry.writer(schema_id)):
+                    raise ValueError("the writer schema does not lead with the version")
+                self.models.hold(peek_version(value), value)
+            except Exception:  # decoded now, or found unreadable there
+                self.accept_model(value)
+
+    def accept_model(self, value):
+        try:
+            version = self.models.accept(self.serde.decode(value, "global-model.v1.avsc"))
+        except Exception as error:  # a record we cannot read is skipped, never fatal
+            log("model-record-unreadable", error=str(error))
+            return
+        if version is not None and self.layers is None:
+            self.layers = self.trainable(self.models.manifest)
+
+    def decode_held(self, versions):
+        for version in versions:
+            for value in self.models.take(version):
+                self.accept_model(value)
 
     def trainable(self, manifest):
         """The manifest's dense layers, if this worker can train them on its data; else it leaves."""
@@ -420,8 +483,10 @@ class Worker:
 
     def model(self, version, timeout=60):
         deadline = time.time() + timeout
+        self.decode_held([version])
         while version not in self.models.versions and time.time() < deadline:
             self.read_models(0.2)
+            self.decode_held([version])
         return self.models.versions.get(version)
 
     def handle(self, task, received_at):

@@ -7,14 +7,16 @@
  * A second writes v3 (its default), with when each task and its model arrived. Their virtual
  * environment comes from PyPI on first use.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { generateSiloKeyPair } from '../../lib/security/signing.js';
+import { messageType, SCHEMA_DIR } from '../../lib/wire/schemas.js';
 import { startFederation, type Federation } from '../../lib/testing/index.js';
+import { waitFor } from '../../lib/testing/process.js';
 import { PYTHON_WORKER, pythonWorkerInterpreter } from '../../examples/python-worker/interpreter.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/python-worker/', import.meta.url));
@@ -33,6 +35,57 @@ afterEach(async () => {
 });
 
 describe('a worker in Python', () => {
+  it("reads a model record's version without decoding it, and holds only the newest four versions", () => {
+    // Records as the coordinator's serde writes them (the wire contract's fixture, other versions).
+    const type = messageType('GlobalModel');
+    const hex = readFileSync(join(SCHEMA_DIR, 'fixtures', 'global-model.v1.hex'), 'utf8').replace(/\s+/g, '');
+    const fixture = type.fromBuffer(Buffer.from(hex, 'hex')) as object;
+    const wire = (version: number) =>
+      Buffer.concat([Buffer.from([0, 0, 0, 0, 7]), type.toBuffer({ ...fixture, version })]);
+    const versions = [0, 1, 63, 64, 2 ** 40];
+    const script = [
+      'import importlib.util, json, sys',
+      "spec = importlib.util.spec_from_file_location('worker', sys.argv[1])",
+      'w = importlib.util.module_from_spec(spec); spec.loader.exec_module(w)',
+      'data = json.load(sys.stdin)',
+      "peeked = [w.peek_version(bytes.fromhex(h)) for h in data['records']]",
+      'refused = []',
+      "for h in data['bad']:",
+      '    try: w.peek_version(bytes.fromhex(h))',
+      '    except ValueError: refused.append(h)',
+      "schema = w.parse_schema(w.without_logical_types(json.load(open(data['schema']))), named_schemas={})",
+      'models = w.Models()',
+      "for v in range(10): models.hold(v, b'x')",
+      'taken = models.take(7)',
+      "print(json.dumps({'peeked': peeked, 'refused': len(refused), 'leads': w.leads_with_version(schema),",
+      "                  'held': sorted(models.held), 'taken': len(taken), 'again': len(models.take(7))}))",
+    ].join('\n');
+    const input = {
+      records: versions.map((v) => wire(v).toString('hex')),
+      // Cut inside jobId, inside the version, and a varint that never ends.
+      bad: [
+        wire(5).subarray(0, 7),
+        wire(300).subarray(0, 12),
+        Buffer.from('00000000078080808080808080808080', 'hex'),
+      ].map((b) => b.toString('hex')),
+      schema: join(SCHEMA_DIR, 'global-model.v1.avsc'),
+    };
+    const run = spawnSync(pythonWorkerInterpreter(), ['-c', script, PYTHON_WORKER], {
+      input: JSON.stringify(input),
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(result).toEqual({
+      peeked: versions,
+      refused: 3,
+      leads: true,
+      held: [6, 8, 9],
+      taken: 1,
+      again: 0,
+    });
+  });
+
   it('trains beside a TypeScript worker: updates of both are folded, FLOAT32 chunked and FLOAT16, v1 unsigned beside v3 signed', async () => {
     const interpreter = pythonWorkerInterpreter();
     const stack = { brokers: inject('brokers'), registryUrl: inject('registryUrl') };
@@ -60,6 +113,14 @@ describe('a worker in Python', () => {
       worker: () => ({ TRIBUTARY_SIGNING_KEY_FILE: join(keys, 'silo-0.pem') }),
     });
     const jobId = federation.jobId;
+    // Started once version 0 is committed, the Python workers find it to read before checking in
+    // (asserted below); started sooner (their imports are quick once cached), they find none. The
+    // status says version 0 before its step commits, so the coordinator's log is what tells.
+    const coordinator = federation.coordinator;
+    await waitFor(() => coordinator.output.includes('"initial-model-published"') || undefined, {
+      timeoutMs: 120_000,
+      what: 'version 0 published',
+    });
     await federation.waitForVersion(0);
     pythons = [
       // ModelUpdate v1 (the worker writes v3 by default): an older writer beside a newer one.
