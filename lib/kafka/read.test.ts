@@ -1,6 +1,6 @@
 import type { Consumer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { ReadPosition } from './read.js';
+import { ReadPosition, settledAnswer } from './read.js';
 
 /** The two consumer events ReadPosition listens to, and the seeks it makes. */
 function consumerDouble() {
@@ -106,5 +106,41 @@ describe('ReadPosition', () => {
     clock += 2500;
     position.seek(0, 0);
     expect(position.quietFor(2000)).toBe(false);
+  });
+});
+
+describe('settledAnswer', () => {
+  const retriable = Object.assign(new Error('This server is not the leader for that topic-partition'), {
+    retriable: true,
+  });
+
+  it('asks again while the answer is retriable, and returns the first real one', async () => {
+    let asked = 0;
+    const answer = await settledAnswer(
+      async () => {
+        asked += 1;
+        if (asked < 3) throw retriable;
+        return 'offsets';
+      },
+      5_000,
+      1,
+    );
+    expect(answer).toBe('offsets');
+    expect(asked).toBe(3);
+  });
+
+  it('gives up at once on an answer that is not retriable, and after its time on one that is', async () => {
+    let asked = 0;
+    const fatal = new Error('Topic authorization failed');
+    await expect(
+      settledAnswer(async () => {
+        asked += 1;
+        throw fatal;
+      }),
+    ).rejects.toBe(fatal);
+    expect(asked).toBe(1);
+    const startedAt = Date.now();
+    await expect(settledAnswer(async () => Promise.reject(retriable), 50, 5)).rejects.toBe(retriable);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(50);
   });
 });

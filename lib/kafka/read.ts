@@ -17,24 +17,29 @@ export interface ReadOptions {
 }
 
 /**
- * The topic's offsets, retried while the broker gives a retriable answer: right after a topic is
- * created its partitions can still answer "not the leader" for a moment, more so the more of them
- * there are (a fresh job's 32 task partitions on a busy broker).
+ * `ask`, asked again while the broker gives a retriable answer (for up to `timeoutMs`): right after
+ * a topic is created its partitions can still answer "not the leader" for a moment, more so the
+ * more of them there are (a fresh job's 32 task partitions on a busy broker).
  */
-export async function fetchOffsetsSettled(
+export async function settledAnswer<T>(ask: () => Promise<T>, timeoutMs = 30_000, pauseMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await ask();
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  }
+}
+
+/** The topic's offsets, asked again while the broker's answer is retriable (settledAnswer). */
+export function fetchOffsetsSettled(
   admin: Admin,
   topic: string,
   timeoutMs = 30_000,
 ): Promise<{ partition: number; offset: string; high: string; low: string }[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await admin.fetchTopicOffsets(topic);
-    } catch (error) {
-      if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
+  return settledAnswer(() => admin.fetchTopicOffsets(topic), timeoutMs);
 }
 
 /**

@@ -12,7 +12,7 @@ import {
 } from '../../lib/kafka/sender.js';
 import type { Logger } from '../../lib/log.js';
 import type { KafkaSecurity } from '../../lib/security/client.js';
-import { seekOnEveryJoin } from '../../lib/kafka/read.js';
+import { seekOnEveryJoin, settledAnswer } from '../../lib/kafka/read.js';
 import { renewingProducer } from '../../lib/kafka/renewing-producer.js';
 import { topicName } from '../../lib/kafka/topics.js';
 import { ownPartitionsAssigner } from '../../lib/kafka/keyed-partitions.js';
@@ -113,9 +113,11 @@ export async function consumeCheckIns(
   const topic = topicName(jobId, 'checkins');
   const admin = kafka.admin();
   await admin.connect();
-  const from = await admin
-    .fetchTopicOffsetsByTimestamp(topic, Date.now() - lookBackMs)
-    .finally(() => admin.disconnect());
+  // The topic may be moments old: its partitions can still answer "not the leader" (a CI run's
+  // coordinator died of it at start-up).
+  const from = await settledAnswer(() =>
+    admin.fetchTopicOffsetsByTimestamp(topic, Date.now() - lookBackMs),
+  ).finally(() => admin.disconnect());
   const consumer = kafka.consumer({ groupId: `tributary.${jobId}.coordinator.checkins.${randomUUID()}` });
   // The first join starts ten minutes back; a rejoin resumes after what this process has read.
   // Nothing is committed: kafkajs commits after every batch, and a fleet's check-ins each cost the
@@ -163,10 +165,11 @@ export async function consumeUpdates(
   try {
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
     partitions = (metadata?.partitions ?? []).map((p) => p.partitionId);
-    const [offsets] = await admin.fetchOffsets({
-      groupId: coordinatorGroupId(jobId),
-      topics: [topic],
-    });
+    // Asked again while the group's coordinator is still loading or moving (NOT_COORDINATOR ended
+    // a CI run's coordinator at start-up, on a broker just started).
+    const [offsets] = await settledAnswer(() =>
+      admin.fetchOffsets({ groupId: coordinatorGroupId(jobId), topics: [topic] }),
+    );
     committed = offsets?.partitions ?? [];
   } finally {
     await admin.disconnect();
