@@ -4,24 +4,18 @@
  * rather than at the beginning of the topic.
  */
 import type { Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../lib/kafka/client.js';
 import { topicName } from '../../lib/kafka/topics.js';
 import { consumeCheckIns } from '../../services/coordinator/clients.js';
-import { uniqueName, waitFor } from './helpers.js';
+import { topicsDeletedAfterAll, uniqueName, waitFor } from './helpers.js';
 
 let kafka: Kafka;
 beforeAll(() => {
   kafka = createKafka({ brokers: inject('brokers'), clientId: 'check-ins-test' });
 });
 
-const created: string[] = [];
-afterAll(async () => {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: created }).catch(() => undefined);
-  await admin.disconnect();
-});
+const created = topicsDeletedAfterAll(() => kafka);
 
 async function send(topic: string, values: string[]): Promise<void> {
   const producer = kafka.producer();

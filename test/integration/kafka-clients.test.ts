@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka, LARGE_RECORD_TOPIC_CONFIG } from '../../lib/kafka/client.js';
 import { librdkafkaSender, loadLibrdkafka } from '../../lib/kafka/librdkafka.js';
 import { librdkafkaTransactionalProducer } from '../../lib/kafka/librdkafka-transactions.js';
@@ -18,7 +18,7 @@ import { TRANSACTION_TIMEOUT_MS } from '../../lib/core/limits.js';
 import { offsetsOf } from '../../services/coordinator/step.js';
 import { readTopicNow } from '../../lib/kafka/read.js';
 import { kafkajsSender, type OutgoingRecord, type RecordSender } from '../../lib/kafka/sender.js';
-import { uniqueName } from './helpers.js';
+import { topicsDeletedAfterAll, uniqueName } from './helpers.js';
 
 const PARTITIONS = 12;
 const KEYS = Array.from({ length: 60 }, (_, i) => `worker-${i}`);
@@ -30,13 +30,7 @@ beforeAll(() => {
 });
 
 /** Every topic the tests create, deleted after them. */
-const created: string[] = [];
-afterAll(async () => {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: created }).catch(() => undefined);
-  await admin.disconnect();
-});
+const created = topicsDeletedAfterAll(() => kafka);
 
 async function createTopic(partitions = PARTITIONS): Promise<string> {
   const topic = uniqueName('senders');
