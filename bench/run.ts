@@ -9,7 +9,7 @@ const renderOnly = process.argv.includes('--render');
 const renderers: Record<string, () => Promise<void>> = {
   tta: async () => (await import('./tta.js')).renderTimeToAccuracy(),
   'tta-numpy': async () => (await import('./tta.js')).renderTimeToAccuracy('numpy'),
-  flower: async () => (await import('./flower.js')).renderFlowerComparison(),
+  flower: async () => (await import('./flower/report.js')).renderFlowerComparison(),
   guard: async () => (await import('./guard.js')).renderGuard(),
   fleet: async () => (await import('./fleet.js')).renderFleet(),
   pipeline: async () => (await import('./pipeline.js')).renderPipeline(),

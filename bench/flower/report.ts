@@ -1,0 +1,292 @@
+/**
+ * bench flower's report: Flower's curves (as bench/flower/run.py writes them) beside Tributary's
+ * runs of the same task from bench tta and tta-numpy, as flower.md, flower.json and the chart.
+ */
+import { join } from 'node:path';
+import { writeLineChart, type Series } from '../../lib/chart.js';
+import type { DelayBasis } from '../../services/worker/delay.js';
+import { CONCURRENCY as PER_ROUND, TARGETS } from '../tta.js';
+import { trainingCurve, type CurveReport } from '../curves.js';
+import {
+  machine,
+  median,
+  readResult,
+  requireResult,
+  RESULTS_DIR,
+  stageSections,
+  type StagesReported,
+  table,
+  writeResult,
+} from '../common.js';
+import { seedSpread } from './spread.js';
+
+export interface RoundPoint {
+  round: number;
+  seconds: number;
+  accuracy: number;
+  roundSeconds: number;
+  slowestClientSeconds: number;
+  /** Seconds from the server's start to the first round's clients being sent the model. */
+  trainingStartedSeconds: number | null;
+}
+
+/** Seconds since training started (the first round's clients chosen), as bench tta counts. */
+export function trainingStart(points: readonly RoundPoint[]): number {
+  return points.find((p) => p.trainingStartedSeconds !== null)?.trainingStartedSeconds ?? 0;
+}
+
+export interface FlowerContext {
+  readonly machine: ReturnType<typeof machine>;
+  readonly flwrVersion: string;
+  readonly seeds: readonly number[];
+  readonly clients: number;
+  readonly budgetSeconds: number;
+  readonly delayBasis: DelayBasis;
+}
+
+/** `npm run bench -- flower --render`: the summary and chart again from bench/results/flower.json. */
+export function renderFlowerComparison(): void {
+  const saved = requireResult<{
+    machine: FlowerContext['machine'];
+    flwr: string;
+    parameters: { seeds: number[]; clients: number; budgetSeconds: number; delayBasis?: DelayBasis };
+    runs: { seed: number; points: RoundPoint[] }[];
+  }>('flower');
+  writeFlowerComparison(saved.runs, {
+    ...saved.parameters,
+    delayBasis: saved.parameters.delayBasis ?? 'wall',
+    machine: saved.machine,
+    flwrVersion: saved.flwr,
+  });
+}
+
+/** What flower.md reads of bench tta's (and tta-numpy's) result. */
+type TtaResult = {
+  parameters?: { delayBasis?: DelayBasis; budgetSeconds?: number; workers?: number; minWorkers?: number };
+  summary: {
+    strategy: string;
+    to085: { seconds: { median: number | null } };
+    to090: { seconds: { median: number | null }; secondsFromStart: { median: number | null } };
+    startUpSeconds: number;
+    medianRoundSeconds: number;
+    finalAccuracy: number;
+  }[];
+  runs: {
+    strategy: string;
+    seed: number;
+    report: CurveReport &
+      StagesReported & {
+        trainingStartedSeconds?: number | null;
+      };
+  }[];
+};
+
+export function writeFlowerComparison(
+  runs: readonly { seed: number; points: RoundPoint[] }[],
+  context: FlowerContext,
+): void {
+  const { flwrVersion, seeds, clients, budgetSeconds, delayBasis } = context;
+  const reach = (points: RoundPoint[], target: number) => {
+    const p = points.find((x) => x.accuracy >= target);
+    return p
+      ? {
+          seconds: p.seconds - trainingStart(points),
+          secondsFromStart: p.seconds,
+          updates: p.round * PER_ROUND,
+          round: p.round,
+        }
+      : null;
+  };
+  const overheads = runs.flatMap((r) =>
+    r.points.filter((p) => p.round > 1).map((p) => p.roundSeconds - p.slowestClientSeconds),
+  );
+  const perRun = runs.map((r) => ({
+    seed: r.seed,
+    to085: reach(r.points, 0.85),
+    to090: reach(r.points, 0.9),
+    finalAccuracy: r.points.at(-1)?.accuracy ?? 0,
+    rounds: r.points.length,
+    startUpSeconds: trainingStart(r.points),
+    medianRoundSeconds: median(r.points.map((p) => p.roundSeconds)),
+  }));
+  const med = (xs: (number | undefined)[]) =>
+    xs.every((x) => x !== undefined) && xs.length > 0 ? median(xs as number[]) : null;
+  const flower = {
+    to085: med(perRun.map((r) => r.to085?.seconds)),
+    to090: med(perRun.map((r) => r.to090?.seconds)),
+    to090FromStart: med(perRun.map((r) => r.to090?.secondsFromStart)),
+    startUpSeconds: median(perRun.map((r) => r.startUpSeconds)),
+    medianRoundSeconds: median(perRun.map((r) => r.medianRoundSeconds)),
+    finalAccuracy: median(perRun.map((r) => r.finalAccuracy)),
+    medianRoundOverheadSeconds: median(overheads),
+  };
+  // Tributary's runs of the same task, if bench tta (TF.js workers) and tta-numpy (NumPy) have been run.
+  const tta = readResult<TtaResult>('tta');
+  const ttaNumpy = readResult<TtaResult>('tta-numpy');
+  const tributary = [
+    { bench: 'tta', suffix: '', result: tta },
+    { bench: 'tta-numpy', suffix: ' (NumPy workers)', result: ttaNumpy },
+  ].flatMap(({ bench, suffix, result }) => (result ? [{ bench, suffix, result, runs: result.runs }] : []));
+  const tributaryReports = Object.fromEntries(
+    tributary.flatMap(({ suffix, runs }) =>
+      ['fedavg', 'fedbuff'].map((strategy) => [
+        `Tributary ${strategy}${suffix}`,
+        runs.filter((r) => r.strategy === strategy).map((r) => r.report),
+      ]),
+    ),
+  );
+  const otherBasis = tributary.filter((t) => (t.result.parameters?.delayBasis ?? 'wall') !== delayBasis);
+  // Flower's first round waits for all its clients; a Tributary run whose first lease did not wait
+  // for its whole fleet counted the fleet coming online as training time.
+  const fleetNotAwaited = tributary.filter(
+    (t) => (t.result.parameters?.minWorkers ?? 0) < (t.result.parameters?.workers ?? clients),
+  );
+  const spread = seedSpread(
+    new Map(
+      runs.map((r) => [
+        r.seed,
+        r.points.map((p) => ({ x: p.seconds - trainingStart(r.points), y: p.accuracy })),
+      ]),
+    ),
+    tributary,
+  );
+  const fmt = (x: number | null | undefined) =>
+    x === null || x === undefined ? 'not reached' : x.toFixed(1);
+  const rows: (string | number)[][] = [
+    [
+      `Flower ${flwrVersion} FedAvg (${PER_ROUND} of ${clients} per round)`,
+      fmt(flower.to085),
+      fmt(flower.to090),
+      fmt(flower.to090FromStart),
+      flower.startUpSeconds.toFixed(1),
+      flower.medianRoundSeconds.toFixed(2),
+      flower.finalAccuracy.toFixed(4),
+    ],
+  ];
+  // Tributary's times by the clock Flower's curve keeps: a version counts when it was committed.
+  const published = (runs: TtaResult['runs'], strategy: string, target: number, fromStart = false) => {
+    const times = runs
+      .filter((r) => r.strategy === strategy)
+      .map((r) => {
+        const x = trainingCurve(r.report, 'published').find((p) => p.y >= target)?.x;
+        return x === undefined ? undefined : x + (fromStart ? (r.report.trainingStartedSeconds ?? 0) : 0);
+      });
+    return med(times);
+  };
+  for (const { suffix, result } of tributary)
+    for (const s of result.summary)
+      rows.push([
+        `Tributary ${s.strategy}${suffix}`,
+        fmt(published(result.runs, s.strategy, 0.85)),
+        fmt(published(result.runs, s.strategy, 0.9)),
+        fmt(published(result.runs, s.strategy, 0.9, true)),
+        s.startUpSeconds.toFixed(1),
+        s.medianRoundSeconds.toFixed(2),
+        // At the end of that bench's own budget, which can differ from Flower's.
+        result.parameters?.budgetSeconds === undefined || result.parameters.budgetSeconds === budgetSeconds
+          ? s.finalAccuracy.toFixed(4)
+          : `${s.finalAccuracy.toFixed(4)} (${result.parameters.budgetSeconds} s)`,
+      ]);
+  const md = [
+    '# Flower side by side',
+    '',
+    `Machine: ${JSON.stringify(context.machine)}. Seeds ${seeds.join(', ')}; ${clients} clients, ${PER_ROUND} training at once; ${budgetSeconds} s budget each; medians over seeds.`,
+    '',
+    `Fair by construction: the same MNIST split and Dirichlet(0.5) shards (exported from Tributary's code), the same initial weights, the same MLP, the same local training (1 epoch, batch 32, SGD 0.1), the same client delay model, the same machine and budget, the same share of its cores per process (TensorFlow's or OpenBLAS's threads). Differences: Flower clients train with numpy, Tributary's TypeScript workers with TF.js; Flower talks gRPC, Tributary Kafka. The delay model multiplies each client's own measured training time (${delayBasis === 'cpu' ? 'its CPU time: on two shared cores, wall time would include waiting for a core, which the slow site multiplies by 10' : 'its wall time'}), so the training engine sets the pace: on this machine numpy trains a shard's epoch in about 8 ms, TF.js in about 26 ms with hand-derived gradients (each op dispatched to TensorFlow on its own, 10–50 µs each: docs/native-tensorflow.md). The rows marked (NumPy workers) take the engine out of the comparison: Tributary with the protocol's Python worker (examples/python-worker, bench tta-numpy), which trains with NumPy as Flower's clients do, so what differs there is the orchestration.`,
+    '',
+    "Clock: seconds count from the first task handed out (Flower: the first round's clients chosen, once all of them are connected; Tributary: the first lease, once every worker has checked in), as in bench tta; start-up before it (processes, connections) is shown apart and included in the \"from start\" column. A model counts from when it exists, as Flower's curve stamps a round before evaluating it: for Tributary, when its version was committed, not when its central evaluation (which runs beside the fold path) finished. Reports from before that was recorded fall back to the evaluation's end.",
+    '',
+    ...(fleetNotAwaited.length > 0
+      ? [
+          `**Clocks differ:** bench ${fleetNotAwaited.map((t) => t.bench).join(' and ')} leased its first task at the first worker's check-in, not once the whole fleet was online as Flower's first round is, so its times include the fleet coming online; run ${fleetNotAwaited.length > 1 ? 'them' : 'it'} again.`,
+          '',
+        ]
+      : []),
+    ...(otherBasis.length > 0
+      ? [
+          `**Not comparable:** the slow sites of bench ${otherBasis.map((t) => t.bench).join(' and ')} multiplied another time than Flower's (${delayBasis}); run ${otherBasis.length > 1 ? 'them' : 'it'} again with the same BENCH_DELAY_BASIS.`,
+          '',
+        ]
+      : []),
+    table(
+      [
+        'system',
+        's to 0.85',
+        's to 0.90',
+        's to 0.90 from start',
+        'start-up s',
+        'median s between versions',
+        `final accuracy (${budgetSeconds} s)`,
+      ],
+      rows,
+    ),
+    '',
+    `Flower per-round overhead (round wall time minus its slowest client's training and delay), median over rounds: ${flower.medianRoundOverheadSeconds.toFixed(3)} s.`,
+    '',
+    table(
+      ['seed', 'rounds', 's to 0.85', 's to 0.90', 'final accuracy', 'median round s'],
+      perRun.map((r) => [
+        r.seed,
+        r.rounds,
+        fmt(r.to085?.seconds),
+        fmt(r.to090?.seconds),
+        r.finalAccuracy.toFixed(4),
+        r.medianRoundSeconds.toFixed(2),
+      ]),
+    ),
+    '',
+    spread.markdown,
+    '',
+    ...stageSections(
+      "Tributary's round trip by stage (from bench tta's runs; Flower's rounds are its slowest client's training and delay plus the overhead above):",
+      tributaryReports,
+    ),
+    '',
+    'Chart: `bench/results/flower.png` (and `flower.html`).',
+    '',
+  ].join('\n');
+  // One colour per system and strategy, one line per seed.
+  const series: Series[] = runs.map((r) => ({
+    label: `Flower ${flwrVersion} FedAvg`,
+    colour: '#2ca02c',
+    points: r.points.map((p) => ({ x: Math.max(0, p.seconds - trainingStart(r.points)), y: p.accuracy })),
+  }));
+  const colours: Record<string, string> = {
+    fedbuff: '#1f77b4',
+    fedavg: '#d62728',
+    'fedbuff (NumPy workers)': '#9467bd',
+    'fedavg (NumPy workers)': '#ff7f0e',
+  };
+  for (const { suffix, runs: mine } of tributary)
+    for (const r of mine)
+      series.push({
+        label: `Tributary ${r.strategy === 'fedbuff' ? 'FedBuff' : 'FedAvg'}${suffix}`,
+        colour: colours[`${r.strategy}${suffix}`] ?? '#7f7f7f',
+        points: trainingCurve(r.report, 'published'),
+      });
+  writeLineChart(join(RESULTS_DIR, 'flower'), {
+    title: 'Test accuracy against wall time: Flower FedAvg and Tributary',
+    xLabel: 'seconds since the first task (round) was handed out',
+    yLabel: 'test accuracy',
+    yMin: 0.6,
+    yMax: 1,
+    series,
+    horizontalLines: TARGETS.map((t) => ({ y: t, label: String(t) })),
+  });
+  const files = writeResult(
+    'flower',
+    {
+      bench: 'flower',
+      machine: context.machine,
+      flwr: flwrVersion,
+      parameters: { seeds, clients, perRound: PER_ROUND, budgetSeconds, delayBasis: context.delayBasis },
+      flower,
+      perRun,
+      spread: spread.figures,
+      runs,
+    },
+    md,
+  );
+  console.log(md);
+  console.log(JSON.stringify({ bench: 'flower', written: files }));
+}
