@@ -3,6 +3,7 @@
 /** What a curve needs of a run's report (older reports lack publishedTrainingSeconds). */
 export interface CurveReport {
   readonly accuracyCurve: readonly {
+    version?: number;
     trainingSeconds?: number | null;
     publishedTrainingSeconds?: number | null;
     accuracy: number | null;
@@ -24,4 +25,17 @@ export function trainingCurve(
       clock === 'published' ? (p.publishedTrainingSeconds ?? p.trainingSeconds) : p.trainingSeconds;
     return { x: Math.max(0, seconds ?? 0), y: p.accuracy ?? 0 };
   });
+}
+
+/**
+ * When each of `versions` was committed, in seconds since the first lease (the published clock), or
+ * null for one the curve lacks (central evaluation skipped it, or the run ended before it).
+ */
+export function versionSeconds(report: CurveReport, versions: readonly number[]): (number | null)[] {
+  const at = new Map<number, number>();
+  for (const p of report.accuracyCurve) {
+    const seconds = p.publishedTrainingSeconds ?? p.trainingSeconds;
+    if (p.version !== undefined && seconds !== null && seconds !== undefined) at.set(p.version, seconds);
+  }
+  return versions.map((v) => at.get(v) ?? null);
 }

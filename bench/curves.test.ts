@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { versionSeconds } from './curves.js';
+
+describe('versionSeconds', () => {
+  const report = {
+    accuracyCurve: [
+      { version: 0, trainingSeconds: null, publishedTrainingSeconds: null, accuracy: 0.1 },
+      { version: 1, trainingSeconds: 0.2, publishedTrainingSeconds: 0.15, accuracy: 0.5 },
+      // version 2 skipped by central evaluation
+      { version: 3, trainingSeconds: 0.5, publishedTrainingSeconds: 0.4, accuracy: 0.7 },
+      // an older report: no commit time, the evaluation's end stands in
+      { version: 4, trainingSeconds: 0.6, accuracy: 0.8 },
+    ],
+  };
+
+  it('reads when each version was committed, by the clock Flower keeps', () => {
+    expect(versionSeconds(report, [1, 3, 4])).toEqual([0.15, 0.4, 0.6]);
+  });
+
+  it('is null for a version the curve lacks, and for one with no time (version 0, before the first lease)', () => {
+    expect(versionSeconds(report, [0, 2, 5])).toEqual([null, null, null]);
+  });
+
+  it('skips points without a version (reports from before versions were recorded)', () => {
+    expect(versionSeconds({ accuracyCurve: [{ trainingSeconds: 1, accuracy: 0.9 }] }, [0])).toEqual([null]);
+  });
+});
