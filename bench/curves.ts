@@ -28,14 +28,15 @@ export function trainingCurve(
 }
 
 /**
- * When each of `versions` was committed, in seconds since the first lease (the published clock), or
- * null for one the curve lacks (central evaluation skipped it, or the run ended before it).
+ * When each version on the curve was committed, in seconds since the first lease (the published
+ * clock). A version the curve lacks (central evaluation skipped it, or the run ended before it) or
+ * with no time (version 0, before the first lease) is not in the map.
  */
-export function versionSeconds(report: CurveReport, versions: readonly number[]): (number | null)[] {
+export function versionSeconds(report: CurveReport): Map<number, number> {
   const at = new Map<number, number>();
   for (const p of report.accuracyCurve) {
     const seconds = p.publishedTrainingSeconds ?? p.trainingSeconds;
     if (p.version !== undefined && seconds !== null && seconds !== undefined) at.set(p.version, seconds);
   }
-  return versions.map((v) => at.get(v) ?? null);
+  return at;
 }

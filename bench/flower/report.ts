@@ -295,6 +295,8 @@ export function writeFlowerComparison(
 
 /** The versions (rounds) at which flower.md sets the two clocks side by side. */
 const MILESTONES = [1, 2, 3, 5, 10, 20, 30, 50, 100];
+/** Each system's pace once started: ms a version between these two. */
+const [PACE_FROM, PACE_TO] = [10, 100];
 
 /**
  * When each system reached version (round) n, median over seeds: where a deficit builds up (the
@@ -311,9 +313,8 @@ function versionTimes(
     return known.length * 2 >= xs.length && known.length > 0 ? Math.round(median(known) * 1000) : null;
   };
   const pace = (at: (n: number) => number | null) => {
-    const first = at(10);
-    const last = at(100);
-    return first === null || last === null ? null : (last - first) / 90;
+    const [from, to] = [at(PACE_FROM), at(PACE_TO)];
+    return from === null || to === null ? null : (to - from) / (PACE_TO - PACE_FROM);
   };
   const row = (label: string, perSeed: ((n: number) => number | null)[]) => [
     label,
@@ -330,8 +331,8 @@ function versionTimes(
       const mine = runs.filter((r) => r.strategy === strategy);
       if (mine.length === 0) continue;
       const perSeed = mine.map((r) => {
-        const seconds = versionSeconds(r.report, MILESTONES);
-        return (n: number) => seconds[MILESTONES.indexOf(n)] ?? null;
+        const seconds = versionSeconds(r.report);
+        return (n: number) => seconds.get(n) ?? null;
       });
       rows.push(row(`Tributary ${strategy}${suffix}`, perSeed));
     }
@@ -339,7 +340,7 @@ function versionTimes(
     "When each reached version (round) n, ms from the first task, median over seeds (a version counts when committed; '—' where fewer than half the seeds evaluated it), and the pace from the 10th to the 100th. A FedAvg version is a round; a FedBuff version folds K = 2 updates, half a round's:",
     '',
     table(
-      ['system', ...MILESTONES.map(String), 'ms a version, 10th to 100th'],
+      ['system', ...MILESTONES.map(String), `ms a version, ${PACE_FROM}th to ${PACE_TO}th`],
       rows.map((cells) => cells.map((c) => (c === null ? '—' : c))),
     ),
   ].join('\n');
