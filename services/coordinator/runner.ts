@@ -165,9 +165,11 @@ export class CoordinatorRunner {
         await this.lane.run(() => this.onCheckIn(message));
         this.tickSoon(); // an idle worker may take a free slot now
       }),
-      consumeUpdates(this.kafka, this.jobId, this.config.sessionTimeoutMs, this.intake.consumed, (p, m) =>
-        this.readAhead.admit(m.value?.length ?? 0, () => this.lane.run(() => this.onUpdateRecord(p, m))),
-      ),
+      consumeUpdates(this.kafka, this.jobId, this.config.sessionTimeoutMs, this.intake.consumed, (p, m) => {
+        const fetchedAtMs = this.now();
+        const handle = () => this.lane.run(() => this.onUpdateRecord(p, m, fetchedAtMs));
+        return this.readAhead.admit(m.value?.length ?? 0, handle);
+      }),
     ]);
 
     this.ticker = setInterval(() => this.tickSoon(), this.config.tickMs);
@@ -216,7 +218,8 @@ export class CoordinatorRunner {
     }
   }
 
-  private async onUpdateRecord(partition: number, message: KafkaMessage): Promise<void> {
+  /** `fetchedAtMs`: when the consumer handed the record over (the round trip's stages). */
+  private async onUpdateRecord(partition: number, message: KafkaMessage, fetchedAtMs: number): Promise<void> {
     // A finished job folds no more: no version past the last, and what is unread stays for a resumption.
     if (this.stopConditions.reason) return;
     const startedAt = this.now();
@@ -225,7 +228,7 @@ export class CoordinatorRunner {
     if (outcome.kind === 'failed') await this.reject(outcome.failure);
     if (outcome.kind === 'whole') {
       try {
-        await this.foldWhole(outcome.update, Number(message.timestamp));
+        await this.foldWhole(outcome.update, { createdAtMs: Number(message.timestamp), fetchedAtMs });
       } catch (error) {
         if (this.lane.abandoned) return; // the step failed, not the update
         const offset = Number(message.offset);
@@ -236,8 +239,11 @@ export class CoordinatorRunner {
     if (ms > 1000) this.log.warn('slow-record', { partition, offset: message.offset, ms });
   }
 
-  /** `createdAtMs`: the whole update's last record's timestamp (for the round trip's stages). */
-  private async foldWhole(whole: ModelUpdate, createdAtMs: number): Promise<void> {
+  /** `record`: the whole update's last record's timestamp and when it was handed over (the round trip's stages). */
+  private async foldWhole(
+    whole: ModelUpdate,
+    record: { createdAtMs: number; fetchedAtMs: number },
+  ): Promise<void> {
     const wholeAtMs = this.now();
     const lease = this.leaseBook.complete(whole.taskId);
     let outcome: FoldOutcome;
@@ -252,7 +258,8 @@ export class CoordinatorRunner {
     this.metrics.stages.folded({
       leaseIssuedAtMs: lease?.issuedAtMs,
       timings: whole.timings,
-      recordCreatedAtMs: createdAtMs,
+      recordCreatedAtMs: record.createdAtMs,
+      fetchedAtMs: record.fetchedAtMs,
       wholeAtMs,
       foldedAtMs,
       baseVersion: whole.baseVersion,

@@ -15,6 +15,7 @@ describe('RoundTripStages', () => {
       leaseIssuedAtMs: 1000,
       timings: timings(1000),
       recordCreatedAtMs: 1530,
+      fetchedAtMs: 1536,
       wholeAtMs: 1545,
       foldedAtMs: 1547,
     });
@@ -23,7 +24,8 @@ describe('RoundTripStages', () => {
     expect(s['model ready'].medianMs).toBe(15);
     expect(s.training.medianMs).toBe(500);
     expect(s.encoded.medianMs).toBe(5);
-    expect(s['in Kafka'].medianMs).toBe(15);
+    expect(s['in Kafka'].medianMs).toBe(6);
+    expect(s.queued.medianMs).toBe(9);
     expect(s.folded.medianMs).toBe(2);
     expect(s.step.count).toBe(0);
   });
@@ -45,7 +47,8 @@ describe('RoundTripStages', () => {
       leaseIssuedAtMs: undefined,
       timings: { startedAtMs: 5000, finishedAtMs: 4000, taskReceivedAtMs: null, modelReadyAtMs: undefined },
       recordCreatedAtMs: Number.NaN,
-      wholeAtMs: 10,
+      fetchedAtMs: 5,
+      wholeAtMs: 4,
       foldedAtMs: 10 + 2 * 60 * 60_000,
     });
     for (const stage of STAGES) expect(stages.summary()[stage].count).toBe(0);
@@ -60,7 +63,7 @@ describe('RoundTripStages', () => {
   });
 
   describe('critical path', () => {
-    /** An update leased at `lease` on `base`, back at the coordinator `inKafka` ms after its record. */
+    /** An update leased at `lease` on `base`, handed over 3 ms before the lane takes it, folded at `foldedAtMs`. */
     const update = (base: number, lease: number, train: number, foldedAtMs: number) => ({
       leaseIssuedAtMs: lease,
       timings: {
@@ -70,6 +73,7 @@ describe('RoundTripStages', () => {
         finishedAtMs: lease + 6 + train,
       },
       recordCreatedAtMs: lease + 7 + train,
+      fetchedAtMs: foldedAtMs - 4,
       wholeAtMs: foldedAtMs - 1,
       foldedAtMs,
       baseVersion: base,
@@ -85,7 +89,8 @@ describe('RoundTripStages', () => {
       const path = stages.criticalPath();
       expect(path.leased).toMatchObject({ count: 1, medianMs: 2 });
       expect(path.training.medianMs).toBe(60);
-      expect(path['in Kafka'].medianMs).toBe(180 - 1 - (102 + 7 + 60));
+      expect(path['in Kafka'].medianMs).toBe(180 - 4 - (102 + 7 + 60));
+      expect(path.queued.medianMs).toBe(3);
       expect(path.step.medianMs).toBe(12);
       expect(path['between versions']).toMatchObject({ count: 1, medianMs: 92 });
       const parts = CRITICAL_STAGES.filter((s) => s !== 'between versions').reduce(
@@ -114,7 +119,8 @@ describe('RoundTripStages', () => {
         'model ready': 2,
         training: 60,
         encoded: 1,
-        'in Kafka': 180 - 1 - (102 + 7 + 60),
+        'in Kafka': 180 - 4 - (102 + 7 + 60),
+        queued: 3,
         folded: 1,
         step: 12,
         'between versions': 92,

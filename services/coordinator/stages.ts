@@ -5,8 +5,10 @@
  *   model ready     task received → its base model ready          (update timings, v3)
  *   training        training started → finished (with any simulated delay)
  *   encoded         training finished → the update's record created (record timestamp)
- *   in Kafka        record created → the coordinator has it whole
- *   folded          whole → folded (decode, checks, the fold, and the queue before them)
+ *   in Kafka        record created → the coordinator's consumer hands it over (its last record's)
+ *   queued          handed over → the coordinator's lane takes it whole (behind steps, leases,
+ *                   check-ins: the lane does one thing at a time)
+ *   folded          whole → folded (decode, checks, the fold)
  *   step            last fold of a version → its step committed (the transaction)
  *   evaluation      the central evaluation of a new version (after its step and the next leases)
  *   next lease      step committed → the first task on the new version leased
@@ -26,7 +28,15 @@
 import type { ModelUpdate } from '../../lib/wire/schemas.js';
 
 /** The stages of one update, from its lease to its fold. */
-const UPDATE_STAGES = ['task delivered', 'model ready', 'training', 'encoded', 'in Kafka', 'folded'] as const;
+const UPDATE_STAGES = [
+  'task delivered',
+  'model ready',
+  'training',
+  'encoded',
+  'in Kafka',
+  'queued',
+  'folded',
+] as const;
 type UpdateStage = (typeof UPDATE_STAGES)[number];
 
 export const STAGES = [...UPDATE_STAGES, 'step', 'evaluation', 'next lease'] as const;
@@ -62,6 +72,8 @@ export interface FoldedTimes {
   readonly timings: ModelUpdate['timings'];
   /** The timestamp of the update's last record (the producer's create time). */
   readonly recordCreatedAtMs: number;
+  /** When the coordinator's consumer handed the update's last record over. */
+  readonly fetchedAtMs: number;
   readonly wholeAtMs: number;
   readonly foldedAtMs: number;
   /** The version the update was trained from (for the critical path's `leased`). */
@@ -139,7 +151,8 @@ export class RoundTripStages {
     into.add('model ready', t.timings.taskReceivedAtMs, t.timings.modelReadyAtMs);
     into.add('training', t.timings.startedAtMs, t.timings.finishedAtMs);
     into.add('encoded', t.timings.finishedAtMs, t.recordCreatedAtMs);
-    into.add('in Kafka', t.recordCreatedAtMs, t.wholeAtMs);
+    into.add('in Kafka', t.recordCreatedAtMs, t.fetchedAtMs);
+    into.add('queued', t.fetchedAtMs, t.wholeAtMs);
     into.add('folded', t.wholeAtMs, t.foldedAtMs);
   }
 
