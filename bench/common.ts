@@ -97,9 +97,9 @@ export function stageTable(
   which: keyof StagesReported = 'roundTripStages',
 ): string {
   const labels = Object.keys(byLabel);
-  const stages = [
-    ...new Set(labels.flatMap((l) => byLabel[l]?.flatMap((r) => Object.keys(r[which] ?? {})) ?? [])),
-  ];
+  const stages = mergeOrders(
+    labels.flatMap((l) => byLabel[l]?.map((r) => Object.keys(r[which] ?? {})) ?? []),
+  );
   if (stages.length === 0) return '(no run reported its stages)';
   const cell = (label: string, stage: string) => {
     const mine = (byLabel[label] ?? []).flatMap((r) => {
@@ -115,9 +115,33 @@ export function stageTable(
   );
 }
 
+/**
+ * Every name in `orders` once, in the first list's order: a name first seen in a later list goes
+ * right after the name before it there, else right before the next name there already placed,
+ * else last (a stage a newer report added lands where it sits in it, not at the end).
+ */
+export function mergeOrders(orders: readonly (readonly string[])[]): string[] {
+  const merged: string[] = [];
+  for (const order of orders)
+    order.forEach((name, i) => {
+      if (merged.includes(name)) return;
+      const before = i > 0 ? merged.indexOf(order[i - 1] as string) : -1;
+      const next = order.slice(i + 1).find((n) => merged.includes(n));
+      const at = before >= 0 ? before + 1 : next === undefined ? merged.length : merged.indexOf(next);
+      merged.splice(at, 0, name);
+    });
+  return merged;
+}
+
 /** Markdown lines: `caption`, the stage table, then the critical-path table if any run reported one. */
 export function stageSections(caption: string, byLabel: Record<string, readonly StagesReported[]>): string[] {
   const stages = [caption, '', stageTable(byLabel)];
+  const runs = Object.values(byLabel).flat();
+  if (runs.some((r) => r.roundTripStages && !('queued' in r.roundTripStages)))
+    stages.push(
+      '',
+      "Runs from before the coordinator reported 'queued' (an update handed over by its consumer, waiting for the coordinator's lane) count that wait in 'in Kafka' and have no 'queued' (–).",
+    );
   if (!Object.values(byLabel).some((runs) => runs.some((r) => r.criticalPath))) return stages;
   return [
     ...stages,

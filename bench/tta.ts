@@ -322,7 +322,7 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
     speedupLine,
     '',
     ...stageSections(
-      "A task's round trip by stage (coordinators' reports; lease → task at the worker → its model ready → training, with the simulated delay → the update's record created → whole at the coordinator → folded; and per version: last fold → step committed → the next version's first lease):",
+      "A task's round trip by stage (coordinators' reports; lease → task at the worker → its model ready → training, with the simulated delay → the update's record created → handed over by the coordinator's consumer → taken whole by its lane (queued) → folded; and per version: last fold → step committed → the next version's first lease):",
       byStrategy,
     ),
     '',
