@@ -142,7 +142,7 @@ export function stageSections(caption: string, byLabel: Record<string, readonly 
       '',
       "Runs from before the coordinator reported 'queued' (an update handed over by its consumer, waiting for the coordinator's lane) count that wait in 'in Kafka' and have no 'queued' (–).",
     );
-  if (!Object.values(byLabel).some((runs) => runs.some((r) => r.criticalPath))) return stages;
+  if (!runs.some((r) => r.criticalPath)) return stages;
   return [
     ...stages,
     '',
