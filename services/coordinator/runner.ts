@@ -13,15 +13,13 @@
  * Hostile input (docs/hostile-input.md): every record is bounded before it is believed
  * (lib/wire/avro-bounds.ts, lib/wire/update-checks.ts), chunked updates are held within a budget
  * (./reassembly.ts), rejections are committed in bounded batches (./rejections.ts), and whatever
- * goes wrong with one record ends in its rejection, never a crash, stall or crash loop.
+ * goes wrong with one record ends in its rejection (./update-handling.ts), never a crash, stall or
+ * crash loop.
  */
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
-import { failpoint } from '../../lib/failpoints.js';
-import { FedBuffAggregator, type FlushOutcome, type FoldOutcome } from '../../lib/core/fedbuff/aggregator.js';
+import { FedBuffAggregator, type FlushOutcome } from '../../lib/core/fedbuff/aggregator.js';
 import { topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
-import { toFoldInput } from '../../lib/wire/records.js';
-import type { ModelUpdate } from '../../lib/wire/schemas.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import type { CoordinatorConfig } from './config.js';
 import { LeaseBook } from './leases.js';
@@ -29,9 +27,10 @@ import { RunMetrics } from './metrics.js';
 import { evaluatesVersion, evaluationNumbers, type Evaluator } from './evaluator.js';
 import { RejectionBatch } from './rejections.js';
 import { restoreCheckpoint, type RestoredCheckpoint } from './checkpoints.js';
-import { UpdateIntake, type RecordFailure } from './intake.js';
+import { UpdateIntake } from './intake.js';
+import { UpdateHandling } from './update-handling.js';
 import { writeStep, type CommitStep } from './step.js';
-import { foldedEvent, JobEvents, publishedEvent, rejectedEvent, type JobEvent } from './events.js';
+import { JobEvents, publishedEvent, type JobEvent } from './events.js';
 import { checkInRecordEvents, issueLeases, TaskIds, trainTaskRecord, WorkerSchemaPrefetch } from './tasks.js';
 import { consumeCheckIns, consumeUpdates, settled } from './clients.js';
 import { jobOpening, openJob, type OpenedJob } from './opening.js';
@@ -50,6 +49,7 @@ export class CoordinatorRunner {
   readonly leaseBook: LeaseBook;
   private readonly intake: UpdateIntake;
   private readonly rejections: RejectionBatch;
+  private readonly updates: UpdateHandling;
   private readonly events: JobEvents;
   readonly federated: FederatedEvaluation;
   private readonly centralEvaluation: CentralEvaluation;
@@ -102,6 +102,24 @@ export class CoordinatorRunner {
     this.stopConditions = new StopConditions(config, this.startedAtMs, (reason) =>
       this.metrics.finished(reason, this.now()),
     );
+    this.updates = new UpdateHandling({
+      jobId: this.jobId,
+      topic: this.topic('updates'),
+      intake: this.intake,
+      leaseBook: this.leaseBook,
+      rejections: this.rejections,
+      metrics: this.metrics,
+      log,
+      now,
+      aggregator: () => this.aggregator,
+      encodeRejection: (r) => serde.encode('RejectedUpdate', this.schemaIds.rejected, r),
+      emit: (event) => this.emit(event),
+      finished: () => this.stopConditions.reason !== null,
+      abandoned: () => this.lane.abandoned,
+      commitRejections: (checkpoint) => this.commitStep({ publishModel: false, checkpoint }),
+      stepped: (flush, lastFoldAtMs) => this.onFlush(flush, lastFoldAtMs),
+      slotFreed: () => this.tickSoon(),
+    });
     this.federated = new FederatedEvaluation({
       jobId: this.jobId,
       runId: config.runId,
@@ -167,7 +185,7 @@ export class CoordinatorRunner {
       }),
       consumeUpdates(this.kafka, this.jobId, this.config.sessionTimeoutMs, this.intake.consumed, (p, m) => {
         const fetchedAtMs = this.now();
-        const handle = () => this.lane.run(() => this.onUpdateRecord(p, m, fetchedAtMs));
+        const handle = () => this.lane.run(() => this.updates.onRecord(p, m, fetchedAtMs));
         return this.readAhead.admit(m.value?.length ?? 0, handle);
       }),
     ]);
@@ -216,84 +234,6 @@ export class CoordinatorRunner {
       if (event.type === 'worker-problem') this.metrics.workerProblem(event.labels?.code ?? 'unknown');
       await this.emit(event);
     }
-  }
-
-  /** `fetchedAtMs`: when the consumer handed the record over (the round trip's stages). */
-  private async onUpdateRecord(partition: number, message: KafkaMessage, fetchedAtMs: number): Promise<void> {
-    // A finished job folds no more: no version past the last, and what is unread stays for a resumption.
-    if (this.stopConditions.reason) return;
-    const startedAt = this.now();
-    const { outcome, expired } = await this.intake.read(partition, message);
-    for (const failure of expired) await this.reject(failure);
-    if (outcome.kind === 'failed') await this.reject(outcome.failure);
-    if (outcome.kind === 'whole') {
-      try {
-        await this.foldWhole(outcome.update, { createdAtMs: Number(message.timestamp), fetchedAtMs });
-      } catch (error) {
-        if (this.lane.abandoned) return; // the step failed, not the update
-        const offset = Number(message.offset);
-        await this.reject({ partition, offset, message, record: outcome.update, key: outcome.key, error });
-      }
-    }
-    const ms = this.now() - startedAt;
-    if (ms > 1000) this.log.warn('slow-record', { partition, offset: message.offset, ms });
-  }
-
-  /** `record`: the whole update's last record's timestamp and when it was handed over (the round trip's stages). */
-  private async foldWhole(
-    whole: ModelUpdate,
-    record: { createdAtMs: number; fetchedAtMs: number },
-  ): Promise<void> {
-    const wholeAtMs = this.now();
-    const lease = this.leaseBook.complete(whole.taskId);
-    let outcome: FoldOutcome;
-    try {
-      outcome = this.aggregator.fold(toFoldInput(whole, this.aggregator.stagingArea));
-    } catch (error) {
-      if (lease) this.leaseBook.rejected(lease, this.now());
-      throw error;
-    }
-    if (lease) this.leaseBook.folded(lease);
-    const foldedAtMs = this.now();
-    this.metrics.stages.folded({
-      leaseIssuedAtMs: lease?.issuedAtMs,
-      timings: whole.timings,
-      recordCreatedAtMs: record.createdAtMs,
-      fetchedAtMs: record.fetchedAtMs,
-      wholeAtMs,
-      foldedAtMs,
-      baseVersion: whole.baseVersion,
-    });
-    const late = lease === undefined;
-    const silo = this.leaseBook.workers.get(whole.workerId)?.silo ?? '(unknown)';
-    const { metrics, numExamples } = whole;
-    this.metrics.folded(outcome.update, { late, silo, metrics, numExamples }, this.now());
-    await this.emit(foldedEvent(whole, outcome, late));
-    if (outcome.flush) await this.onFlush(outcome.flush, foldedAtMs);
-    else failpoint('fold.after');
-    // A slot just freed (and maybe a new version exists): lease now rather than at the next tick.
-    this.tickSoon();
-  }
-
-  private async reject(failure: RecordFailure): Promise<void> {
-    const rejection = this.rejections.addFailure(
-      failure,
-      { jobId: this.jobId, topic: this.topic('updates'), nowMs: this.now() },
-      (r) => this.serde.encode('RejectedUpdate', this.schemaIds.rejected, r),
-    );
-    this.metrics.rejected(rejection.code);
-    this.log.warn('update-rejected', {
-      code: rejection.code,
-      message: rejection.message,
-      updateId: rejection.updateId,
-      partition: failure.partition,
-      offset: failure.offset,
-    });
-    await this.emit(rejectedEvent(rejection));
-    const quiet = this.aggregator.bufferCount === 0 && this.intake.reassembly.size === 0;
-    // With nothing buffered or held, the rejection and the offsets past it can be committed right
-    // away; a full batch is committed whatever is buffered, with a checkpoint of the buffer.
-    if (quiet || this.rejections.full) await this.commitStep({ publishModel: false, checkpoint: !quiet });
   }
 
   /**
@@ -362,7 +302,7 @@ export class CoordinatorRunner {
     if (this.stopConditions.reason) return;
     const now = this.now();
     await this.federated.tick();
-    for (const failure of this.intake.expire(now)) await this.reject(failure);
+    for (const failure of this.intake.expire(now)) await this.updates.reject(failure);
     for (const lease of this.leaseBook.expire(now)) {
       this.metrics.leaseExpired();
       this.log.info('lease-expired', { taskId: lease.taskId, workerId: lease.workerId });
