@@ -151,7 +151,12 @@ describe('a worker in Python', () => {
       return python;
     });
 
-    const report = await federation.finished({ timeoutMs: 200_000 });
+    const report = await federation.finished({ timeoutMs: 200_000 }).catch((error: Error) => {
+      // The coordinator's output alone does not say which worker it waited for.
+      const workers = federation?.workers.map((w) => `${w.name}: ${w.output.slice(-1500)}`) ?? [];
+      error.message += `\nPython workers' last output:\n${pythonOutput.slice(-3000)}\n${workers.join('\n')}`;
+      throw error;
+    });
     // Each Python worker started after version 0 was published, and checked in holding it
     // (protocol: read the models there are before the first check-in).
     const started = pythonOutput
