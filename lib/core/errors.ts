@@ -123,6 +123,10 @@ export const ERROR_CODES = {
     retriable: true,
     summary: 'a Kafka client call neither succeeded nor failed within its deadline',
   },
+  TRIB_METADATA_UNSETTLED: {
+    retriable: true,
+    summary: "the cluster's metadata did not list a topic's partitions in time",
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,6 +1,6 @@
 import type { Consumer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { ReadPosition, settledAnswer } from './read.js';
+import { ReadPosition, settledAnswer, topicPartitionsSettled } from './read.js';
 
 /** The two consumer events ReadPosition listens to, and the seeks it makes. */
 function consumerDouble() {
@@ -142,5 +142,53 @@ describe('settledAnswer', () => {
     const startedAt = Date.now();
     await expect(settledAnswer(async () => Promise.reject(retriable), 50, 5)).rejects.toBe(retriable);
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(50);
+  });
+});
+
+describe('topicPartitionsSettled', () => {
+  const partition = (partitionId: number) => ({
+    partitionErrorCode: 0,
+    partitionId,
+    leader: 1,
+    replicas: [1],
+    isr: [1],
+  });
+  /** A fetchTopicMetadata that gives `answers` in turn (an Error is thrown), then the last again. */
+  const admin = (answers: readonly (Error | ReturnType<typeof partition>[])[]) => {
+    let asked = 0;
+    return {
+      get asked() {
+        return asked;
+      },
+      fetchTopicMetadata: async () => {
+        const answer = answers[Math.min(asked++, answers.length - 1)];
+        if (answer instanceof Error) throw answer;
+        return { topics: [{ name: 't', partitions: answer ?? [] }] };
+      },
+    };
+  };
+
+  it("asks again through kafkajs's dropped metadata, a retriable answer and an empty list, then gives the partitions", async () => {
+    const dropped = new TypeError("Cannot read properties of null (reading 'topicMetadata')");
+    const election = Object.assign(new Error('There is no leader for this topic-partition'), {
+      retriable: true,
+    });
+    const cluster = admin([dropped, election, [], [partition(0), partition(1)]]);
+    const partitions = await topicPartitionsSettled(cluster, 't', 5_000, 1);
+    expect(partitions.map((p) => p.partitionId)).toEqual([0, 1]);
+    expect(cluster.asked).toBe(4);
+  });
+
+  it('gives up at once on any other error, and with TRIB_METADATA_UNSETTLED once its time is out', async () => {
+    const denied = new Error('Topic authorization failed');
+    const refusing = admin([denied]);
+    await expect(topicPartitionsSettled(refusing, 't', 5_000, 1)).rejects.toBe(denied);
+    expect(refusing.asked).toBe(1);
+    const other = new TypeError('x is not a function');
+    await expect(topicPartitionsSettled(admin([other]), 't', 5_000, 1)).rejects.toBe(other);
+    await expect(topicPartitionsSettled(admin([[]]), 't', 30, 5)).rejects.toMatchObject({
+      code: 'TRIB_METADATA_UNSETTLED',
+      retriable: true,
+    });
   });
 });

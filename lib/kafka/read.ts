@@ -5,7 +5,8 @@
  * not by the records delivered; a quiet interval is only the fallback for a tail compaction emptied.
  */
 import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, Kafka, KafkaMessage, PartitionMetadata } from 'kafkajs';
+import { TributaryError } from '../core/errors.js';
 import { LARGE_RECORD_CONSUMER } from './client.js';
 
 export interface ReadOptions {
@@ -31,6 +32,37 @@ export async function settledAnswer<T>(ask: () => Promise<T>, timeoutMs = 30_000
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   }
+}
+
+/**
+ * The partitions `topic`'s metadata lists, asked again (settledAnswer) while the answer is
+ * retriable, lists none, or is kafkajs's TypeError for metadata a failed refresh left empty: a
+ * refresh that meets a leader election drops the client's metadata, and fetchTopicMetadata then
+ * reads `topicMetadata` of null (tulios/kafkajs#549; a worker died of it at start-up in CI).
+ * Past `timeoutMs`, TRIB_METADATA_UNSETTLED (or the broker's own error).
+ */
+export function topicPartitionsSettled(
+  admin: Pick<Admin, 'fetchTopicMetadata'>,
+  topic: string,
+  timeoutMs = 30_000,
+  pauseMs = 200,
+): Promise<PartitionMetadata[]> {
+  const unsettled = (why: string, cause?: unknown) =>
+    new TributaryError('TRIB_METADATA_UNSETTLED', `topic ${topic}: ${why}`, { cause });
+  const ask = async () => {
+    let answer;
+    try {
+      answer = await admin.fetchTopicMetadata({ topics: [topic] });
+    } catch (error) {
+      if (error instanceof TypeError && error.message.includes('topicMetadata'))
+        throw unsettled('the client has no metadata (a refresh failed)', error);
+      throw error;
+    }
+    const partitions = answer.topics.find((t) => t.name === topic)?.partitions ?? [];
+    if (partitions.length === 0) throw unsettled('the metadata lists no partitions');
+    return partitions;
+  };
+  return settledAnswer(ask, timeoutMs, pauseMs);
 }
 
 /** The topic's offsets, asked again while the broker's answer is retriable (settledAnswer). */

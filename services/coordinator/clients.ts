@@ -12,7 +12,7 @@ import {
 } from '../../lib/kafka/sender.js';
 import type { Logger } from '../../lib/log.js';
 import type { KafkaSecurity } from '../../lib/security/client.js';
-import { seekOnEveryJoin, settledAnswer } from '../../lib/kafka/read.js';
+import { seekOnEveryJoin, settledAnswer, topicPartitionsSettled } from '../../lib/kafka/read.js';
 import { renewingProducer } from '../../lib/kafka/renewing-producer.js';
 import { topicName } from '../../lib/kafka/topics.js';
 import { ownPartitionsAssigner } from '../../lib/kafka/keyed-partitions.js';
@@ -163,8 +163,7 @@ export async function consumeUpdates(
   let committed: { partition: number; offset: string }[];
   let partitions: number[];
   try {
-    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
-    partitions = (metadata?.partitions ?? []).map((p) => p.partitionId);
+    partitions = (await topicPartitionsSettled(admin, topic)).map((p) => p.partitionId);
     // Asked again while the group's coordinator is still loading or moving (NOT_COORDINATOR ended
     // a CI run's coordinator at start-up, on a broker just started).
     const [offsets] = await settledAnswer(() =>

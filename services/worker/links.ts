@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
 import { ownPartitionsAssigner, partitionsOfKeys } from '../../lib/kafka/keyed-partitions.js';
-import { fetchOffsetsSettled, ReadPosition } from '../../lib/kafka/read.js';
+import { fetchOffsetsSettled, ReadPosition, topicPartitionsSettled } from '../../lib/kafka/read.js';
 import { renewingProducer } from '../../lib/kafka/renewing-producer.js';
 import type { RecordSender } from '../../lib/kafka/sender.js';
 import { topicName, waitForTopics, WORKER_TOPIC_KINDS } from '../../lib/kafka/topics.js';
@@ -31,12 +31,9 @@ export interface ModelProblem {
   readonly fatal: boolean;
 }
 
-/** The partition count of `topic`, from the cluster's metadata. */
+/** The partition count of `topic`, from the cluster's metadata once it lists them. */
 async function partitionCount(admin: Admin, topic: string): Promise<number> {
-  const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-  const count = topics[0]?.partitions.length ?? 0;
-  if (count < 1) throw new Error(`topic ${topic} has no partitions`);
-  return count;
+  return (await topicPartitionsSettled(admin, topic)).length;
 }
 
 type KeyedMessage = 'TrainTask' | 'EvaluationTask';
