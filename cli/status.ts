@@ -4,7 +4,7 @@
  * staleness and rejections by code. Without --job, the jobs the cluster holds.
  */
 import { createKafka } from '../lib/kafka/client.js';
-import { readTopicNow } from '../lib/kafka/read.js';
+import { readTopicNow, topicNamesSettled } from '../lib/kafka/read.js';
 import { topicName } from '../lib/kafka/topics.js';
 import { AvroSerde } from '../lib/wire/serde.js';
 import type { CommandSpec, Parsed } from './args.js';
@@ -68,7 +68,7 @@ export async function status(parsed: Parsed): Promise<number> {
   if (!parsed.flags.job) {
     const admin = kafka.admin();
     await admin.connect();
-    const topics = await admin.listTopics();
+    const topics = await topicNamesSettled(admin);
     await admin.disconnect();
     const jobs = topics
       .map((t) => /^tributary\.(.+)\.models$/.exec(t)?.[1])
@@ -86,7 +86,7 @@ export async function status(parsed: Parsed): Promise<number> {
   const job = String(parsed.flags.job);
   const admin = kafka.admin();
   await admin.connect();
-  const exists = (await admin.listTopics()).includes(topicName(job, 'events'));
+  const exists = (await topicNamesSettled(admin)).includes(topicName(job, 'events'));
   await admin.disconnect();
   if (!exists) {
     console.error(`job ${job}: no topic ${topicName(job, 'events')} on ${brokers}`);

@@ -125,7 +125,7 @@ export const ERROR_CODES = {
   },
   TRIB_METADATA_UNSETTLED: {
     retriable: true,
-    summary: "the cluster's metadata did not list a topic's partitions in time",
+    summary: "the cluster's metadata did not list its topics, or a topic's partitions, in time",
   },
 } as const;
 

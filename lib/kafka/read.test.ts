@@ -1,6 +1,6 @@
 import type { Consumer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { ReadPosition, settledAnswer, topicPartitionsSettled } from './read.js';
+import { ReadPosition, settledAnswer, topicNamesSettled, topicPartitionsSettled } from './read.js';
 
 /** The two consumer events ReadPosition listens to, and the seeks it makes. */
 function consumerDouble() {
@@ -190,5 +190,27 @@ describe('topicPartitionsSettled', () => {
       code: 'TRIB_METADATA_UNSETTLED',
       retriable: true,
     });
+  });
+});
+
+describe('topicNamesSettled', () => {
+  it("asks again through kafkajs's dropped metadata, and passes any other error on at once", async () => {
+    let asked = 0;
+    const cluster = {
+      listTopics: async () => {
+        asked += 1;
+        if (asked === 1)
+          throw new TypeError(
+            "Cannot destructure property 'topicMetadata' of '(intermediate value)' as it is null.",
+          );
+        return ['tributary.j.models'];
+      },
+    };
+    await expect(topicNamesSettled(cluster, 5_000, 1)).resolves.toEqual(['tributary.j.models']);
+    expect(asked).toBe(2);
+    const denied = new Error('Cluster authorization failed');
+    await expect(topicNamesSettled({ listTopics: () => Promise.reject(denied) }, 5_000, 1)).rejects.toBe(
+      denied,
+    );
   });
 });

@@ -47,22 +47,41 @@ export function topicPartitionsSettled(
   timeoutMs = 30_000,
   pauseMs = 200,
 ): Promise<PartitionMetadata[]> {
-  const unsettled = (why: string, cause?: unknown) =>
-    new TributaryError('TRIB_METADATA_UNSETTLED', `topic ${topic}: ${why}`, { cause });
   const ask = async () => {
-    let answer;
-    try {
-      answer = await admin.fetchTopicMetadata({ topics: [topic] });
-    } catch (error) {
-      if (error instanceof TypeError && error.message.includes('topicMetadata'))
-        throw unsettled('the client has no metadata (a refresh failed)', error);
-      throw error;
-    }
+    const answer = await admin
+      .fetchTopicMetadata({ topics: [topic] })
+      .catch((error: unknown) => Promise.reject(unsettledMetadata(error, `topic ${topic}`)));
     const partitions = answer.topics.find((t) => t.name === topic)?.partitions ?? [];
-    if (partitions.length === 0) throw unsettled('the metadata lists no partitions');
+    if (partitions.length === 0)
+      throw new TributaryError('TRIB_METADATA_UNSETTLED', `topic ${topic}: the metadata lists no partitions`);
     return partitions;
   };
   return settledAnswer(ask, timeoutMs, pauseMs);
+}
+
+/** The cluster's topic names, asked again as topicPartitionsSettled asks (listTopics meets the same race). */
+export function topicNamesSettled(
+  admin: Pick<Admin, 'listTopics'>,
+  timeoutMs = 30_000,
+  pauseMs = 200,
+): Promise<string[]> {
+  const ask = () =>
+    admin
+      .listTopics()
+      .catch((error: unknown) => Promise.reject(unsettledMetadata(error, "the cluster's topics")));
+  return settledAnswer(ask, timeoutMs, pauseMs);
+}
+
+/** kafkajs's TypeError for metadata a failed refresh left null, as TRIB_METADATA_UNSETTLED (retriable). */
+function unsettledMetadata(error: unknown, what: string): unknown {
+  if (!(error instanceof TypeError && error.message.includes('topicMetadata'))) return error;
+  return new TributaryError(
+    'TRIB_METADATA_UNSETTLED',
+    `${what}: the client has no metadata (a refresh failed)`,
+    {
+      cause: error,
+    },
+  );
 }
 
 /** The topic's offsets, asked again while the broker's answer is retriable (settledAnswer). */

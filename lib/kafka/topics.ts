@@ -4,6 +4,7 @@
  */
 import type { Admin, ITopicConfig } from 'kafkajs';
 import { MAX_RECORD_BYTES } from '../core/limits.js';
+import { topicNamesSettled } from './read.js';
 import type { MessageName } from '../wire/schemas.js';
 
 export const TOPIC_KINDS = [
@@ -85,7 +86,7 @@ export function topicConfigs(jobId: string): ITopicConfig[] {
 
 /** Creates whatever of the job's topics is missing; existing topics are left as they are. */
 export async function ensureTopics(admin: Admin, jobId: string): Promise<void> {
-  const existing = new Set(await admin.listTopics());
+  const existing = new Set(await topicNamesSettled(admin));
   const missing = topicConfigs(jobId).filter((t) => !existing.has(t.topic));
   if (missing.length === 0) return;
   await createServed(admin, missing);
@@ -142,7 +143,7 @@ export async function waitForTopics(
   const wanted = kinds.map((kind) => topicName(jobId, kind));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const existing = new Set(await admin.listTopics());
+    const existing = new Set(await topicNamesSettled(admin, Math.max(1000, deadline - Date.now())));
     if (wanted.every((t) => existing.has(t))) return;
     if (Date.now() > deadline)
       throw new Error(
