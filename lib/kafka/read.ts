@@ -36,9 +36,10 @@ export async function settledAnswer<T>(ask: () => Promise<T>, timeoutMs = 30_000
 
 /**
  * The partitions `topic`'s metadata lists, asked again (settledAnswer) while the answer is
- * retriable, lists none, or is kafkajs's TypeError for metadata a failed refresh left empty: a
- * refresh that meets a leader election drops the client's metadata, and fetchTopicMetadata then
- * reads `topicMetadata` of null (tulios/kafkajs#549; a worker died of it at start-up in CI).
+ * retriable, lists none, or is kafkajs's TypeError for metadata it could not get: its
+ * cluster.metadata() answers null when every broker's metadata request failed (mid leader
+ * election), and fetchTopicMetadata then reads `topicMetadata` of null (tulios/kafkajs#549; a
+ * worker died of it at start-up in CI).
  * Past `timeoutMs`, TRIB_METADATA_UNSETTLED (or the broker's own error).
  */
 export function topicPartitionsSettled(
@@ -72,16 +73,12 @@ export function topicNamesSettled(
   return settledAnswer(ask, timeoutMs, pauseMs);
 }
 
-/** kafkajs's TypeError for metadata a failed refresh left null, as TRIB_METADATA_UNSETTLED (retriable). */
+/** kafkajs's TypeError for cluster metadata it answered as null, as TRIB_METADATA_UNSETTLED (retriable). */
 function unsettledMetadata(error: unknown, what: string): unknown {
   if (!(error instanceof TypeError && error.message.includes('topicMetadata'))) return error;
-  return new TributaryError(
-    'TRIB_METADATA_UNSETTLED',
-    `${what}: the client has no metadata (a refresh failed)`,
-    {
-      cause: error,
-    },
-  );
+  return new TributaryError('TRIB_METADATA_UNSETTLED', `${what}: no broker answered the metadata request`, {
+    cause: error,
+  });
 }
 
 /** The topic's offsets, asked again while the broker's answer is retriable (settledAnswer). */
