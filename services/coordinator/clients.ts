@@ -14,6 +14,7 @@ import type { Logger } from '../../lib/log.js';
 import type { KafkaSecurity } from '../../lib/security/client.js';
 import { seekOnEveryJoin, settledAnswer, topicPartitionsSettled } from '../../lib/kafka/read.js';
 import { renewingProducer } from '../../lib/kafka/renewing-producer.js';
+import { spacedTransactions } from '../../lib/kafka/spaced-transactions.js';
 import { topicName } from '../../lib/kafka/topics.js';
 import { ownPartitionsAssigner } from '../../lib/kafka/keyed-partitions.js';
 import { WORKER_MEMORY } from './leases.js';
@@ -45,11 +46,18 @@ export const coordinatorGroupId = (jobId: string) => `tributary.${jobId}.coordin
  * the figures). Tasks go out right after a step, on the next round's path: on librdkafka they
  * neither queue behind a batch of events nor pay kafkajs's protocol work in the coordinator's thread.
  */
+/**
+ * The least time from one step's commit to the next step's begin (lib/kafka/spaced-transactions.ts):
+ * enough for a local broker to write the last one's markers.
+ */
+export const STEP_GAP_MS = 5;
+
 export async function connectProducers(
   kafka: Kafka,
   jobId: string,
   transactionTimeoutMs: number,
   stepClient: StepClientOptions,
+  stepGapMs = STEP_GAP_MS,
 ): Promise<{ producer: Producer; txProducer: Producer; taskSender: RecordSender; stepClient: StepClient }> {
   // Tasks and evaluation requests are keyed by worker and must land on the partition each worker
   // reads: Kafka's default (murmur2) partitioner, pinned here (lib/kafka/keyed-partitions.ts).
@@ -62,7 +70,7 @@ export async function connectProducers(
   );
   const transactionalId = coordinatorGroupId(jobId);
   const { native, fallback } = librdkafkaFor(stepClient.choice);
-  const txProducer = native
+  const stepProducer = native
     ? librdkafkaTransactionalProducer(native, {
         ...stepClient,
         transactionalId,
@@ -77,6 +85,7 @@ export async function connectProducers(
           maxInFlightRequests: 1,
         }),
       );
+  const txProducer = spacedTransactions(stepProducer, stepGapMs);
   const taskSender = native ? librdkafkaSender(native, stepClient) : producerSender(producer);
   await Promise.all([producer.connect(), txProducer.connect(), taskSender.connect()]);
   return {

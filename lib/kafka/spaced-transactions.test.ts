@@ -1,0 +1,62 @@
+import type { Producer, Transaction } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { spacedTransactions } from './spaced-transactions.js';
+
+/** A producer whose transactions commit or abort as asked, counting the transactions begun. */
+function producerOf(options: { commitFails?: boolean } = {}) {
+  const begun: number[] = [];
+  const producer = {
+    connect: async () => undefined,
+    transaction: async (): Promise<Transaction> => {
+      begun.push(performance.now());
+      return {
+        send: async () => [],
+        sendBatch: async () => [],
+        sendOffsets: async () => undefined,
+        commit: async () => {
+          if (options.commitFails) throw new Error('fenced');
+        },
+        abort: async () => undefined,
+        isActive: () => true,
+      };
+    },
+  } as unknown as Producer;
+  return { producer, begun };
+}
+
+describe('spacedTransactions', () => {
+  const GAP_MS = 40;
+
+  it('begins a transaction no sooner than the gap after the last commit, and at once after that', async () => {
+    const { producer, begun } = producerOf();
+    const spaced = spacedTransactions(producer, GAP_MS);
+    const first = await spaced.transaction();
+    await first.commit();
+    const committedAt = performance.now();
+    const second = await spaced.transaction();
+    expect(begun[1]! - committedAt).toBeGreaterThanOrEqual(GAP_MS - 2);
+    await second.abort(); // an abort's markers are written after it too
+    const abortedAt = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, GAP_MS + 10));
+    const asked = performance.now();
+    await spaced.transaction();
+    expect(begun[2]! - asked).toBeLessThan(GAP_MS / 2);
+    expect(begun[2]! - abortedAt).toBeGreaterThanOrEqual(GAP_MS);
+  });
+
+  it('counts a failed commit as the end of its transaction, and passes its error on', async () => {
+    const { producer, begun } = producerOf({ commitFails: true });
+    const spaced = spacedTransactions(producer, GAP_MS);
+    await expect((await spaced.transaction()).commit()).rejects.toThrow(/fenced/);
+    const failedAt = performance.now();
+    await spaced.transaction();
+    expect(begun[1]! - failedAt).toBeGreaterThanOrEqual(GAP_MS - 2);
+  });
+
+  it('leaves the rest of the producer as it was', async () => {
+    const { producer } = producerOf();
+    const spaced = spacedTransactions(producer, GAP_MS);
+    expect(spaced.connect).toBe(producer.connect);
+    expect(spaced.transaction).not.toBe(producer.transaction);
+  });
+});
