@@ -5,15 +5,17 @@
  * model and the checkpoint in one request, the checkpoint's manifest naming their offsets, the
  * consumer offsets (on librdkafka sent beside those writes), the commit. Models of 4 KB, 400 KB
  * (the MNIST MLP) and 4 MB; blocks of steps alternate between the clients, a pause between steps
- * as between a job's versions. Prints figures.
+ * as between a job's versions. Then steps back to back (a coordinator stepping as fast as it can),
+ * each begun as soon as the last committed against STEP_GAP_MS after it
+ * (lib/kafka/spaced-transactions.ts). Prints figures.
  */
 import { randomBytes } from 'node:crypto';
-import type { Producer } from 'kafkajs';
+import type { Admin, Kafka, Producer } from 'kafkajs';
 import { startStack } from '../infra/stack/index.js';
 import { TRANSACTION_TIMEOUT_MS } from '../lib/core/limits.js';
 import { createKafka, LARGE_RECORD_TOPIC_CONFIG } from '../lib/kafka/client.js';
 import type { KafkaClientName } from '../lib/kafka/sender.js';
-import { connectProducers } from '../services/coordinator/clients.js';
+import { connectProducers, STEP_GAP_MS } from '../services/coordinator/clients.js';
 import { offsetsOf } from '../services/coordinator/step.js';
 import { machine, median, table, writeResult } from './common.js';
 
@@ -27,6 +29,10 @@ const WARM_UP_STEPS = 40;
 const PAUSE_MS = 30;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The model's size in the steps back to back: the fixed cost is what spacing is about. */
+const BACK_TO_BACK_KB = 4;
+const GAPS_MS = [0, STEP_GAP_MS];
+const quantile = (sorted: readonly number[], q: number) => sorted[Math.ceil(q * sorted.length) - 1] ?? 0;
 
 /** `count` steps of a `bytes` model and checkpoint; the milliseconds each took. */
 async function steps(
@@ -35,6 +41,7 @@ async function steps(
   bytes: number,
   count: number,
   offsetsBesideWrites: boolean,
+  pauseMs = PAUSE_MS,
 ): Promise<number[]> {
   const [models, checkpoints, updates] = ['models', 'checkpoints', 'updates'].map((k) => `${job}.${k}`);
   const model = randomBytes(bytes);
@@ -60,9 +67,79 @@ async function steps(
     await (offsetsSent ?? sendOffsets());
     await tx.commit();
     times.push(performance.now() - started);
-    await sleep(PAUSE_MS);
+    if (pauseMs > 0) await sleep(pauseMs);
   }
   return times;
+}
+
+/** A job's topics and its step producer on `client`, as the coordinator connects it. */
+async function openStepProducer(
+  kafka: Kafka,
+  admin: Admin,
+  brokers: string[],
+  client: KafkaClientName,
+  label: string,
+  stepGapMs?: number,
+): Promise<{ job: string; producer: Producer }> {
+  const job = `bench-step-${label}-${client}-${Date.now().toString(36)}`;
+  await admin.createTopics({
+    topics: ['models', 'checkpoints', 'updates'].map((k) => ({
+      topic: `${job}.${k}`,
+      configEntries: LARGE_RECORD_TOPIC_CONFIG,
+    })),
+    waitForLeaders: true,
+  });
+  const { txProducer, producer, taskSender } = await connectProducers(
+    kafka,
+    job,
+    TRANSACTION_TIMEOUT_MS,
+    { choice: client, brokers, clientId: `bench-step-${client}` },
+    stepGapMs,
+  );
+  await Promise.all([producer.disconnect(), taskSender.disconnect()]);
+  return { job, producer: txProducer };
+}
+
+interface BackToBackRow {
+  readonly client: KafkaClientName;
+  readonly gapMs: number;
+  readonly medianMs: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  readonly steps: number;
+}
+
+/** Steps of a BACK_TO_BACK_KB model one after another, begun at once or GAPS_MS after the last commit. */
+async function stepsBackToBack(kafka: Kafka, admin: Admin, brokers: string[]): Promise<BackToBackRow[]> {
+  const rows: BackToBackRow[] = [];
+  for (const client of CLIENTS) {
+    const opened = await Promise.all(
+      GAPS_MS.map((gapMs) => openStepProducer(kafka, admin, brokers, client, `b2b${gapMs}`, gapMs)),
+    );
+    const samples = GAPS_MS.map(() => [] as number[]);
+    const beside = client === 'librdkafka';
+    const bytes = BACK_TO_BACK_KB * 1024;
+    for (const { job, producer } of opened) await steps(producer, job, bytes, WARM_UP_STEPS, beside, 0);
+    for (let block = 0; block < BLOCKS; block++)
+      for (const i of block % 2 === 0 ? [0, 1] : [1, 0]) {
+        const { job, producer } = opened[i]!;
+        samples[i]!.push(...(await steps(producer, job, bytes, STEPS_PER_BLOCK, beside, 0)));
+        console.log(JSON.stringify({ bench: 'step', backToBack: client, gapMs: GAPS_MS[i], block }));
+      }
+    for (const { producer } of opened) await producer.disconnect();
+    GAPS_MS.forEach((gapMs, i) => {
+      const xs = [...samples[i]!].sort((a, b) => a - b);
+      rows.push({
+        client,
+        gapMs,
+        medianMs: median(xs),
+        p90Ms: quantile(xs, 0.9),
+        p99Ms: quantile(xs, 0.99),
+        steps: xs.length,
+      });
+    });
+  }
+  return rows;
 }
 
 export async function runStep(): Promise<void> {
@@ -70,6 +147,7 @@ export async function runStep(): Promise<void> {
     onProgress: (message) => console.log(JSON.stringify({ bench: 'step', stack: message })),
   });
   const rows: { kb: number; client: KafkaClientName; medianMs: number; p90Ms: number; steps: number }[] = [];
+  const backToBack: BackToBackRow[] = [];
   try {
     const kafka = createKafka({ brokers: stack.brokers, clientId: 'bench-step' });
     const admin = kafka.admin();
@@ -78,27 +156,9 @@ export async function runStep(): Promise<void> {
       const samples = new Map<KafkaClientName, number[]>(CLIENTS.map((c) => [c, []]));
       const producers = new Map<KafkaClientName, { job: string; producer: Producer }>();
       for (const client of CLIENTS) {
-        const job = `bench-step-${kb}-${client}-${Date.now().toString(36)}`;
-        await admin.createTopics({
-          topics: ['models', 'checkpoints', 'updates'].map((k) => ({
-            topic: `${job}.${k}`,
-            configEntries: LARGE_RECORD_TOPIC_CONFIG,
-          })),
-          waitForLeaders: true,
-        });
-        const { txProducer, producer, taskSender } = await connectProducers(
-          kafka,
-          job,
-          TRANSACTION_TIMEOUT_MS,
-          {
-            choice: client,
-            brokers: stack.brokers,
-            clientId: `bench-step-${client}`,
-          },
-        );
-        await Promise.all([producer.disconnect(), taskSender.disconnect()]);
-        producers.set(client, { job, producer: txProducer });
-        await steps(txProducer, job, kb * 1024, WARM_UP_STEPS, client === 'librdkafka'); // not counted
+        const opened = await openStepProducer(kafka, admin, stack.brokers, client, `${kb}`);
+        producers.set(client, opened);
+        await steps(opened.producer, opened.job, kb * 1024, WARM_UP_STEPS, client === 'librdkafka'); // not counted
       }
       for (let block = 0; block < BLOCKS; block++)
         for (const client of block % 2 === 0 ? CLIENTS : [...CLIENTS].reverse()) {
@@ -116,11 +176,12 @@ export async function runStep(): Promise<void> {
           kb,
           client,
           medianMs: median(xs),
-          p90Ms: xs[Math.ceil(0.9 * xs.length) - 1] ?? 0,
+          p90Ms: quantile(xs, 0.9),
           steps: xs.length,
         });
       }
     }
+    backToBack.push(...(await stepsBackToBack(kafka, admin, stack.brokers)));
     await admin.disconnect();
   } finally {
     await stack.stop();
@@ -146,6 +207,19 @@ export async function runStep(): Promise<void> {
       }),
     ),
     '',
+    `Steps back to back (a ${BACK_TO_BACK_KB}-KB model, no pause: a coordinator stepping as fast as it can), each begun as soon as the last committed or ${STEP_GAP_MS} ms after (STEP_GAP_MS, lib/kafka/spaced-transactions.ts: until the last one's markers are written, Kafka answers the next transaction CONCURRENT_TRANSACTIONS and the client backs off); ${BLOCKS} blocks of ${STEPS_PER_BLOCK} steps each, alternating, after ${WARM_UP_STEPS} warm-up steps. A step's time counts from asking for its transaction, so it includes the wait:`,
+    '',
+    table(
+      ['client', 'begun', 'ms: median', 'p90', 'p99'],
+      backToBack.map((r) => [
+        r.client,
+        r.gapMs === 0 ? 'at once' : `${r.gapMs} ms after`,
+        r.medianMs.toFixed(1),
+        r.p90Ms.toFixed(1),
+        r.p99Ms.toFixed(1),
+      ]),
+    ),
+    '',
   ].join('\n');
   const files = writeResult(
     'step',
@@ -153,8 +227,16 @@ export async function runStep(): Promise<void> {
       bench: 'step',
       machine: machine(),
       stackMode: stack.mode,
-      parameters: { sizesKb: SIZES_KB, stepsPerBlock: STEPS_PER_BLOCK, blocks: BLOCKS, pauseMs: PAUSE_MS },
+      parameters: {
+        sizesKb: SIZES_KB,
+        stepsPerBlock: STEPS_PER_BLOCK,
+        blocks: BLOCKS,
+        pauseMs: PAUSE_MS,
+        backToBackKb: BACK_TO_BACK_KB,
+        gapsMs: GAPS_MS,
+      },
       rows,
+      backToBack,
     },
     md,
   );
