@@ -14,7 +14,13 @@ import { freePort } from '../infra/stack/ports.js';
 import { BUDGET_SECONDS, DELAY_BASIS, CONCURRENCY as PER_ROUND, SEEDS, WORKERS as CLIENTS } from './tta.js';
 import { BENCH_DIR, machine, pythonThreads } from './common.js';
 import { exportMnistTask } from './exported-task.js';
-import { writeFlowerComparison, type RoundPoint } from './flower/report.js';
+import {
+  trainingStart,
+  writeFlowerComparison,
+  type FlowerRunResult,
+  type RoundPoint,
+} from './flower/report.js';
+import { CpuMeter, cpuOfWindow, perUpdate, rateBetween, type CpuSnapshot, type RunCpu } from './cpu.js';
 import { ensureVenv, PYTHON } from './flower/venv.js';
 
 export interface FlowerRun {
@@ -81,6 +87,20 @@ export async function runFlower(run: FlowerRun): Promise<RoundPoint[]> {
   return points.filter((p) => p.seconds <= run.budgetSeconds);
 }
 
+/**
+ * A Flower run's CPU per update, from a second after its first round's clients were chosen to its
+ * last evaluation, as bench tta measures Tributary's (bench/cpu.ts); every round trains PER_ROUND.
+ */
+function cpuOfFlower(snapshots: readonly CpuSnapshot[], points: readonly RoundPoint[]): RunCpu | null {
+  const zero = points[0]?.startedAtMs;
+  const last = points.at(-1)?.seconds;
+  if (zero === undefined || last === undefined) return null;
+  const from = trainingStart(points) + 1;
+  const cpu = cpuOfWindow(snapshots, zero + from * 1000, zero + last * 1000);
+  const rounds = points.map((p) => ({ seconds: p.seconds, count: p.round * PER_ROUND }));
+  return perUpdate(cpu, rateBetween(rounds, from, last));
+}
+
 function readCurve(file: string): RoundPoint[] {
   return readFileSync(file, 'utf8')
     .split('\n')
@@ -90,17 +110,19 @@ function readCurve(file: string): RoundPoint[] {
 
 export async function runFlowerComparison(): Promise<void> {
   const flwrVersion = ensureVenv();
-  const runs: { seed: number; points: RoundPoint[] }[] = [];
+  const runs: FlowerRunResult[] = [];
   for (const seed of SEEDS) {
+    const dataDir = await exportMnistTask(seed, CLIENTS);
+    const meter = new CpuMeter().start();
     const points = await runFlower({
       seed,
-      dataDir: await exportMnistTask(seed, CLIENTS),
+      dataDir,
       clients: CLIENTS,
       perRound: PER_ROUND,
       budgetSeconds: BUDGET_SECONDS,
       extraArgs: ['--delay-basis', DELAY_BASIS],
     });
-    runs.push({ seed, points });
+    runs.push({ seed, points, cpu: cpuOfFlower(meter.stop(), points) });
     console.log(
       JSON.stringify({ bench: 'flower', seed, rounds: points.length, final: points.at(-1)?.accuracy }),
     );

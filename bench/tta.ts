@@ -27,6 +27,7 @@ import {
   writeResult,
 } from './common.js';
 import { trainingCurve } from './curves.js';
+import { cpuOfFederation, cpuSection, CpuMeter, type RunCpu } from './cpu.js';
 import { exportMnistTask, pythonWorker } from './exported-task.js';
 
 /** The task both tta and flower run (BENCH_TTA_SEEDS, _WORKERS, _SECONDS): one definition, so they match. */
@@ -101,7 +102,14 @@ function medianRoundSeconds(report: RunReport): number {
   return median(curve.slice(1).map((p, i) => p.seconds - (curve[i]?.seconds ?? 0)));
 }
 
-type Run = { strategy: Strategy; seed: number; report: RunReport; reach: Record<string, Reach | null> };
+type Run = {
+  strategy: Strategy;
+  seed: number;
+  report: RunReport;
+  reach: Record<string, Reach | null>;
+  /** Absent in results saved before it was recorded; null off Linux. */
+  cpu?: RunCpu | null;
+};
 
 /** The Python worker for silo `index` of `dataDir`, with the fleet's delay model as its flags. */
 export async function runTimeToAccuracy(engine: Engine = 'tfjs'): Promise<void> {
@@ -138,19 +146,21 @@ export async function runTimeToAccuracy(engine: Engine = 'tfjs'): Promise<void> 
         : (i) => ({ ...benchmarkFleet(seed)(i), TRIBUTARY_DELAY_BASIS: DELAY_BASIS }),
       workerCommand: python ? pythonWorker(python, dataDir, seed, DELAY_BASIS) : undefined,
     });
-    return (await federation.run()).report;
+    const meter = new CpuMeter().start();
+    const run = await federation.run();
+    return { report: run.report, cpu: cpuOfFederation(meter.stop(), run) };
   };
   try {
     if (WARM_UP_SECONDS > 0) {
       const first = SEEDS[0] ?? 1;
-      const report = await runOne('fedbuff', first, WARM_UP_SECONDS, `${bench}-warm-up`);
+      const { report } = await runOne('fedbuff', first, WARM_UP_SECONDS, `${bench}-warm-up`);
       console.log(JSON.stringify({ bench, warmUp: { seconds: WARM_UP_SECONDS, versions: report.versions } }));
     }
     for (const seed of SEEDS) {
       for (const strategy of Object.keys(STRATEGIES) as Strategy[]) {
-        const report = await runOne(strategy, seed, BUDGET_SECONDS, bench);
+        const { report, cpu } = await runOne(strategy, seed, BUDGET_SECONDS, bench);
         const reach = Object.fromEntries(TARGETS.map((t) => [String(t), firstReach(report, t)]));
-        runs.push({ strategy, seed, report, reach });
+        runs.push({ strategy, seed, report, reach, cpu });
         console.log(
           JSON.stringify({
             bench,
@@ -161,6 +171,8 @@ export async function runTimeToAccuracy(engine: Engine = 'tfjs'): Promise<void> 
             reach,
             versions: report.versions,
             updates: report.updatesAccepted,
+            cores: cpu?.totalCores,
+            cpuMsPerUpdate: cpu?.cpuMsPerUpdate,
           }),
         );
       }
@@ -326,6 +338,13 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
       byStrategy,
     ),
     '',
+    ...cpuSection(
+      (Object.keys(STRATEGIES) as Strategy[]).map((s) => ({
+        system: STRATEGY_LABELS[s],
+        runs: runs.filter((r) => r.strategy === s).map((r) => r.cpu),
+      })),
+    ),
+    '',
     'Per run:',
     '',
     table(
@@ -391,7 +410,13 @@ function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
       summary,
       speedup,
       finalDifferencePoints,
-      runs: runs.map((r) => ({ strategy: r.strategy, seed: r.seed, reach: r.reach, report: r.report })),
+      runs: runs.map((r) => ({
+        strategy: r.strategy,
+        seed: r.seed,
+        reach: r.reach,
+        report: r.report,
+        cpu: r.cpu,
+      })),
     },
     md,
   );

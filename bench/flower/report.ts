@@ -18,6 +18,7 @@ import {
   table,
   writeResult,
 } from '../common.js';
+import { cpuSection, type RunCpu } from '../cpu.js';
 import { seedSpread } from './spread.js';
 
 export interface RoundPoint {
@@ -28,6 +29,15 @@ export interface RoundPoint {
   slowestClientSeconds: number;
   /** Seconds from the server's start to the first round's clients being sent the model. */
   trainingStartedSeconds: number | null;
+  /** When the server's clock (`seconds`) started, epoch ms; absent in curves saved before. */
+  startedAtMs?: number;
+}
+
+/** One Flower run: its curve, and where the CPU went (absent when saved before; null off Linux). */
+export interface FlowerRunResult {
+  readonly seed: number;
+  readonly points: RoundPoint[];
+  readonly cpu?: RunCpu | null;
 }
 
 /** Seconds since training started (the first round's clients chosen), as bench tta counts. */
@@ -50,7 +60,7 @@ export function renderFlowerComparison(): void {
     machine: FlowerContext['machine'];
     flwr: string;
     parameters: { seeds: number[]; clients: number; budgetSeconds: number; delayBasis?: DelayBasis };
-    runs: { seed: number; points: RoundPoint[] }[];
+    runs: FlowerRunResult[];
   }>('flower');
   writeFlowerComparison(saved.runs, {
     ...saved.parameters,
@@ -78,13 +88,11 @@ type TtaResult = {
       StagesReported & {
         trainingStartedSeconds?: number | null;
       };
+    cpu?: RunCpu | null;
   }[];
 };
 
-export function writeFlowerComparison(
-  runs: readonly { seed: number; points: RoundPoint[] }[],
-  context: FlowerContext,
-): void {
+export function writeFlowerComparison(runs: readonly FlowerRunResult[], context: FlowerContext): void {
   const { flwrVersion, seeds, clients, budgetSeconds, delayBasis } = context;
   const reach = (points: RoundPoint[], target: number) => {
     const p = points.find((x) => x.accuracy >= target);
@@ -243,6 +251,16 @@ export function writeFlowerComparison(
       "Tributary's round trip by stage (from bench tta's runs; Flower's rounds are its slowest client's training and delay plus the overhead above):",
       tributaryReports,
     ),
+    '',
+    ...cpuSection([
+      { system: `Flower ${flwrVersion} FedAvg`, runs: runs.map((r) => r.cpu) },
+      ...tributary.flatMap(({ suffix, runs: mine }) =>
+        ['fedavg', 'fedbuff'].map((strategy) => ({
+          system: `Tributary ${strategy}${suffix}`,
+          runs: mine.filter((r) => r.strategy === strategy).map((r) => r.cpu),
+        })),
+      ),
+    ]),
     '',
     'Chart: `bench/results/flower.png` (and `flower.html`).',
     '',

@@ -172,7 +172,7 @@ def main():
             acc = float(server_model[0].evaluate(test_images.reshape(-1, 28, 28, 1), test_labels, verbose=0)[1])
         else:
             acc = accuracy(parameters, test_images, test_labels)
-        entry = {"round": server_round, "seconds": now - started, "accuracy": acc,
+        entry = {"round": server_round, "seconds": now - started, "startedAtMs": started * 1000, "accuracy": acc,
                  "roundSeconds": now - last_round[0], "slowestClientSeconds": fit_times.get(server_round, 0.0),
                  "trainingStartedSeconds": None if training_started[0] is None else training_started[0] - started}
         last_round[0] = now

@@ -43,7 +43,8 @@ export interface FederationOptions {
 export interface FederationRun {
   readonly report: RunReport;
   readonly logDir: string;
-  /** Seconds from spawning the processes to the coordinator's exit. */
+  /** When the processes were spawned (epoch ms), and seconds from then to the coordinator's exit. */
+  readonly startedAtMs: number;
   readonly processSeconds: number;
 }
 
@@ -185,7 +186,12 @@ export class Federation {
           tail.map((line) => (line.length > 300 ? `${line.slice(0, 300)}…` : line)).join('\n'),
       );
     }
-    return { report: JSON.parse(readFileSync(reportFile, 'utf8')) as RunReport, logDir, processSeconds };
+    return {
+      report: JSON.parse(readFileSync(reportFile, 'utf8')) as RunReport,
+      logDir,
+      startedAtMs: started,
+      processSeconds,
+    };
   }
 
   /** SIGTERM to every process still running, then waits for them. */

@@ -1,0 +1,236 @@
+/**
+ * Where a benchmark run's CPU went. Every process's CPU time (user + system, all its threads) is
+ * read from /proc twice a second and summed by the part of the system it belongs to (Kafka's
+ * broker, the registry, the coordinator, the workers, Flower), over a window of the run.
+ *
+ * On this project's two shared cores that sum is a budget every system in the comparison draws
+ * from, training included: a run that already uses both cores can go faster only by spending less
+ * CPU per update, not by overlapping more. CPU time per update, beside updates a second, says how
+ * far a system is from that limit and what its orchestration costs next to the training it serves.
+ *
+ * The arithmetic is pure (`cpuOfWindow`); `CpuMeter` is the thin part that reads /proc (Linux; on
+ * other systems it records nothing and the figures are absent).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import type { FederationRun } from '../lib/run/federation.js';
+import { median, table } from './common.js';
+
+export const ROLES = ['broker', 'registry', 'coordinator', 'workers', 'flower', 'other'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Which part of a run a process is, by its command line (arguments joined by spaces). */
+export function roleOf(commandLine: string): Role {
+  if (commandLine.includes('kafka.Kafka')) return 'broker';
+  if (commandLine.includes('quarkus-run.jar')) return 'registry';
+  if (commandLine.includes('services/coordinator/')) return 'coordinator';
+  if (commandLine.includes('python-worker/worker.py') || commandLine.includes('services/worker/'))
+    return 'workers';
+  if (commandLine.includes('flower/run.py')) return 'flower';
+  return 'other';
+}
+
+export interface ProcessTime {
+  readonly pid: number;
+  /** When the process started (ticks since boot): a pid reused by a new process is a new process. */
+  readonly startTicks: number;
+  /** CPU time so far, user + system, in clock ticks. */
+  readonly cpuTicks: number;
+  readonly role: Role;
+}
+
+export interface CpuSnapshot {
+  readonly atMs: number;
+  readonly processes: readonly ProcessTime[];
+}
+
+export interface CpuOfWindow {
+  /** Mean cores in use over the window, by role, and in all. */
+  readonly cores: Record<Role, number>;
+  readonly totalCores: number;
+  readonly seconds: number;
+}
+
+/**
+ * Linux reports /proc times in USER_HZ ticks, 100 a second on every architecture Node runs on
+ * (the kernel's own HZ is hidden behind it).
+ */
+export const TICKS_PER_SECOND = 100;
+
+/**
+ * Mean cores per role between `fromMs` and `toMs`: the CPU each process gained between the first
+ * snapshot at or after `fromMs` and the last at or before `toMs`, over that span. A process seen
+ * only at the end counts from its first snapshot inside the window (CPU it spent before is not
+ * attributable); one gone before the end counts up to its last snapshot. Null when fewer than two
+ * snapshots fall in the window.
+ */
+export function cpuOfWindow(
+  snapshots: readonly CpuSnapshot[],
+  fromMs: number,
+  toMs: number,
+  ticksPerSecond = TICKS_PER_SECOND,
+): CpuOfWindow | null {
+  const inside = snapshots.filter((s) => s.atMs >= fromMs && s.atMs <= toMs);
+  const first = inside[0];
+  const last = inside.at(-1);
+  if (!first || !last || last.atMs <= first.atMs) return null;
+  const key = (p: ProcessTime) => `${p.pid}@${p.startTicks}`;
+  const firstSeen = new Map<string, ProcessTime>();
+  const lastSeen = new Map<string, ProcessTime>();
+  for (const snapshot of inside)
+    for (const p of snapshot.processes) {
+      if (!firstSeen.has(key(p))) firstSeen.set(key(p), p);
+      lastSeen.set(key(p), p);
+    }
+  const seconds = (last.atMs - first.atMs) / 1000;
+  const cores = Object.fromEntries(ROLES.map((r) => [r, 0])) as Record<Role, number>;
+  for (const [k, end] of lastSeen) {
+    const start = firstSeen.get(k) ?? end;
+    cores[end.role] += (end.cpuTicks - start.cpuTicks) / ticksPerSecond / seconds;
+  }
+  const totalCores = ROLES.reduce((sum, r) => sum + cores[r], 0);
+  return { cores, totalCores, seconds };
+}
+
+export interface RunCpu extends CpuOfWindow {
+  readonly updatesPerSecond: number;
+  /** CPU time of every process on the machine per update folded, in ms. */
+  readonly cpuMsPerUpdate: number;
+}
+
+/**
+ * How fast a count grew between two times: from the first point at or after `from` to the last
+ * at or before `to` (points in time order). Null when fewer than two points fall between.
+ */
+export function rateBetween(
+  points: readonly { readonly seconds: number; readonly count: number }[],
+  from: number,
+  to: number,
+): number | null {
+  const inside = points.filter((p) => p.seconds >= from && p.seconds <= to);
+  const first = inside[0];
+  const last = inside.at(-1);
+  if (!first || !last || last.seconds <= first.seconds) return null;
+  return (last.count - first.count) / (last.seconds - first.seconds);
+}
+
+/** A window's CPU per update, given the updates a second folded over it. */
+export function perUpdate(cpu: CpuOfWindow | null, updatesPerSecond: number | null): RunCpu | null {
+  if (!cpu || !updatesPerSecond || updatesPerSecond <= 0) return null;
+  return { ...cpu, updatesPerSecond, cpuMsPerUpdate: (cpu.totalCores / updatesPerSecond) * 1000 };
+}
+
+/**
+ * A Tributary run's CPU per update, from a second after its first task (start-up apart) to the
+ * coordinator's exit; updates a second from its accuracy curve over the same span.
+ */
+export function cpuOfFederation(snapshots: readonly CpuSnapshot[], run: FederationRun): RunCpu | null {
+  const from = (run.report.trainingStartedSeconds ?? 0) + 1;
+  const to = run.processSeconds - 0.5;
+  const cpu = cpuOfWindow(snapshots, run.startedAtMs + from * 1000, run.startedAtMs + to * 1000);
+  const curve = run.report.accuracyCurve.map((p) => ({ seconds: p.seconds, count: p.updatesAccepted }));
+  return perUpdate(cpu, rateBetween(curve, from, to));
+}
+
+/**
+ * Markdown: each system's median over its runs of the cores each part used, their sum, updates a
+ * second and CPU per update. Empty when no run has figures (saved before they were recorded).
+ */
+export function cpuSection(
+  rows: readonly { system: string; runs: readonly (RunCpu | null | undefined)[] }[],
+): string[] {
+  const measured = rows
+    .map((r) => ({ system: r.system, runs: r.runs.filter((c): c is RunCpu => !!c) }))
+    .filter((r) => r.runs.length > 0);
+  if (measured.length === 0) return [];
+  const shown = ROLES.filter((role) => measured.some((r) => r.runs.some((c) => c.cores[role] >= 0.005)));
+  const m = (values: number[], digits: number) => median(values).toFixed(digits);
+  return [
+    'Where the CPU went (every process on the machine, read from /proc twice a second), from a second after the first task to the end of each run; medians over runs. On two cores a system using both can go faster only by spending less CPU per update:',
+    '',
+    table(
+      [
+        'system',
+        ...shown.map((role) => `${role} cores`),
+        'all cores',
+        'updates a second',
+        'CPU ms per update',
+      ],
+      measured.map((r) => [
+        r.system,
+        ...shown.map((role) =>
+          m(
+            r.runs.map((c) => c.cores[role]),
+            2,
+          ),
+        ),
+        m(
+          r.runs.map((c) => c.totalCores),
+          2,
+        ),
+        m(
+          r.runs.map((c) => c.updatesPerSecond),
+          0,
+        ),
+        m(
+          r.runs.map((c) => c.cpuMsPerUpdate),
+          1,
+        ),
+      ]),
+    ),
+  ];
+}
+
+/** One process's CPU time from the text of /proc/<pid>/stat, or null if it cannot be read. */
+export function parseStat(pid: number, stat: string, commandLine: string): ProcessTime | null {
+  // The command name (field 2) is in parentheses and may hold spaces or parentheses itself.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Counting from field 3 (state) as index 0: utime 14 → 11, stime 15 → 12, starttime 22 → 19.
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  const startTicks = Number(fields[19]);
+  if (![utime, stime, startTicks].every(Number.isFinite)) return null;
+  return { pid, startTicks, cpuTicks: utime + stime, role: roleOf(commandLine) };
+}
+
+function readProcesses(): ProcessTime[] {
+  const processes: ProcessTime[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const commandLine = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      const time = parseStat(Number(entry), stat, commandLine);
+      if (time) processes.push(time);
+    } catch {
+      // The process ended between listing and reading: its last snapshot stands.
+    }
+  }
+  return processes;
+}
+
+/** Snapshots every process's CPU time every `intervalMs` while running (nothing off Linux). */
+export class CpuMeter {
+  private readonly snapshots: CpuSnapshot[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly intervalMs = 500) {}
+
+  start(): this {
+    if (process.platform !== 'linux' || this.timer) return this;
+    const take = () => this.snapshots.push({ atMs: Date.now(), processes: readProcesses() });
+    take();
+    this.timer = setInterval(take, this.intervalMs);
+    this.timer.unref();
+    return this;
+  }
+
+  /** Stops sampling (one last snapshot first) and returns what was recorded. */
+  stop(): readonly CpuSnapshot[] {
+    if (this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+      this.snapshots.push({ atMs: Date.now(), processes: readProcesses() });
+    }
+    return this.snapshots;
+  }
+}
