@@ -133,7 +133,8 @@ export function cpuOfFederation(snapshots: readonly CpuSnapshot[], run: Federati
 
 /**
  * Markdown: each system's median over its runs of the cores each part used, their sum, updates a
- * second and CPU per update. Empty when no run has figures (saved before they were recorded).
+ * second and CPU per update, then a blank line. Empty when no run has figures (saved before they
+ * were recorded).
  */
 export function cpuSection(
   rows: readonly { system: string; runs: readonly (RunCpu | null | undefined)[] }[],
@@ -143,40 +144,25 @@ export function cpuSection(
     .filter((r) => r.runs.length > 0);
   if (measured.length === 0) return [];
   const shown = ROLES.filter((role) => measured.some((r) => r.runs.some((c) => c.cores[role] >= 0.005)));
-  const m = (values: number[], digits: number) => median(values).toFixed(digits);
+  const row = (system: string, runs: readonly RunCpu[]) => {
+    const m = (pick: (c: RunCpu) => number, digits: number) => median(runs.map(pick)).toFixed(digits);
+    return [
+      system,
+      ...shown.map((role) => m((c) => c.cores[role], 2)),
+      m((c) => c.totalCores, 2),
+      m((c) => c.updatesPerSecond, 0),
+      m((c) => c.cpuMsPerUpdate, 1),
+    ];
+  };
+  const headers = shown.map((role) => `${role} cores`);
   return [
     'Where the CPU went (every process on the machine, read from /proc twice a second), from a second after the first task to the end of each run; medians over runs. On two cores a system using both can go faster only by spending less CPU per update:',
     '',
     table(
-      [
-        'system',
-        ...shown.map((role) => `${role} cores`),
-        'all cores',
-        'updates a second',
-        'CPU ms per update',
-      ],
-      measured.map((r) => [
-        r.system,
-        ...shown.map((role) =>
-          m(
-            r.runs.map((c) => c.cores[role]),
-            2,
-          ),
-        ),
-        m(
-          r.runs.map((c) => c.totalCores),
-          2,
-        ),
-        m(
-          r.runs.map((c) => c.updatesPerSecond),
-          0,
-        ),
-        m(
-          r.runs.map((c) => c.cpuMsPerUpdate),
-          1,
-        ),
-      ]),
+      ['system', ...headers, 'all cores', 'updates a second', 'CPU ms per update'],
+      measured.map((r) => row(r.system, r.runs)),
     ),
+    '',
   ];
 }
 

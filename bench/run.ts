@@ -7,8 +7,8 @@
 const name = process.argv[2] ?? 'all';
 const renderOnly = process.argv.includes('--render');
 const renderers: Record<string, () => Promise<void>> = {
-  tta: async () => (await import('./tta.js')).renderTimeToAccuracy(),
-  'tta-numpy': async () => (await import('./tta.js')).renderTimeToAccuracy('numpy'),
+  tta: async () => (await import('./tta/report.js')).renderTimeToAccuracy(),
+  'tta-numpy': async () => (await import('./tta/report.js')).renderTimeToAccuracy('numpy'),
   flower: async () => (await import('./flower/report.js')).renderFlowerComparison(),
   guard: async () => (await import('./guard.js')).renderGuard(),
   fleet: async () => (await import('./fleet.js')).renderFleet(),

@@ -261,7 +261,6 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
         })),
       ),
     ]),
-    '',
     'Chart: `bench/results/flower.png` (and `flower.html`).',
     '',
   ].join('\n');
