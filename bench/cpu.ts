@@ -120,15 +120,29 @@ export function perUpdate(cpu: CpuOfWindow | null, updatesPerSecond: number | nu
 }
 
 /**
+ * A run's CPU per update between `from` and `to` seconds of its own clock, which started at
+ * `clockZeroMs`; `counts` are the updates folded by then, as the run recorded them.
+ */
+export function cpuPerUpdate(
+  snapshots: readonly CpuSnapshot[],
+  clockZeroMs: number,
+  from: number,
+  to: number,
+  counts: readonly { readonly seconds: number; readonly count: number }[],
+): RunCpu | null {
+  const cpu = cpuOfWindow(snapshots, clockZeroMs + from * 1000, clockZeroMs + to * 1000);
+  return perUpdate(cpu, rateBetween(counts, from, to));
+}
+
+/**
  * A Tributary run's CPU per update, from a second after its first task (start-up apart) to the
- * coordinator's exit; updates a second from its accuracy curve over the same span.
+ * coordinator's exit. The report's clock starts as the coordinator does, a moment after its spawn
+ * (the clock taken here): the second's margin covers the difference.
  */
 export function cpuOfFederation(snapshots: readonly CpuSnapshot[], run: FederationRun): RunCpu | null {
-  const from = (run.report.trainingStartedSeconds ?? 0) + 1;
-  const to = run.processSeconds - 0.5;
-  const cpu = cpuOfWindow(snapshots, run.startedAtMs + from * 1000, run.startedAtMs + to * 1000);
   const curve = run.report.accuracyCurve.map((p) => ({ seconds: p.seconds, count: p.updatesAccepted }));
-  return perUpdate(cpu, rateBetween(curve, from, to));
+  const from = (run.report.trainingStartedSeconds ?? 0) + 1;
+  return cpuPerUpdate(snapshots, run.startedAtMs, from, run.processSeconds - 0.5, curve);
 }
 
 /**

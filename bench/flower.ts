@@ -20,7 +20,7 @@ import {
   type FlowerRunResult,
   type RoundPoint,
 } from './flower/report.js';
-import { CpuMeter, cpuOfWindow, perUpdate, rateBetween, type CpuSnapshot, type RunCpu } from './cpu.js';
+import { CpuMeter, cpuPerUpdate, type CpuSnapshot, type RunCpu } from './cpu.js';
 import { ensureVenv, PYTHON } from './flower/venv.js';
 
 export interface FlowerRun {
@@ -95,10 +95,8 @@ function cpuOfFlower(snapshots: readonly CpuSnapshot[], points: readonly RoundPo
   const zero = points[0]?.startedAtMs;
   const last = points.at(-1)?.seconds;
   if (zero === undefined || last === undefined) return null;
-  const from = trainingStart(points) + 1;
-  const cpu = cpuOfWindow(snapshots, zero + from * 1000, zero + last * 1000);
   const rounds = points.map((p) => ({ seconds: p.seconds, count: p.round * PER_ROUND }));
-  return perUpdate(cpu, rateBetween(rounds, from, last));
+  return cpuPerUpdate(snapshots, zero, trainingStart(points) + 1, last, rounds);
 }
 
 function readCurve(file: string): RoundPoint[] {

@@ -34,7 +34,7 @@ export function seedSpread(flowerCurves: ReadonlyMap<number, Curve>, tributary: 
       );
   // The 3-s window was chosen when the target was half a minute away. With NumPy on both sides it is
   // about a second away, and no smoothed crossing can come before its window: 3 s is then mostly the
-  // window. Half a second spans about ten of Flower's rounds and of FedAvg's versions.
+  // window. Half a second spans about ten of Flower's rounds and eight of FedAvg's versions.
   const statistics = {
     'first evaluation ≥ 0.90': (c: Curve) => c.find((p) => p.y >= 0.9)?.x ?? null,
     'mean over the last 0.5 s ≥ 0.90': (c: Curve) => smoothedCrossing(c, 0.9, 0.5),
