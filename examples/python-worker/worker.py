@@ -21,6 +21,7 @@ import random
 import signal
 import struct
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -571,6 +572,18 @@ class Worker:
         log("worker-stopped", tasksDone=self.tasks_done)
 
 
+def stop_with_parent(parent_pid, worker, grace_seconds=15.0):
+    """As the TypeScript services do (lib/run/parent.ts): a launcher that names itself in
+    TRIBUTARY_PARENT_PID and then dies, even by SIGKILL, does not leave this worker running. Its
+    parent pid, not whether that pid lives: an orphan is handed to another process at once."""
+    while os.getppid() == parent_pid:
+        time.sleep(0.5)
+    log("parent-gone", parentPid=parent_pid)
+    worker.stopping = True
+    time.sleep(grace_seconds)
+    os._exit(1)
+
+
 def main():
     parser = argparse.ArgumentParser(description="A Tributary worker in Python (docs/protocol.md).")
     parser.add_argument("--brokers", default=os.environ.get("KAFKA_BROKERS", "localhost:9092"))
@@ -593,6 +606,8 @@ def main():
                         help="what m multiplies: the CPU time training took (default), or its wall time")
     parser.add_argument("--update-schema", type=int, choices=(1, 3), default=3,
                         help="ModelUpdate version written: 3 (with when the task and its model arrived) or 1")
+    parser.add_argument("--parent-pid", type=int, default=env("TRIBUTARY_PARENT_PID") or "0",
+                        help="stop when this process is no longer this worker's parent (0: never)")
     args = parser.parse_args()
     args.encodings = args.encodings.split(",")
     if any(e not in DTYPES for e in args.encodings) or args.max_chunk_bytes < 1:
@@ -600,6 +615,8 @@ def main():
     worker = Worker(args)
     signal.signal(signal.SIGTERM, lambda *_: setattr(worker, "stopping", True))
     signal.signal(signal.SIGINT, lambda *_: setattr(worker, "stopping", True))
+    if args.parent_pid > 0:
+        threading.Thread(target=stop_with_parent, args=(args.parent_pid, worker), daemon=True).start()
     worker.start()
     try:
         worker.run()

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { freePort } from '../../infra/stack/ports.js';
 import type { RunReport } from '../../services/coordinator/report.js';
 import { threadsPerProcess } from '../ml/backend.js';
+import { parentWatchEnv } from './parent.js';
 import { logChildOutput, serviceArgs } from './processes.js';
 import { provisionJob, type SecuredCluster } from '../security/job.js';
 
@@ -103,7 +104,8 @@ export class Federation {
     logDir: string,
   ): ChildProcess {
     const child = spawn(program.command, program.args, {
-      env: { ...process.env, ...env },
+      // The parent watch (./parent.ts): a run killed outright does not leave its processes running.
+      env: { ...process.env, ...parentWatchEnv(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     void logChildOutput(child, join(logDir, `${name}.log`));

@@ -1,5 +1,6 @@
 /** A service as a child process of a test: its output kept (bounded), its exit awaited, its JSON log lines parsed. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { parentWatchEnv } from '../run/parent.js';
 
 export class ServiceProcess {
   readonly child: ChildProcess;
@@ -12,7 +13,8 @@ export class ServiceProcess {
     env: Record<string, string>,
   ) {
     this.child = spawn(process.execPath, [...args], {
-      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', ...env },
+      // The parent watch: a test runner killed outright does not leave its services running.
+      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', ...parentWatchEnv(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));

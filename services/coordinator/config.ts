@@ -13,6 +13,7 @@ import { ConfigError } from '../../lib/core/errors.js';
 import { DEFAULT_CHUNK_BYTES, TRANSACTION_TIMEOUT_MS } from '../../lib/core/limits.js';
 import { TENSOR_ENCODINGS, type TensorEncoding } from '../../lib/core/tensors.js';
 import { KAFKA_CLIENTS, type KafkaClientChoice } from '../../lib/kafka/sender.js';
+import { readParentPid } from '../../lib/run/parent.js';
 import { isSecured, readClientSecurity, type ClientSecurity } from '../../lib/security/client.js';
 import { parseSiloKeys, type SiloKeys, type VerificationPolicy } from '../../lib/security/signing.js';
 import { defaultTaskSpec } from '../../lib/task/load.js';
@@ -74,6 +75,8 @@ export interface CoordinatorConfig {
    * `kafkajs` keep kafkajs's (./opening.ts says why). Tasks, events and reading stay on kafkajs.
    */
   readonly kafkaClient: KafkaClientChoice;
+  /** The launcher to stop with (TRIBUTARY_PARENT_PID, lib/run/parent.ts), or null. */
+  readonly parentPid: number | null;
   /** How this process authenticates to Kafka and the registry (lib/security/client.ts). */
   readonly security: ClientSecurity;
   /** Silo public keys, and whether unsigned updates are refused (on by default with Kafka security). */
@@ -328,6 +331,7 @@ export function loadCoordinatorConfig(
       min: 1000,
     }),
     kafkaClient: r.oneOf('TRIBUTARY_KAFKA_CLIENT', ['auto', ...KAFKA_CLIENTS] as const, 'auto'),
+    parentPid: readParentPid(r),
   });
 }
 

@@ -13,6 +13,7 @@ import { AvroSerde } from '../../lib/wire/serde.js';
 import { loadConfigOrExit } from '../../lib/config.js';
 import { describeSecurity, withCredentials } from '../../lib/security/client.js';
 import { loadCoordinatorConfig } from './config.js';
+import { stopWithParent } from '../../lib/run/parent.js';
 import { taskEvaluator } from './evaluator.js';
 import { EvaluationThread, threadedEvaluator } from './threaded-evaluator.js';
 import { serveStatus } from './http.js';
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
     jobId: config.aggregation.jobId,
     runId: config.runId,
   });
+  stopWithParent(config.parentPid, log);
   const kafka = createKafka({
     brokers: config.brokers,
     clientId: `tributary-coordinator-${config.aggregation.jobId}`,

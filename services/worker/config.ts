@@ -10,6 +10,7 @@ import { readClientSecurity, type ClientSecurity } from '../../lib/security/clie
 import { loadSigningKey, type SigningKey } from '../../lib/security/signing.js';
 import { readFileSync } from 'node:fs';
 import { KAFKA_CLIENTS, type KafkaClientChoice } from '../../lib/kafka/sender.js';
+import { readParentPid } from '../../lib/run/parent.js';
 
 export interface WorkerConfig {
   readonly brokers: string[];
@@ -58,6 +59,8 @@ export interface WorkerConfig {
   /** `task`: the task's model and data; `synthetic`: a delta after `syntheticTrainMs` (./synthetic.ts). */
   readonly trainer: 'task' | 'synthetic';
   readonly syntheticTrainMs: number;
+  /** The launcher to stop with (TRIBUTARY_PARENT_PID, lib/run/parent.ts), or null. */
+  readonly parentPid: number | null;
 }
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly<WorkerConfig> {
@@ -159,5 +162,6 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     outage: { everyMs: outageEvery, forMs: outageFor },
     checkInIntervalMs: r.number('TRIBUTARY_CHECKIN_INTERVAL_MS', 5000, { integer: true, min: 100 }),
     seed: r.number('TRIBUTARY_SEED', 1, { integer: true }),
+    parentPid: readParentPid(r),
   });
 }

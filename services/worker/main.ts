@@ -15,6 +15,7 @@ import { mixSeed } from '../../lib/core/random.js';
 import { StreamSource } from '../../lib/data/stream.js';
 import { batchesOf } from '../../lib/task/batches.js';
 import { loadWorkerConfig } from './config.js';
+import { stopWithParent } from '../../lib/run/parent.js';
 import { WorkerRunner, type Trainer } from './runner.js';
 import { WorkerLinks } from './links.js';
 import { VirtualFleet } from './fleet.js';
@@ -24,6 +25,7 @@ import type { TributaryError } from '../../lib/core/errors.js';
 async function main(): Promise<void> {
   const config = loadConfigOrExit(() => loadWorkerConfig(withCredentials(process.env)));
   const log = createLogger({ component: 'worker', workerId: config.workerId, jobId: config.jobId });
+  stopWithParent(config.parentPid, log);
   const { task, file, config: taskConfig } = await loadTask(config.taskSpec);
   // The fastest backend that loads; WebAssembly has no convolution gradients, so a model with
   // convolutions falls back from it to pure JS (native TensorFlow has them).

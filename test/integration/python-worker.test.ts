@@ -4,11 +4,11 @@
  * of both folded, the Python worker's in FLOAT32 (chunked, in a transaction) and FLOAT16, and none
  * is rejected. One Python worker writes ModelUpdate v1, unsigned, beside a TypeScript worker signing
  * v3: the schema evolution of signed updates, on a job where signatures are known but not required.
- * A second writes v3 (its default), with when each task and its model arrived. Their virtual
- * environment comes from PyPI on first use.
+ * A second writes v3 (its default), with when each task and its model arrived. A Python worker whose
+ * launcher is SIGKILLed stops by itself. Their virtual environment comes from PyPI on first use.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import { generateSiloKeyPair } from '../../lib/security/signing.js';
 import { messageType, SCHEMA_DIR } from '../../lib/wire/schemas.js';
 import { startFederation, type Federation } from '../../lib/testing/index.js';
 import { waitFor } from '../../lib/testing/process.js';
+import { isAlive } from './processes.js';
 import { PYTHON_WORKER, pythonWorkerInterpreter } from '../../examples/python-worker/interpreter.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/python-worker/', import.meta.url));
@@ -223,5 +224,56 @@ describe('a worker in Python', () => {
         finalAccuracy: report.finalAccuracy,
       }),
     );
+  });
+
+  it('stops, leaving its group the orderly way, when the process that launched it is SIGKILLed', async () => {
+    const interpreter = pythonWorkerInterpreter();
+    const stack = { brokers: inject('brokers'), registryUrl: inject('registryUrl') };
+    federation = await startFederation({ stack, task: join(EXAMPLE, 'task.ts'), workers: 0 });
+    const coordinator = federation.coordinator;
+    await waitFor(() => coordinator.output.includes('"initial-model-published"') || undefined, {
+      timeoutMs: 120_000,
+      what: 'version 0 published',
+    });
+    // The launcher writes the worker's output to a file of its own, which outlives the launcher.
+    const dir = mkdtempSync(join(tmpdir(), 'python-launcher-'));
+    const logFile = join(dir, 'worker.log');
+    const launcher = [
+      "const { spawn } = require('node:child_process');",
+      "const { openSync } = require('node:fs');",
+      `const out = openSync(${JSON.stringify(logFile)}, 'a');`,
+      `const child = spawn(${JSON.stringify(interpreter)}, [${JSON.stringify(PYTHON_WORKER)}, '--job', ${JSON.stringify(federation.jobId)}, '--worker-id', 'py-orphan', '--silo', 'py-site', '--check-in-seconds', '1'],`,
+      "  { env: { ...process.env, TRIBUTARY_PARENT_PID: String(process.pid) }, stdio: ['ignore', out, out] });",
+      'console.log(String(child.pid)); setInterval(() => {}, 1000);',
+    ].join('\n');
+    const parent = spawn(process.execPath, ['-e', launcher], {
+      env: { ...process.env, KAFKA_BROKERS: stack.brokers.join(','), SCHEMA_REGISTRY_URL: stack.registryUrl },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let said = '';
+    parent.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    const pid = await waitFor(() => (said.includes('\n') ? Number(said.trim()) : undefined), {
+      what: "the Python worker's pid",
+    });
+    try {
+      const output = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+      await waitFor(() => output().includes('"worker-started"') || undefined, {
+        timeoutMs: 60_000,
+        what: 'the Python worker to start',
+      });
+
+      parent.kill('SIGKILL');
+      await waitFor(() => (isAlive(pid) ? undefined : true), {
+        timeoutMs: 10_000,
+        what: `the Python worker to stop after its launcher was killed (its output: ${output().slice(-1000)})`,
+      });
+      expect(output()).toContain('"event":"parent-gone"');
+      expect(output()).toContain('"event":"worker-stopped"');
+    } finally {
+      // A worker that did not stop would be an orphan of this test too.
+      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      parent.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

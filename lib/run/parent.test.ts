@@ -1,0 +1,99 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isAlive } from '../../infra/stack/process.js';
+import { EnvReader } from '../config.js';
+import { waitFor } from '../testing/process.js';
+import { parentWatchEnv, readParentPid, whenParentGone } from './parent.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tributary-parent-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('whenParentGone', () => {
+  it('calls back once, when the parent pid changes, and not while it stays', async () => {
+    let parent = 100;
+    let calls = 0;
+    whenParentGone(
+      100,
+      () => calls++,
+      5,
+      () => parent,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(calls).toBe(0);
+    parent = 1;
+    await waitFor(() => (calls > 0 ? true : undefined), { timeoutMs: 1000, intervalMs: 5 });
+    parent = 100;
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    parent = 1;
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(calls).toBe(1);
+  });
+
+  it('stops watching when told to', async () => {
+    let calls = 0;
+    const stop = whenParentGone(
+      100,
+      () => calls++,
+      5,
+      () => 1,
+    );
+    stop();
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(calls).toBe(0);
+  });
+
+  it('reads TRIBUTARY_PARENT_PID: unset or 0 is none, anything but a whole number is a problem', () => {
+    const read = (value?: string) => {
+      const r = new EnvReader(value === undefined ? {} : { TRIBUTARY_PARENT_PID: value });
+      return { pid: readParentPid(r), problems: r.problems };
+    };
+    expect(read()).toEqual({ pid: null, problems: [] });
+    expect(read('0')).toEqual({ pid: null, problems: [] });
+    expect(read('4242')).toEqual({ pid: 4242, problems: [] });
+    expect(read('-3').problems).toHaveLength(1);
+    expect(read('12.5').problems).toHaveLength(1);
+    expect(read('me').problems[0]).toMatch(/TRIBUTARY_PARENT_PID/);
+    expect(parentWatchEnv(77)).toEqual({ TRIBUTARY_PARENT_PID: '77' });
+  });
+});
+
+describe('stopWithParent, between real processes', () => {
+  it('stops a service through its SIGTERM handler when its launcher is SIGKILLed', async () => {
+    const marker = join(dir, 'stopped');
+    const parentTs = fileURLToPath(new URL('./parent.ts', import.meta.url));
+    // The service: watches its launcher, and on SIGTERM records that it stopped the orderly way.
+    const service = [
+      `import { stopWithParent } from ${JSON.stringify(parentTs)};`,
+      "import { writeFileSync } from 'node:fs';",
+      'stopWithParent(Number(process.env.TRIBUTARY_PARENT_PID), { warn: () => {} });',
+      `process.on('SIGTERM', () => { writeFileSync(${JSON.stringify(marker)}, 'SIGTERM'); process.exit(0); });`,
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    // The launcher: starts the service as a launcher would, says its pid, then waits to be killed.
+    const launcher = [
+      "const { spawn } = require('node:child_process');",
+      `const child = spawn(process.execPath, ['--import', ${JSON.stringify(import.meta.resolve('tsx'))}, '--input-type=module', '-e', ${JSON.stringify(service)}],`,
+      "  { env: { ...process.env, TRIBUTARY_PARENT_PID: String(process.pid) }, stdio: 'ignore' });",
+      'console.log(String(child.pid)); setInterval(() => {}, 1000);',
+    ].join('\n');
+    const parent = spawn(process.execPath, ['-e', launcher], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    parent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const servicePid = await waitFor(() => (output.includes('\n') ? Number(output.trim()) : undefined), {
+      what: 'the service pid',
+    });
+    // Give the service time to start watching (tsx compiles the import first).
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(isAlive(servicePid)).toBe(true);
+    parent.kill('SIGKILL');
+    await waitFor(() => (isAlive(servicePid) ? undefined : true), {
+      timeoutMs: 5000,
+      what: 'the service to stop after its launcher was killed',
+    });
+    expect(existsSync(marker)).toBe(true);
+  });
+});
