@@ -4,7 +4,7 @@
  * network. A mirror (for air-gapped sites) is one setting: TRIBUTARY_MAVEN_MIRROR.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,14 +59,15 @@ function layout(cacheDir: string, versions: { kafka: string; apicurio: string })
   };
 }
 
-function mirrorSettings(url: string): string {
+/** A Maven settings file that sends every download to `url`, in a directory of its own to remove. */
+function mirrorSettings(url: string): { dir: string; file: string } {
   const dir = mkdtempSync(join(tmpdir(), 'tributary-mvn-'));
   const file = join(dir, 'settings.xml');
   writeFileSync(
     file,
     `<settings><mirrors><mirror><id>tributary-mirror</id><mirrorOf>*</mirrorOf><url>${url}</url></mirror></mirrors></settings>\n`,
   );
-  return file;
+  return { dir, file };
 }
 
 function runMaven(args: string[]): Promise<{ ok: boolean; output: string }> {
@@ -95,9 +96,12 @@ export async function ensureArtifacts(options: ArtifactOptions = {}): Promise<St
   );
   const args = ['-B', '-q', '-f', POM, 'generate-resources', `-Dstack.cache=${cacheDir}`];
   const mirror = options.mavenMirrorUrl ?? process.env.TRIBUTARY_MAVEN_MIRROR;
-  if (mirror) args.push('-s', mirrorSettings(mirror));
+  const settings = mirror ? mirrorSettings(mirror) : null;
+  if (settings) args.push('-s', settings.file);
   if (options.mavenRepoLocal) args.push(`-Dmaven.repo.local=${options.mavenRepoLocal}`);
-  const { ok, output } = await runMaven(args);
+  const { ok, output } = await runMaven(args).finally(
+    () => settings && rmSync(settings.dir, { recursive: true, force: true }),
+  );
   if (!ok || !existsSync(join(paths.apicurioDir, 'quarkus-run.jar'))) {
     throw new StackError(
       'TRIB_ARTIFACTS_UNAVAILABLE',

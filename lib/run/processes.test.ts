@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../../test/support/scratch.js';
 import { logChildOutput } from './processes.js';
 
 describe('logChildOutput', () => {
   it('keeps what a child writes to stderr after its stdout closed, and settles when both have', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'tributary-log-')), 'child.log');
+    const file = join(scratchDir('tributary-log'), 'child.log');
     const script = [
       "process.stdout.write('first\\n');",
       'process.stdout.end();',

@@ -1,7 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { scratchDir } from '../../test/support/scratch.js';
 import { EnvReader } from '../config.js';
 import {
   describeSecurity,
@@ -14,6 +15,7 @@ import {
 } from './client.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'client-security-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const ca = join(dir, 'ca.pem');
 writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
 
@@ -131,7 +133,7 @@ describe('credentials bundles', () => {
   });
 
   it('sits under the environment: an explicit variable wins', () => {
-    const bundle = mkdtempSync(join(tmpdir(), 'bundle-'));
+    const bundle = scratchDir('bundle');
     writeFileSync(join(bundle, 'tributary.env'), 'KAFKA_SASL_USERNAME=from-bundle\nTRIBUTARY_SILO=a\n');
     const env = withCredentials({ TRIBUTARY_CREDENTIALS: bundle, TRIBUTARY_SILO: 'explicit', EMPTY: '' });
     expect(env.KAFKA_SASL_USERNAME).toBe('from-bundle');

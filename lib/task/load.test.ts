@@ -2,9 +2,9 @@
  * Loading task files as the services do: TypeScript and JavaScript, ESM or not, from a directory
  * outside the repository whose node_modules links Tributary (as `npm install` would).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userProjectDir } from '../../test/support/tasks.js';
 import { loadTask } from './load.js';
 
@@ -27,6 +27,7 @@ function write(name: string, text: string): string {
 beforeAll(() => {
   dir = userProjectDir('tributary-load');
 });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('loadTask', () => {
   it('loads a TypeScript task outside any package (CommonJS), a directory and an ES module', async () => {

@@ -4,7 +4,7 @@
  * restart any process, and stop everything.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createKafka } from '../kafka/client.js';
@@ -40,8 +40,13 @@ export interface FederationOptions {
   readonly coordinator?: Readonly<Record<string, string>>;
   /** Extra environment of worker i. */
   readonly worker?: (index: number) => Readonly<Record<string, string>>;
-  /** Where report.json goes (default: a temporary directory). */
+  /**
+   * Where report.json (and a secured job's credentials) go. Default: a temporary directory, which
+   * `stop()` removes (a test suite run again and again would otherwise fill the disk, and leave
+   * job credentials behind) unless `keepRunDir` is set. A directory given here is never removed.
+   */
   readonly runDir?: string;
+  readonly keepRunDir?: boolean;
 }
 
 /** The message each readable topic holds (checkpoints are internal: not Avro). */
@@ -65,10 +70,15 @@ export class Federation {
   private readonly serde: AvroSerde;
   private readonly common: Record<string, string>;
 
+  /** Whether runDir is a temporary directory made here, for stop() to remove. */
+  private readonly ownsRunDir: boolean;
+
   constructor(
     private readonly options: FederationOptions,
     private readonly credentials: JobCredentials | null = null,
+    madeRunDir = false,
   ) {
+    this.ownsRunDir = madeRunDir || options.runDir === undefined;
     this.jobId = options.jobId ?? `test-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     this.runDir = options.runDir ?? mkdtempSync(join(tmpdir(), `${this.jobId}-`));
     this.serde = AvroSerde.forUrl(options.stack.registryUrl, options.stack.clientSecurity?.registry ?? null);
@@ -231,7 +241,10 @@ export class Federation {
     return JSON.parse(readFileSync(file, 'utf8')) as RunReport;
   }
 
-  /** Stops every process (SIGTERM, then SIGKILL after 10 s). */
+  /**
+   * Stops every process (SIGTERM, then SIGKILL after 10 s), then removes the run directory if it is
+   * a temporary one made here (options `runDir`, `keepRunDir`).
+   */
   async stop(): Promise<void> {
     const all = [this.coordinator, ...this.workers].filter((p) => p.running);
     await Promise.all(
@@ -241,6 +254,7 @@ export class Federation {
         clearTimeout(timer);
       }),
     );
+    if (this.ownsRunDir && !this.options.keepRunDir) rmSync(this.runDir, { recursive: true, force: true });
   }
 }
 
@@ -257,5 +271,5 @@ export async function startFederation(options: FederationOptions): Promise<Feder
     silos,
     join(runDir, 'credentials'),
   );
-  return new Federation({ ...options, jobId, runDir }, credentials);
+  return new Federation({ ...options, jobId, runDir }, credentials, options.runDir === undefined);
 }

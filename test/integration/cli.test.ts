@@ -6,7 +6,7 @@
  * its own metric and a config that can make its layout differ.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -67,7 +67,10 @@ beforeAll(() => {
   );
 });
 afterEach(killAll);
-afterAll(killAll);
+afterAll(async () => {
+  await killAll();
+  rmSync(workDir, { recursive: true, force: true });
+});
 
 describe('tributary (no command, unknown command)', () => {
   it('prints the commands, and refuses an unknown one with status 2', async () => {

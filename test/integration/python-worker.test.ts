@@ -8,8 +8,7 @@
  * launcher is SIGKILLed stops by itself. Their virtual environment comes from PyPI on first use.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -18,6 +17,7 @@ import { messageType, SCHEMA_DIR } from '../../lib/wire/schemas.js';
 import { startFederation, type Federation } from '../../lib/testing/index.js';
 import { waitFor } from '../../lib/testing/process.js';
 import { isAlive } from './processes.js';
+import { scratchDir } from '../support/scratch.js';
 import { PYTHON_WORKER, pythonWorkerInterpreter } from '../../examples/python-worker/interpreter.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/python-worker/', import.meta.url));
@@ -92,7 +92,7 @@ describe('a worker in Python', () => {
     const stack = { brokers: inject('brokers'), registryUrl: inject('registryUrl') };
     // The TypeScript worker signs its updates (ModelUpdate v3) with silo-0's key; the Python workers
     // send theirs unsigned (py-0 as ModelUpdate v1). Signatures are known but not required.
-    const keys = mkdtempSync(join(tmpdir(), 'mixed-signatures-'));
+    const keys = scratchDir('mixed-signatures');
     const pair = generateSiloKeyPair();
     writeFileSync(join(keys, 'silo-0.pem'), pair.privateKeyPem);
     writeFileSync(join(keys, 'silo-keys.json'), JSON.stringify({ 'silo-0': pair.publicKeyPem }));
@@ -236,7 +236,7 @@ describe('a worker in Python', () => {
       what: 'version 0 published',
     });
     // The launcher writes the worker's output to a file of its own, which outlives the launcher.
-    const dir = mkdtempSync(join(tmpdir(), 'python-launcher-'));
+    const dir = scratchDir('python-launcher');
     const logFile = join(dir, 'worker.log');
     const launcher = [
       "const { spawn } = require('node:child_process');",
@@ -273,7 +273,6 @@ describe('a worker in Python', () => {
       // A worker that did not stop would be an orphan of this test too.
       if (isAlive(pid)) process.kill(pid, 'SIGKILL');
       parent.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +39,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  // Kept for the scan for secrets at the end (the stack's own went with it).
+  for (const dir of bundleDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 /** A silo's (or the coordinator's) Kafka client, from its bundle, as its processes build it. */
@@ -238,6 +240,7 @@ describe('a job on the secured stack', () => {
     federation = await startFederation({
       stack,
       task: MNIST_TASK,
+      keepRunDir: true,
       workers: 2,
       coordinator: {
         TRIBUTARY_MAX_VERSIONS: '30',

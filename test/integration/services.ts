@@ -2,7 +2,7 @@
  * Harness for tests that run the real services as separate processes: spawn, capture logs, wait for
  * conditions, and always kill what was started (afterEach), even when a test fails.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeArgs } from '../../lib/run/processes.js';
@@ -15,6 +15,8 @@ import { uniqueName, waitFor } from './helpers.js';
 export type Service = ServiceProcess;
 
 const running = new Set<Service>();
+/** Run directories made by jobEnv, removed with the processes that wrote there. */
+const runDirs = new Set<string>();
 
 export function spawnService(
   name: string,
@@ -28,13 +30,18 @@ export function spawnService(
   return service;
 }
 
-/** Kills every service still running (SIGKILL: tests want no lingering processes). */
+/**
+ * Kills every service still running (SIGKILL: tests want no lingering processes), and removes the
+ * run directories jobEnv made.
+ */
 export async function killAll(): Promise<void> {
   const all = [...running];
   // TRIBUTARY_IT_LOG_DIR keeps each service's output for a look after the run.
   const dir = process.env.TRIBUTARY_IT_LOG_DIR;
   if (dir) for (const s of all) writeFileSync(join(dir, `${s.name}-${s.child.pid}.log`), s.output);
   await Promise.all(all.map((s) => s.kill('SIGKILL')));
+  for (const runDir of runDirs) rmSync(runDir, { recursive: true, force: true });
+  runDirs.clear();
 }
 
 export interface JobEnv {
@@ -45,9 +52,11 @@ export interface JobEnv {
 
 export function jobEnv(brokers: string[], registryUrl: string): JobEnv {
   const jobId = uniqueName('it');
+  const runDir = mkdtempSync(join(tmpdir(), `${jobId}-`));
+  runDirs.add(runDir);
   return {
     jobId,
-    runDir: mkdtempSync(join(tmpdir(), `${jobId}-`)),
+    runDir,
     base: {
       KAFKA_BROKERS: brokers.join(','),
       SCHEMA_REGISTRY_URL: registryUrl,

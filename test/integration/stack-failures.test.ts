@@ -2,11 +2,11 @@
  * Each way the local stack can fail to start gives one clear, typed error (with the log tail where
  * a process wrote one), and leaves no JVM behind. Issue #2.
  */
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { scratchDir } from '../support/scratch.js';
 import { isTributaryError, StackError } from '../../lib/core/errors.js';
 import { startStack } from '../../infra/stack/index.js';
 import { freePort } from '../../infra/stack/ports.js';
@@ -38,7 +38,7 @@ describe('stack start-up failures', () => {
   });
 
   it('reports a Java older than 17', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'old-java-'));
+    const dir = scratchDir('old-java');
     const fakeJava = join(dir, 'java');
     writeFileSync(fakeJava, '#!/bin/sh\necho \'openjdk version "11.0.22" 2024-01-16\' >&2\n');
     chmodSync(fakeJava, 0o755);
@@ -63,8 +63,8 @@ describe('stack start-up failures', () => {
   it('reports an empty cache when no Maven repository is reachable', async () => {
     const closedPort = await freePort();
     const error = await startFailure({
-      cacheDir: mkdtempSync(join(tmpdir(), 'empty-cache-')),
-      mavenRepoLocal: mkdtempSync(join(tmpdir(), 'empty-m2-')),
+      cacheDir: scratchDir('empty-cache'),
+      mavenRepoLocal: scratchDir('empty-m2'),
       mavenMirrorUrl: `http://127.0.0.1:${closedPort}/maven2`,
     });
     expect(error.code).toBe('TRIB_ARTIFACTS_UNAVAILABLE');

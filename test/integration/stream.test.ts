@@ -4,12 +4,12 @@
  * ids produced), skips undecodable and unmappable records with a count, and after a restart
  * resumes from its committed position instead of re-reading the topic.
  */
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 import type { Kafka } from 'kafkajs';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { createKafka } from '../../lib/kafka/client.js';
 import { userProjectDir } from '../support/tasks.js';
 import { startFederation, type Federation } from '../../lib/testing/index.js';
@@ -82,6 +82,7 @@ describe('streamed task data', () => {
     ]);
 
     const dir = userProjectDir('tributary-stream');
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     copyFileSync(fileURLToPath(new URL('./tasks/stream-task.ts.txt', import.meta.url)), join(dir, 'task.ts'));
     federation = await startFederation({
       stack: { brokers, registryUrl },
@@ -147,6 +148,7 @@ describe('streamed task data', () => {
     await producer.disconnect();
 
     const dir = userProjectDir('tributary-stream-json');
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(
       join(dir, 'task.ts'),
       `import { defineTask } from 'tributary';

@@ -2,7 +2,7 @@
  * Tributary doing its job: a coordinator and workers in separate processes, talking only through
  * the real broker and registry, training the MNIST MLP asynchronously. Issue #4.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { splitFlat } from '../../lib/core/fedbuff/layout.js';
@@ -80,6 +80,8 @@ describe('federated training over Kafka', () => {
     } finally {
       await federation.stop();
     }
+    // Its temporary run directory (report, charts) goes with it.
+    expect(existsSync(join(federation.runDir, 'report.json'))).toBe(false);
   });
 
   it("folds a slow worker's stale updates with staleness weights below 1", async () => {
