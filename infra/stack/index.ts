@@ -16,6 +16,7 @@ import { prepareStackSecurity, recordStackAddresses, type StackSecurity } from '
 import { APICURIO_MIN_JAVA, startLocalRegistry } from '../registry/local.js';
 import { type ArtifactOptions, defaultCacheDir, ensureArtifacts } from './artifacts.js';
 import { containersAvailable, startContainerStack } from './containers.js';
+import { makeRunDir, removeAbandonedRunDirs } from './run-dirs.js';
 import { defaultJavaCandidates, findJava } from './java.js';
 
 export const KAFKA_MIN_JAVA = 17;
@@ -131,7 +132,9 @@ async function localStack(
   const artifacts = await ensureArtifacts({ ...options, onProgress: options.onProgress ?? log });
   const runsDir = join(options.cacheDir ?? defaultCacheDir(), '..', 'stack-runs');
   mkdirSync(runsDir, { recursive: true });
-  const workDir = mkdtempSync(join(runsDir, 'run-'));
+  const abandoned = removeAbandonedRunDirs(runsDir);
+  if (abandoned.length > 0) log(`removed ${abandoned.length} work dir(s) of stacks whose launcher is gone`);
+  const workDir = makeRunDir(runsDir);
   log(`starting Kafka ${artifacts.versions.kafka} and Apicurio ${artifacts.versions.apicurio} in ${workDir}`);
   const security = securityWanted(options, options.env ?? process.env)
     ? await prepareStackSecurity(join(workDir, 'security'), ['localhost', '127.0.0.1'])
@@ -159,6 +162,8 @@ async function localStack(
   if (kafka.status === 'rejected' || registry.status === 'rejected') {
     if (kafka.status === 'fulfilled') await Promise.all(kafka.value.processes.map((p) => p.stop()));
     if (registry.status === 'fulfilled') await registry.value.process.stop();
+    // The error carries the logs' tails; the directory would only pile up, one per failed start.
+    if (!options.keepWorkDir) rmSync(workDir, { recursive: true, force: true });
     throw kafka.status === 'rejected' ? kafka.reason : (registry as PromiseRejectedResult).reason;
   }
   if (security) recordStackAddresses(security, kafka.value.brokers, registry.value.registryUrl);

@@ -1,13 +1,14 @@
 /**
  * Each way the local stack can fail to start gives one clear, typed error (with the log tail where
- * a process wrote one), and leaves no JVM behind. Issue #2.
+ * a process wrote one), and leaves no JVM and no work directory behind. Issue #2.
  */
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { scratchDir } from '../support/scratch.js';
 import { isTributaryError, StackError } from '../../lib/core/errors.js';
+import { defaultCacheDir } from '../../infra/stack/artifacts.js';
 import { startStack } from '../../infra/stack/index.js';
 import { freePort } from '../../infra/stack/ports.js';
 import { stackJvmPids } from './processes.js';
@@ -24,9 +25,18 @@ async function startFailure(options: Parameters<typeof startStack>[0]): Promise<
 }
 
 const jvmsBefore = new Set<number>();
+// Integration files run one at a time: a work directory that appears during a test is its stack's.
+const RUNS_DIR = join(defaultCacheDir(), '..', 'stack-runs');
+const runDirs = () => (existsSync(RUNS_DIR) ? readdirSync(RUNS_DIR) : []);
+let runDirsBefore = new Set<string>();
+beforeEach(() => {
+  runDirsBefore = new Set(runDirs());
+});
 afterEach(async () => {
   const leftover = (await stackJvmPids()).filter((pid) => !jvmsBefore.has(pid));
   expect(leftover, 'stack JVMs left running after a failed start').toEqual([]);
+  const left = runDirs().filter((name) => !runDirsBefore.has(name));
+  expect(left, 'stack work directories left after a failed start').toEqual([]);
 });
 
 describe('stack start-up failures', () => {

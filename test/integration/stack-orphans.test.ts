@@ -1,15 +1,17 @@
 /**
  * No orphan process ever: the stack command, killed outright (SIGKILL, no chance to clean up), still
- * takes its JVMs down, through infra/stack/supervise.sh (issue #2); `tributary run`, killed so, still
+ * takes its JVMs down, through infra/stack/supervise.sh (issue #2), and the next stack removes its
+ * work directory; `tributary run`, killed so, still
  * takes its coordinator and workers down, through their parent watch (lib/run/parent.ts).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { nodeArgs, PACKAGE_ROOT } from '../../lib/run/processes.js';
 import type { RunReport } from '../../services/coordinator/report.js';
+import { removeAbandonedRunDirs } from '../../infra/stack/run-dirs.js';
 import { isAlive, stackJvmPids } from './processes.js';
 import { waitFor } from './helpers.js';
 
@@ -46,11 +48,18 @@ describe('stack process lifetime', () => {
     const jvms = (await stackJvmPids()).filter((pid) => !before.has(pid));
     expect(jvms.length).toBe(2);
 
+    const workDir = /starting Kafka \S+ and Apicurio \S+ in ([^\s"]+)/.exec(output)?.[1];
+    expect(workDir, output).toBeDefined();
+
     child.kill('SIGKILL');
     await waitFor(() => (jvms.every((pid) => !isAlive(pid)) ? true : undefined), {
       timeoutMs: 30_000,
       what: 'JVMs to exit after their launcher was killed',
     });
+    // Its work directory stays behind (nothing was left to remove it) until the next stack starts.
+    expect(existsSync(workDir as string)).toBe(true);
+    expect(removeAbandonedRunDirs(dirname(workDir as string))).toContain(workDir);
+    expect(existsSync(workDir as string)).toBe(false);
   });
 });
 
