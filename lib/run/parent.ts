@@ -52,8 +52,8 @@ export function stopWithParent(
 ): void {
   if (parentPid === null) return;
   whenParentGone(parentPid, () => {
-    // The launcher read this process's output: its pipes are broken now, and a write to them would
-    // fail (EPIPE) and take the process down before it stops. What it still logs goes nowhere.
+    // If the launcher was reading this process's output, those pipes are broken now, and a write to
+    // them would fail (EPIPE) and take the process down before it stops. What it logs goes nowhere.
     for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
     log.warn('parent-gone', { parentPid, graceMs });
     setTimeout(() => process.exit(1), graceMs).unref();
