@@ -572,10 +572,24 @@ class Worker:
         log("worker-stopped", tasksDone=self.tasks_done)
 
 
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+
+
 def stop_with_parent(parent_pid, worker, grace_seconds=15.0):
     """As the TypeScript services do (lib/run/parent.ts): a launcher that names itself in
     TRIBUTARY_PARENT_PID and then dies, even by SIGKILL, does not leave this worker running. Its
     parent pid, not whether that pid lives: an orphan is handed to another process at once."""
+    if os.getppid() != parent_pid and pid_alive(parent_pid):
+        # Inherited from further up (a launcher's child started this without naming itself).
+        log("parent-pid-not-parent", parentPid=parent_pid, parent=os.getppid())
+        return
     while os.getppid() == parent_pid:
         time.sleep(0.5)
     log("parent-gone", parentPid=parent_pid)

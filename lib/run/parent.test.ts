@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,39 +61,66 @@ describe('whenParentGone', () => {
   });
 });
 
+/**
+ * A launcher process that starts a service (which watches the pid it is given, writes `marker` on
+ * a warning and on SIGTERM, and `marker`.ready once it watches), naming as the service's parent
+ * itself ('self') or the test process ('own parent'); resolves once the service watches.
+ */
+async function launch(named: 'self' | 'own parent', marker: string) {
+  const parentTs = fileURLToPath(new URL('./parent.ts', import.meta.url));
+  const service = [
+    `import { stopWithParent } from ${JSON.stringify(parentTs)};`,
+    "import { writeFileSync } from 'node:fs';",
+    `stopWithParent(Number(process.env.TRIBUTARY_PARENT_PID), { warn: (event) => writeFileSync(${JSON.stringify(marker)}, event) });`,
+    `process.on('SIGTERM', () => { writeFileSync(${JSON.stringify(marker)}, 'SIGTERM'); process.exit(0); });`,
+    `writeFileSync(${JSON.stringify(`${marker}.ready`)}, '');`,
+    'setInterval(() => {}, 1000);',
+  ].join('\n');
+  const launcher = [
+    "const { spawn } = require('node:child_process');",
+    `const child = spawn(process.execPath, ['--import', ${JSON.stringify(import.meta.resolve('tsx'))}, '--input-type=module', '-e', ${JSON.stringify(service)}],`,
+    `  { env: { ...process.env, TRIBUTARY_PARENT_PID: String(${named === 'self' ? 'process.pid' : 'process.ppid'}) }, stdio: 'ignore' });`,
+    'console.log(String(child.pid)); setInterval(() => {}, 1000);',
+  ].join('\n');
+  const parent = spawn(process.execPath, ['-e', launcher], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  parent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const servicePid = await waitFor(() => (output.includes('\n') ? Number(output.trim()) : undefined), {
+    what: 'the service pid',
+  });
+  await waitFor(() => (existsSync(`${marker}.ready`) ? true : undefined), {
+    timeoutMs: 20_000,
+    what: 'the service to start watching',
+  });
+  return { parent, servicePid };
+}
+
 describe('stopWithParent, between real processes', () => {
   it('stops a service through its SIGTERM handler when its launcher is SIGKILLed', async () => {
     const marker = join(dir, 'stopped');
-    const parentTs = fileURLToPath(new URL('./parent.ts', import.meta.url));
-    // The service: watches its launcher, and on SIGTERM records that it stopped the orderly way.
-    const service = [
-      `import { stopWithParent } from ${JSON.stringify(parentTs)};`,
-      "import { writeFileSync } from 'node:fs';",
-      'stopWithParent(Number(process.env.TRIBUTARY_PARENT_PID), { warn: () => {} });',
-      `process.on('SIGTERM', () => { writeFileSync(${JSON.stringify(marker)}, 'SIGTERM'); process.exit(0); });`,
-      'setInterval(() => {}, 1000);',
-    ].join('\n');
-    // The launcher: starts the service as a launcher would, says its pid, then waits to be killed.
-    const launcher = [
-      "const { spawn } = require('node:child_process');",
-      `const child = spawn(process.execPath, ['--import', ${JSON.stringify(import.meta.resolve('tsx'))}, '--input-type=module', '-e', ${JSON.stringify(service)}],`,
-      "  { env: { ...process.env, TRIBUTARY_PARENT_PID: String(process.pid) }, stdio: 'ignore' });",
-      'console.log(String(child.pid)); setInterval(() => {}, 1000);',
-    ].join('\n');
-    const parent = spawn(process.execPath, ['-e', launcher], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let output = '';
-    parent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const servicePid = await waitFor(() => (output.includes('\n') ? Number(output.trim()) : undefined), {
-      what: 'the service pid',
-    });
-    // Give the service time to start watching (tsx compiles the import first).
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const { parent, servicePid } = await launch('self', marker);
     expect(isAlive(servicePid)).toBe(true);
     parent.kill('SIGKILL');
     await waitFor(() => (isAlive(servicePid) ? undefined : true), {
       timeoutMs: 5000,
       what: 'the service to stop after its launcher was killed',
     });
-    expect(existsSync(marker)).toBe(true);
+    expect(readFileSync(marker, 'utf8')).toBe('SIGTERM');
+  });
+
+  it('does not watch a pid that is alive but not its parent (a variable inherited from further up)', async () => {
+    const marker = join(dir, 'inherited');
+    const { parent, servicePid } = await launch('own parent', marker);
+    try {
+      expect(readFileSync(marker, 'utf8')).toBe('parent-pid-not-parent');
+      parent.kill('SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Its launcher is gone, but it was told to stop with another process, which lives on.
+      expect(isAlive(servicePid)).toBe(true);
+      expect(readFileSync(marker, 'utf8')).toBe('parent-pid-not-parent');
+    } finally {
+      if (isAlive(servicePid)) process.kill(servicePid, 'SIGKILL');
+      parent.kill('SIGKILL');
+    }
   });
 });

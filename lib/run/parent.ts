@@ -4,6 +4,7 @@
  * crashed test run leaves coordinators and workers behind, still reading Kafka and holding CPU.
  * The launcher names itself in TRIBUTARY_PARENT_PID; a service run by hand has no parent to watch.
  */
+import { isAlive } from '../../infra/stack/process.js';
 import type { EnvReader } from '../config.js';
 
 /** The environment a launcher gives the processes it starts, so that they stop when it is gone. */
@@ -51,6 +52,12 @@ export function stopWithParent(
   graceMs = 15_000,
 ): void {
   if (parentPid === null) return;
+  // Named but alive and not the parent: a variable inherited from further up (a launcher's child
+  // that started this without setting its own), not a launcher to stop with.
+  if (process.ppid !== parentPid && isAlive(parentPid)) {
+    log.warn('parent-pid-not-parent', { parentPid, parent: process.ppid });
+    return;
+  }
   whenParentGone(parentPid, () => {
     // If the launcher was reading this process's output, those pipes are broken now, and a write to
     // them would fail (EPIPE) and take the process down before it stops. What it logs goes nowhere.

@@ -87,6 +87,33 @@ describe('a worker in Python', () => {
     });
   });
 
+  it('stops with the parent it is given, and ignores a pid that is alive but not its parent', () => {
+    const dead = spawnSync('true').pid as number;
+    const script = [
+      'import importlib.util, json, sys',
+      "spec = importlib.util.spec_from_file_location('worker', sys.argv[1])",
+      'w = importlib.util.module_from_spec(spec); spec.loader.exec_module(w)',
+      'class Stub: stopping = False',
+      'stub = Stub()',
+      "w.stop_with_parent(1, stub)  # alive, and not this process's parent: inherited, so not watched",
+      "print(json.dumps({'stopping': stub.stopping}), flush=True)",
+      'w.stop_with_parent(int(sys.argv[2]), stub, grace_seconds=0)  # gone: stops, then exits 1',
+    ].join('\n');
+    const run = spawnSync(pythonWorkerInterpreter(), ['-c', script, PYTHON_WORKER, String(dead)], {
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(1);
+    const events = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event?: string; stopping?: boolean });
+    expect(events).toEqual([
+      expect.objectContaining({ event: 'parent-pid-not-parent', parentPid: 1 }),
+      { stopping: false },
+      expect.objectContaining({ event: 'parent-gone', parentPid: dead }),
+    ]);
+  });
+
   it('trains beside a TypeScript worker: updates of both are folded, FLOAT32 chunked and FLOAT16, v1 unsigned beside v3 signed', async () => {
     const interpreter = pythonWorkerInterpreter();
     const stack = { brokers: inject('brokers'), registryUrl: inject('registryUrl') };
