@@ -1,16 +1,13 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isAlive } from '../../infra/stack/process.js';
+import { scratchDir } from '../../test/support/scratch.js';
 import { EnvReader } from '../config.js';
 import { waitFor } from '../testing/process.js';
 import { parentWatchEnv, readParentPid, whenParentGone } from './parent.js';
-
-const dir = mkdtempSync(join(tmpdir(), 'tributary-parent-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('whenParentGone', () => {
   it('calls back once, when the parent pid changes, and not while it stays', async () => {
@@ -97,7 +94,7 @@ async function launch(named: 'self' | 'own parent', marker: string) {
 
 describe('stopWithParent, between real processes', () => {
   it('stops a service through its SIGTERM handler when its launcher is SIGKILLed', async () => {
-    const marker = join(dir, 'stopped');
+    const marker = join(scratchDir('tributary-parent'), 'stopped');
     const { parent, servicePid } = await launch('self', marker);
     expect(isAlive(servicePid)).toBe(true);
     parent.kill('SIGKILL');
@@ -109,7 +106,7 @@ describe('stopWithParent, between real processes', () => {
   });
 
   it('does not watch a pid that is alive but not its parent (a variable inherited from further up)', async () => {
-    const marker = join(dir, 'inherited');
+    const marker = join(scratchDir('tributary-parent'), 'inherited');
     const { parent, servicePid } = await launch('own parent', marker);
     try {
       expect(readFileSync(marker, 'utf8')).toBe('parent-pid-not-parent');

@@ -1,31 +1,19 @@
 /**
- * No orphan process ever: the stack command, killed outright (SIGKILL, no chance to clean up), still
+ * No orphan process ever. The stack command, killed outright (SIGKILL, no chance to clean up), still
  * takes its JVMs down, through infra/stack/supervise.sh (issue #2), and the next stack removes its
- * work directory; `tributary run`, killed so, still
- * takes its coordinator and workers down, through their parent watch (lib/run/parent.ts).
+ * work directory. `tributary run`, killed so, still takes its coordinator and workers down, through
+ * their parent watch (lib/run/parent.ts).
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { nodeArgs, PACKAGE_ROOT } from '../../lib/run/processes.js';
 import type { RunReport } from '../../services/coordinator/report.js';
 import { removeAbandonedRunDirs } from '../../infra/stack/run-dirs.js';
-import { isAlive, stackJvmPids } from './processes.js';
+import { childrenOf, isAlive, stackJvmPids } from './processes.js';
+import { scratchDir } from '../support/scratch.js';
 import { waitFor } from './helpers.js';
-
-/** The child processes of `pid` whose command line matches `pattern` (tsx has its own, esbuild). */
-function childrenOf(pid: number, pattern: string): number[] {
-  try {
-    return execFileSync('pgrep', ['-P', String(pid), '-f', pattern], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-}
 
 function readOr(file: string): string {
   return existsSync(file) ? readFileSync(file, 'utf8') : '';
@@ -65,56 +53,55 @@ describe('stack process lifetime', () => {
 
 describe('run process lifetime', () => {
   it('stops its coordinator and workers, the orderly way, when `tributary run` is SIGKILLed', async () => {
-    const runsDir = mkdtempSync(join(tmpdir(), 'tributary-orphans-'));
-    try {
-      const run = spawn(
-        process.execPath,
-        [
-          ...nodeArgs('cli/main.ts'),
-          'run',
-          join(PACKAGE_ROOT, 'examples', 'mnist'),
-          '--workers',
-          '2',
-          '--runs-dir',
-          runsDir,
-          '--run-id',
-          'killed',
-        ],
-        {
-          env: {
-            ...process.env,
-            KAFKA_BROKERS: inject('brokers').join(','),
-            SCHEMA_REGISTRY_URL: inject('registryUrl'),
-          },
-          stdio: 'ignore',
+    const runsDir = scratchDir('tributary-orphans');
+    const run = spawn(
+      process.execPath,
+      [
+        ...nodeArgs('cli/main.ts'),
+        'run',
+        join(PACKAGE_ROOT, 'examples', 'mnist'),
+        '--workers',
+        '2',
+        '--runs-dir',
+        runsDir,
+        '--run-id',
+        'killed',
+      ],
+      {
+        env: {
+          ...process.env,
+          KAFKA_BROKERS: inject('brokers').join(','),
+          SCHEMA_REGISTRY_URL: inject('registryUrl'),
         },
-      );
-      const pid = run.pid as number;
-      const runDir = join(runsDir, 'killed');
-      const log = (name: string) => readOr(join(runDir, 'logs', `${name}.log`));
-      // Every process up and working: the coordinator started, both workers published an update.
-      await waitFor(
-        () =>
-          log('coordinator').includes('"event":"coordinator-started"') &&
-          [0, 1].every((i) => log(`worker-${i}`).includes('"event":"update-published"'))
-            ? true
-            : undefined,
-        { timeoutMs: 180_000, what: 'both workers of the run to publish an update' },
-      );
-      const services = childrenOf(pid, 'services/(coordinator|worker)/main');
-      expect(services.length).toBe(3);
+        stdio: 'ignore',
+      },
+    );
+    // Should the test fail first: its services follow it, through the watch under test.
+    onTestFinished(() => void run.kill('SIGKILL'));
+    const pid = run.pid as number;
+    const runDir = join(runsDir, 'killed');
+    const log = (name: string) => readOr(join(runDir, 'logs', `${name}.log`));
+    // Every process up and working: the coordinator started, both workers published an update.
+    await waitFor(
+      () =>
+        log('coordinator').includes('"event":"coordinator-started"') &&
+        [0, 1].every((i) => log(`worker-${i}`).includes('"event":"update-published"'))
+          ? true
+          : undefined,
+      { timeoutMs: 180_000, what: 'both workers of the run to publish an update' },
+    );
+    // tsx has a child of its own (esbuild): the services are those running their main.
+    const services = await childrenOf(pid, 'services/(coordinator|worker)/main');
+    expect(services.length).toBe(3);
 
-      run.kill('SIGKILL');
-      await waitFor(() => (services.every((p) => !isAlive(p)) ? true : undefined), {
-        timeoutMs: 30_000,
-        what: 'the coordinator and workers to exit after `tributary run` was killed',
-      });
-      // The orderly way: the coordinator stopped as on SIGTERM, and wrote its report. (What the
-      // processes logged after their launcher died is lost: it was the one writing their logs.)
-      const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as RunReport;
-      expect(report.stopReason).toBe('stopped');
-    } finally {
-      rmSync(runsDir, { recursive: true, force: true });
-    }
+    run.kill('SIGKILL');
+    await waitFor(() => (services.every((p) => !isAlive(p)) ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'the coordinator and workers to exit after `tributary run` was killed',
+    });
+    // The orderly way: the coordinator stopped as on SIGTERM, and wrote its report. (What the
+    // processes logged after their launcher died is lost: it was the one writing their logs.)
+    const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as RunReport;
+    expect(report.stopReason).toBe('stopped');
   });
 });
