@@ -95,7 +95,8 @@ export const ERROR_CODES = {
   },
   TRIB_SEND_INCOMPLETE: {
     retriable: true,
-    summary: 'the client acknowledged a send that wrote nothing (its partition leader died mid-send)',
+    summary:
+      'the client acknowledged a send without writing all of it (a partition leader moved or died mid-send)',
   },
   TRIB_AUTHORIZATION_FAILED: {
     retriable: false,

@@ -4,7 +4,7 @@
  * transaction; a single record is already atomic, so it skips the transaction's extra round trips
  * (AddPartitionsToTxn, EndTxn and the commit marker).
  */
-import type { Message, Producer } from 'kafkajs';
+import type { Message, Producer, RecordMetadata } from 'kafkajs';
 import { TributaryError } from '../core/errors.js';
 import type { OutgoingRecord, RecordSender } from './sender.js';
 
@@ -37,11 +37,28 @@ export const messageBytes = (m: Message): number =>
   (m.value ? Buffer.byteLength(m.value as Buffer) : 0) + (m.key ? Buffer.byteLength(m.key as Buffer) : 0);
 
 /**
- * kafkajs can resolve a send without writing it when the leader of its partition dies during the
- * send: the answer simply lacks the partition (tulios/kafkajs#1303, seen here with a node of the
- * 3-node cluster killed). A record with no metadata in the answer was not written, so it is sent
- * again (a copy that did land would be refused as a duplicate by its update id). Returns the sends
- * it took.
+ * kafkajs can resolve a send without writing all of it: a send to partitions led by two brokers
+ * whose request to one broker fails (its leader died or moved) is retried only to brokers that have
+ * not answered yet, so when the partition's new leader is the broker that already answered, its
+ * records are never sent, and the answer simply lacks the partition (tulios/kafkajs#1303; seen here
+ * with a node of the 3-node cluster killed, and reproduced in three-brokers.test.ts by moving a
+ * leader). Throws TRIB_SEND_INCOMPLETE unless the answer names every one of `topics`: enough for
+ * the single-partition topics this guards (a step's models, checkpoints and rejections).
+ */
+export function requireWritten(written: readonly RecordMetadata[], topics: Iterable<string>): void {
+  const answered = new Set(written.map((m) => m.topicName));
+  const missing = [...new Set(topics)].filter((t) => !answered.has(t));
+  if (missing.length > 0)
+    throw new TributaryError(
+      'TRIB_SEND_INCOMPLETE',
+      `a send was acknowledged without writing to ${missing.join(', ')} (tulios/kafkajs#1303)`,
+    );
+}
+
+/**
+ * One record (or one partition's records) sent until the answer has them: a record with no metadata
+ * in the answer was not written (requireWritten), so it is sent again (a copy that did land would be
+ * refused as a duplicate by its update id). Returns the sends it took.
  */
 export async function sendOne(
   producer: Producer,

@@ -10,7 +10,7 @@ import type { FedBuffAggregator } from '../../lib/core/fedbuff/aggregator.js';
 import { splitFlat, type ModelLayout } from '../../lib/core/fedbuff/layout.js';
 import { serializeAggregator } from '../../lib/core/fedbuff/state.js';
 import { failpoint } from '../../lib/failpoints.js';
-import { groupBySize, MAX_SEND_BYTES, messageBytes } from '../../lib/kafka/publish.js';
+import { groupBySize, MAX_SEND_BYTES, messageBytes, requireWritten } from '../../lib/kafka/publish.js';
 import { topicName } from '../../lib/kafka/topics.js';
 import { toRecords } from '../../lib/wire/records.js';
 import type { GlobalModel } from '../../lib/wire/schemas.js';
@@ -71,13 +71,7 @@ export async function writeStep(txProducer: Producer, step: CommitStep, s: StepS
     if (state)
       for (const message of checkpointChunks(s.jobId, state, s.config.maxChunkBytes))
         outgoing.push({ topic: checkpoints, message });
-    const chunkOffsets: number[] = [];
-    for (const group of groupBySize(outgoing, (o) => messageBytes(o.message), MAX_SEND_BYTES)) {
-      const written = await tx.sendBatch({ topicMessages: byTopic(group) });
-      chunkOffsets.push(
-        ...offsetsOf(written, checkpoints, group.filter((o) => o.topic === checkpoints).length),
-      );
-    }
+    const chunkOffsets = await sendStepRecords(tx, outgoing, checkpoints);
     if (state) {
       const cursor = encodeCursor({
         partitions: new Map(s.consumed),
@@ -111,7 +105,30 @@ async function sendStepOffsets(tx: Transaction, s: StepState): Promise<void> {
   });
 }
 
-interface TopicMessage {
+/**
+ * Sends a step's records in requests of up to MAX_SEND_BYTES; returns the offsets the records on
+ * `offsetsTopic` were written at. A request acknowledged without one of its topics throws
+ * TRIB_SEND_INCOMPLETE: committing it would put a checkpoint past a model no reader ever sees
+ * (kafkajs#1303), so the step aborts and the coordinator restarts from the last checkpoint instead.
+ */
+export async function sendStepRecords(
+  tx: Pick<Transaction, 'sendBatch'>,
+  outgoing: readonly TopicMessage[],
+  offsetsTopic: string,
+): Promise<number[]> {
+  const offsets: number[] = [];
+  for (const group of groupBySize(outgoing, (o) => messageBytes(o.message), MAX_SEND_BYTES)) {
+    const written = await tx.sendBatch({ topicMessages: byTopic(group) });
+    requireWritten(
+      written,
+      group.map((o) => o.topic),
+    );
+    offsets.push(...offsetsOf(written, offsetsTopic, group.filter((o) => o.topic === offsetsTopic).length));
+  }
+  return offsets;
+}
+
+export interface TopicMessage {
   readonly topic: string;
   readonly message: Message;
 }
