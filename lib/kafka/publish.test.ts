@@ -1,6 +1,7 @@
-import type { RecordMetadata } from 'kafkajs';
+import type { ProducerRecord, RecordMetadata } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { groupBySize, requireWritten } from './publish.js';
+import { partitionOfKey } from './keyed-partitions.js';
+import { groupBySize, requireWritten, sendKeyed } from './publish.js';
 
 const meta = (topicName: string, partition = 0): RecordMetadata => ({
   topicName,
@@ -35,5 +36,49 @@ describe('groupBySize', () => {
   it('keeps order, starts a group before the one that would pass the limit, and gives an oversized item its own', () => {
     expect(groupBySize([3, 3, 3, 10, 1], (n) => n, 6)).toEqual([[3, 3], [3], [10], [1]]);
     expect(groupBySize([], (n: number) => n, 6)).toEqual([]);
+  });
+});
+
+describe('sendKeyed', () => {
+  const records = Array.from({ length: 12 }, (_, i) => ({ key: `w${i}`, value: Buffer.from(`t${i}`) }));
+  /** A producer whose answers leave out the partitions `dropped` names for each send, in turn. */
+  const producer = (dropped: number[][]) => {
+    const sends: ProducerRecord[] = [];
+    return {
+      sends,
+      send: async (record: ProducerRecord) => {
+        const leftOut = dropped[sends.length] ?? [];
+        sends.push(record);
+        const partitions = new Set(record.messages.map((m) => m.partition ?? -1));
+        return [...partitions].filter((p) => !leftOut.includes(p)).map((p) => meta(record.topic, p));
+      },
+    };
+  };
+
+  it("sends each record to its key's partition, once when every partition is answered", async () => {
+    const p = producer([]);
+    expect(await sendKeyed(p, 'tasks', records, 4)).toBe(1);
+    expect(p.sends[0]?.messages.map((m) => m.partition)).toEqual(
+      records.map((r) => partitionOfKey(r.key, 4)),
+    );
+  });
+
+  it('sends again only the records of the partitions an answer left out', async () => {
+    const p = producer([[0, 2], [2]]);
+    expect(await sendKeyed(p, 'tasks', records, 4)).toBe(3);
+    const keysOf = (i: number) => p.sends[i]?.messages.map((m) => m.key);
+    const on = (partitions: number[]) =>
+      records.filter((r) => partitions.includes(partitionOfKey(r.key, 4))).map((r) => r.key);
+    expect(keysOf(1)).toEqual(on([0, 2]));
+    expect(keysOf(2)).toEqual(on([2]));
+  });
+
+  it('gives up with TRIB_SEND_INCOMPLETE, naming the partitions never answered', async () => {
+    const p = producer([[1], [1], [1]]);
+    await expect(sendKeyed(p, 'tasks', records, 4)).rejects.toMatchObject({
+      code: 'TRIB_SEND_INCOMPLETE',
+      message: expect.stringMatching(/without partitions 1$/),
+    });
+    expect(p.sends).toHaveLength(3);
   });
 });

@@ -6,6 +6,7 @@
  */
 import type { Message, Producer, RecordMetadata } from 'kafkajs';
 import { TributaryError } from '../core/errors.js';
+import { partitionOfKey } from './keyed-partitions.js';
 import type { OutgoingRecord, RecordSender } from './sender.js';
 
 /**
@@ -73,6 +74,35 @@ export async function sendOne(
       throw new TributaryError(
         'TRIB_SEND_INCOMPLETE',
         `${attempts} sends to ${topic} were acknowledged with nothing written`,
+      );
+  }
+}
+
+/**
+ * Keyed records spread over a topic's `partitions` (a batch of tasks, one per worker), each sent to
+ * its key's partition (Kafka's default partitioner) until an answer names that partition: the
+ * records of a partition kafkajs left out (requireWritten) are sent again, never those it wrote.
+ * Returns the sends it took; throws TRIB_SEND_INCOMPLETE after `attempts`.
+ */
+export async function sendKeyed(
+  producer: Pick<Producer, 'send'>,
+  topic: string,
+  records: readonly OutgoingRecord[],
+  partitions: number,
+  attempts = 3,
+): Promise<number> {
+  let pending = records.map(({ key, value }) => ({ key, value, partition: partitionOfKey(key, partitions) }));
+  for (let attempt = 1; ; attempt++) {
+    const written = await producer.send({ topic, messages: pending });
+    const answered = new Set(written.filter((m) => m.topicName === topic).map((m) => m.partition));
+    pending = pending.filter((m) => !answered.has(m.partition));
+    if (pending.length === 0) return attempt;
+    if (attempt >= attempts)
+      throw new TributaryError(
+        'TRIB_SEND_INCOMPLETE',
+        `${attempts} sends to ${topic} were acknowledged without partitions ${[
+          ...new Set(pending.map((m) => m.partition)),
+        ].join(', ')}`,
       );
   }
 }

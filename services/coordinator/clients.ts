@@ -15,7 +15,8 @@ import type { KafkaSecurity } from '../../lib/security/client.js';
 import { seekOnEveryJoin, settledAnswer, topicPartitionsSettled } from '../../lib/kafka/read.js';
 import { renewingProducer } from '../../lib/kafka/renewing-producer.js';
 import { spacedTransactions } from '../../lib/kafka/spaced-transactions.js';
-import { topicName } from '../../lib/kafka/topics.js';
+import { TOPIC_SPECS, topicName } from '../../lib/kafka/topics.js';
+import { sendKeyed } from '../../lib/kafka/publish.js';
 import { ownPartitionsAssigner } from '../../lib/kafka/keyed-partitions.js';
 import { WORKER_MEMORY } from './leases.js';
 
@@ -86,7 +87,7 @@ export async function connectProducers(
         }),
       );
   const txProducer = spacedTransactions(stepProducer, stepGapMs);
-  const taskSender = native ? librdkafkaSender(native, stepClient) : producerSender(producer);
+  const taskSender = native ? librdkafkaSender(native, stepClient) : kafkajsTaskSender(producer);
   await Promise.all([producer.connect(), txProducer.connect(), taskSender.connect()]);
   return {
     producer,
@@ -96,13 +97,16 @@ export async function connectProducers(
   };
 }
 
-/** `producer` as a RecordSender: it is connected and disconnected with the producer itself. */
-function producerSender(producer: Producer): RecordSender {
+/**
+ * `producer` as the sender of tasks, each to its worker's partition and sent again if kafkajs left
+ * it out (sendKeyed); it is connected and disconnected with the producer itself.
+ */
+function kafkajsTaskSender(producer: Producer): RecordSender {
   return {
     client: 'kafkajs',
     connect: async () => undefined,
     send: async (topic, records) => {
-      await producer.send({ topic, messages: records.map(({ key, value }) => ({ key, value })) });
+      await sendKeyed(producer, topic, records, TOPIC_SPECS.tasks.partitions);
     },
     disconnect: async () => undefined,
   };

@@ -11,7 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { EvaluationRounds, type AskedWorker, type RoundResult } from '../../lib/core/evaluation.js';
-import { topicName } from '../../lib/kafka/topics.js';
+import { sendKeyed } from '../../lib/kafka/publish.js';
+import { TOPIC_SPECS, topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import type { CoordinatorConfig } from './config.js';
@@ -97,7 +98,12 @@ export class FederatedEvaluation {
         deadlineMs,
       }),
     }));
-    await this.deps.producer().send({ topic: topicName(this.deps.jobId, 'evaluation-tasks'), messages });
+    await sendKeyed(
+      this.deps.producer(),
+      topicName(this.deps.jobId, 'evaluation-tasks'),
+      messages,
+      TOPIC_SPECS['evaluation-tasks'].partitions,
+    );
     await this.deps.emit({ type: 'evaluation-requested', version, numbers: { workers: requests.length } });
   }
 

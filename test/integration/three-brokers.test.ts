@@ -15,9 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFederation, startStack, type Federation, type Stack } from '../../lib/testing/index.js';
 import { waitFor } from './helpers.js';
 import { containersAvailable } from '../../infra/stack/containers.js';
-import { sendOne } from '../../lib/kafka/publish.js';
 import { readTopicNow } from '../../lib/kafka/read.js';
 import { createServed } from '../../lib/kafka/topics.js';
+import { sendKeyed, sendOne } from '../../lib/kafka/publish.js';
+import { partitionOfKey, partitionsOfKeys } from '../../lib/kafka/keyed-partitions.js';
 import { sendStepRecords } from '../../services/coordinator/step.js';
 
 let stack: Stack | undefined;
@@ -113,16 +114,10 @@ describe('three brokers', () => {
     // Leaders 1 (moved-*) and 2 (stays): each step request goes to two brokers.
     const moved = [`moved-raw-${id}`, `moved-step-${id}`];
     const stays = `stays-${id}`;
-    await createServed(admin, [
+    await createPlaced(admin, [
       ...moved.map((topic) => ({ topic, replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }] })),
       { topic: stays, replicaAssignment: [{ partition: 0, replicas: [2, 1, 3] }] },
     ]);
-    const leaderOf = async (topic: string) =>
-      (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions[0]?.leader;
-    await waitFor(async () => ((await leaderOf(moved[0]!)) === 1 ? true : undefined), {
-      timeoutMs: 30_000,
-      what: 'node 1 leading the partitions to move',
-    });
     // One producer per moved topic: a retry refreshes its producer's metadata for every topic.
     const producers = moved.map((topic) =>
       kafka.producer({
@@ -142,12 +137,9 @@ describe('three brokers', () => {
       await tx.commit();
     }
     // Node 1 leaves the moved partitions; node 2 (stays' leader) takes them over.
-    await admin.alterPartitionReassignments({
-      topics: moved.map((topic) => ({ topic, partitionAssignment: [{ partition: 0, replicas: [2, 3] }] })),
-    });
-    await waitFor(
-      async () => ((await Promise.all(moved.map(leaderOf))).every((l) => l === 2) ? true : undefined),
-      { timeoutMs: 30_000, what: 'node 2 leading the moved partitions' },
+    await moveToNode2(
+      admin,
+      moved.map((topic) => ({ topic, partition: 0 })),
     );
 
     // kafkajs alone: node 1 refuses the moved partition; the retry goes only to brokers that have
@@ -174,7 +166,99 @@ describe('three brokers', () => {
     await Promise.all(producers.map((p) => p.disconnect()));
     await admin.disconnect();
   });
+
+  it('sends a batch of keyed records (tasks) again to the partition kafkajs acknowledged without writing, and writes each once', async () => {
+    if (!stack) throw new Error('no stack');
+    const kafka = new Kafka({ brokers: stack.brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    const id = Date.now().toString(36);
+    const topics = [`tasks-raw-${id}`, `tasks-keyed-${id}`];
+    // Partition 0 led by node 1, partition 1 by node 2: a batch to both goes to two brokers.
+    await createPlaced(
+      admin,
+      topics.map((topic) => ({
+        topic,
+        replicaAssignment: [
+          { partition: 0, replicas: [1, 2, 3] },
+          { partition: 1, replicas: [2, 1, 3] },
+        ],
+      })),
+    );
+    const keys = Array.from({ length: 8 }, (_, i) => `w${i}`);
+    expect(partitionsOfKeys(keys, 2)).toEqual([0, 1]);
+    const batch = (phase: string) => keys.map((key) => ({ key, value: Buffer.from(`${phase}-${key}`) }));
+    const producers = topics.map(() => kafka.producer({ idempotent: true, maxInFlightRequests: 1 }));
+    for (const [i, producer] of producers.entries()) {
+      await producer.connect();
+      await producer.send({ topic: topics[i]!, messages: batch('before') }); // learns both leaders
+    }
+    await moveToNode2(
+      admin,
+      topics.map((topic) => ({ topic, partition: 0 })),
+    );
+
+    // kafkajs alone acknowledges the batch without partition 0 and never writes its records.
+    const written = await producers[0]!.send({ topic: topics[0]!, messages: batch('after') });
+    expect(written.map((m) => m.partition)).toEqual([1]);
+    // sendKeyed sends partition 0's records again, and only those.
+    expect(await sendKeyed(producers[1]!, topics[1]!, batch('after'), 2)).toBe(2);
+
+    const values = async (topic: string) =>
+      (await readTopicNow(kafka, topic)).map((r) => r.message.value?.toString()).sort();
+    const expected = (phase: string, partitions: number[]) =>
+      keys.filter((k) => partitions.includes(partitionOfKey(k, 2))).map((k) => `${phase}-${k}`);
+    expect(await values(topics[0]!)).toEqual(
+      [...expected('after', [1]), ...expected('before', [0, 1])].sort(),
+    );
+    expect(await values(topics[1]!)).toEqual(
+      [...expected('after', [0, 1]), ...expected('before', [0, 1])].sort(),
+    );
+    await Promise.all(producers.map((p) => p.disconnect()));
+    await admin.disconnect();
+  });
 });
+
+type Admin = ReturnType<Kafka['admin']>;
+
+/** Creates `topics` with the replicas given and waits until each partition's first replica leads it. */
+async function createPlaced(
+  admin: Admin,
+  topics: { topic: string; replicaAssignment: { partition: number; replicas: number[] }[] }[],
+): Promise<void> {
+  await createServed(admin, topics);
+  await waitFor(
+    async () => {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+      const leaderOf = (topic: string, partition: number) =>
+        found.find((f) => f.name === topic)?.partitions.find((p) => p.partitionId === partition)?.leader;
+      const placed = topics.every(({ topic, replicaAssignment }) =>
+        replicaAssignment.every((a) => leaderOf(topic, a.partition) === a.replicas[0]),
+      );
+      return placed ? true : undefined;
+    },
+    { timeoutMs: 30_000, what: 'each partition led by its first replica' },
+  );
+}
+
+/** Reassigns `partitions` to nodes 2 and 3, and waits until node 2 leads each. */
+async function moveToNode2(admin: Admin, partitions: { topic: string; partition: number }[]): Promise<void> {
+  await admin.alterPartitionReassignments({
+    topics: partitions.map(({ topic, partition }) => ({
+      topic,
+      partitionAssignment: [{ partition, replicas: [2, 3] }],
+    })),
+  });
+  await waitFor(
+    async () => {
+      const { topics } = await admin.fetchTopicMetadata({ topics: partitions.map((p) => p.topic) });
+      const leaderOf = (topic: string, partition: number) =>
+        topics.find((t) => t.name === topic)?.partitions.find((p) => p.partitionId === partition)?.leader;
+      return partitions.every(({ topic, partition }) => leaderOf(topic, partition) === 2) ? true : undefined;
+    },
+    { timeoutMs: 30_000, what: 'node 2 leading the moved partitions' },
+  );
+}
 
 describe.runIf(containersAvailable().ok)('three brokers in containers', () => {
   it('start as one cluster (replication 3, min.insync.replicas 2), take every write once with a node killed, and the node rejoins', async () => {
