@@ -106,11 +106,7 @@ describe('three brokers', () => {
   // above): a step's one request to `models` and `checkpoints`, led by two brokers, was acknowledged
   // with the checkpoint written and the model not, and committed.
   it('refuses a step that kafkajs acknowledges without writing a partition whose leader moved (kafkajs#1303), and commits none of it', async () => {
-    if (!stack) throw new Error('no stack');
-    const kafka = new Kafka({ brokers: stack.brokers, logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    const id = Date.now().toString(36);
+    const { kafka, admin, id } = await clusterClients();
     // Leaders 1 (moved-*) and 2 (stays): each step request goes to two brokers.
     const moved = [`moved-raw-${id}`, `moved-step-${id}`];
     const stays = `stays-${id}`;
@@ -168,11 +164,7 @@ describe('three brokers', () => {
   });
 
   it('sends a batch of keyed records (tasks) again to the partition kafkajs acknowledged without writing, and writes each once', async () => {
-    if (!stack) throw new Error('no stack');
-    const kafka = new Kafka({ brokers: stack.brokers, logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    const id = Date.now().toString(36);
+    const { kafka, admin, id } = await clusterClients();
     const topics = [`tasks-raw-${id}`, `tasks-keyed-${id}`];
     // Partition 0 led by node 1, partition 1 by node 2: a batch to both goes to two brokers.
     await createPlaced(
@@ -220,6 +212,15 @@ describe('three brokers', () => {
 });
 
 type Admin = ReturnType<Kafka['admin']>;
+
+/** A client of the 3-node stack, its admin (connected), and a suffix for the test's topic names. */
+async function clusterClients(): Promise<{ kafka: Kafka; admin: Admin; id: string }> {
+  if (!stack) throw new Error('no stack');
+  const kafka = new Kafka({ brokers: stack.brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  return { kafka, admin, id: Date.now().toString(36) };
+}
 
 /** Creates `topics` with the replicas given and waits until each partition's first replica leads it. */
 async function createPlaced(
