@@ -44,7 +44,7 @@ export const messageBytes = (m: Message): number =>
  * records are never sent, and the answer simply lacks the partition (tulios/kafkajs#1303; seen here
  * with a node of the 3-node cluster killed, and reproduced in three-brokers.test.ts by moving a
  * leader). Throws TRIB_SEND_INCOMPLETE unless the answer names every one of `topics`: enough for
- * the single-partition topics this guards (a step's models, checkpoints and rejections).
+ * the single-partition topics this guards (a step's models and checkpoints, sent in one request).
  */
 export function requireWritten(written: readonly RecordMetadata[], topics: Iterable<string>): void {
   const answered = new Set(written.map((m) => m.topicName));
@@ -58,7 +58,7 @@ export function requireWritten(written: readonly RecordMetadata[], topics: Itera
 
 /**
  * One record (or one partition's records) sent until the answer has them: a record with no metadata
- * in the answer was not written (requireWritten), so it is sent again (a copy that did land would be
+ * in the answer was not written (as requireWritten explains), so it is sent again (a copy that did land would be
  * refused as a duplicate by its update id). Returns the sends it took.
  */
 export async function sendOne(
