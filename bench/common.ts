@@ -5,6 +5,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sharedHostThreads } from '../lib/run/federation.js';
+import type { DelayBasis } from '../services/worker/delay.js';
 
 export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 export const RESULTS_DIR = join(BENCH_DIR, 'results');
@@ -25,6 +26,15 @@ export function machine() {
     platform: `${process.platform}-${process.arch}`,
     dependencies: pkg.dependencies,
   };
+}
+
+/** What the time-to-accuracy comparisons (tta, flower) record of their runs, whichever system ran them. */
+export interface ComparisonContext {
+  readonly machine: ReturnType<typeof machine>;
+  readonly seeds: readonly number[];
+  readonly budgetSeconds: number;
+  /** How a simulated slow site's wait is counted (CPU or wall time of its training). */
+  readonly delayBasis: DelayBasis;
 }
 
 export function seconds(start: bigint): number {

@@ -8,7 +8,7 @@ import type { DelayBasis } from '../../services/worker/delay.js';
 import { CONCURRENCY as PER_ROUND, TARGETS } from '../tta.js';
 import { trainingCurve, versionSeconds, type CurveReport } from '../curves.js';
 import {
-  machine,
+  type ComparisonContext,
   median,
   readResult,
   requireResult,
@@ -45,13 +45,9 @@ export function trainingStart(points: readonly RoundPoint[]): number {
   return points.find((p) => p.trainingStartedSeconds !== null)?.trainingStartedSeconds ?? 0;
 }
 
-export interface FlowerContext {
-  readonly machine: ReturnType<typeof machine>;
+export interface FlowerContext extends ComparisonContext {
   readonly flwrVersion: string;
-  readonly seeds: readonly number[];
   readonly clients: number;
-  readonly budgetSeconds: number;
-  readonly delayBasis: DelayBasis;
 }
 
 /** `npm run bench -- flower --render`: the summary and chart again from bench/results/flower.json. */

@@ -6,7 +6,15 @@ import { join } from 'node:path';
 import { writeLineChart } from '../../lib/chart.js';
 import type { RunReport } from '../../services/coordinator/report.js';
 import type { DelayBasis } from '../../services/worker/delay.js';
-import { machine, median, requireResult, RESULTS_DIR, stageSections, table, writeResult } from '../common.js';
+import {
+  type ComparisonContext,
+  median,
+  requireResult,
+  RESULTS_DIR,
+  stageSections,
+  table,
+  writeResult,
+} from '../common.js';
 import { cpuSection } from '../cpu.js';
 import { trainingCurve } from '../curves.js';
 import {
@@ -27,14 +35,10 @@ function medianRoundSeconds(report: RunReport): number {
   return median(curve.slice(1).map((p, i) => p.seconds - (curve[i]?.seconds ?? 0)));
 }
 
-export interface RunContext {
+export interface RunContext extends ComparisonContext {
   readonly engine: Engine;
-  readonly machine: ReturnType<typeof machine>;
   readonly stackMode: string;
-  readonly seeds: readonly number[];
   readonly workers: number;
-  readonly budgetSeconds: number;
-  readonly delayBasis: DelayBasis;
   /** Workers checked in before the first lease (0: none awaited, as before it was set). */
   readonly minWorkers: number;
   /** The unmeasured run before the measured ones (0: none, as before it was added). */
