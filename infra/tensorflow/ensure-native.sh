@@ -24,7 +24,9 @@ say() { printf '{"component":"ensure-native","event":"%s"%s}\n' "$1" "${2:+,\"de
 loads() { node -e "const tf=require('@tensorflow/tfjs-node'); if (tf.getBackend()!=='tensorflow') process.exit(1)" > /dev/null 2>&1; }
 if [ -d "$pkg" ] && loads; then say ready "tfjs-node loads"; exit 0; fi
 
-# 1. The normal installer, where the network allows it.
+# 1. The normal installer, where the network allows it. Its log goes to .cache/, which a fresh
+# clone does not have yet: without it the redirection fails and this step is never tried.
+mkdir -p "$root/.cache"
 if npm install --no-save --no-audit --no-fund "@tensorflow/tfjs-node@$tfjs_node_version" > "$root/.cache/tfjs-node-install.log" 2>&1 && loads; then
   say ready "installed by tfjs-node's own installer"
   exit 0
