@@ -40,17 +40,17 @@ describe('opening a job', () => {
       const found = await Promise.all(
         (['tasks', 'models'] as const).map((kind) => worker.prefetchLatest(topicName(jobId, kind))),
       );
-      const opened = await opening;
-      expect(found).toEqual([opened.schemaIds.task, opened.schemaIds.model]);
-      await Promise.all([
-        opened.admin.disconnect(),
-        opened.producer.disconnect(),
-        opened.txProducer.disconnect(),
-        opened.taskSender.disconnect(),
-      ]);
+      const { schemaIds } = await opening;
+      expect(found).toEqual([schemaIds.task, schemaIds.model]);
     } finally {
-      await opening.catch(() => undefined);
-      await watcher.disconnect();
+      const opened = await opening.catch(() => null);
+      await Promise.allSettled([
+        watcher.disconnect(),
+        opened?.admin.disconnect(),
+        opened?.producer.disconnect(),
+        opened?.txProducer.disconnect(),
+        opened?.taskSender.disconnect(),
+      ]);
     }
   });
 });
