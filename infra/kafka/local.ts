@@ -84,6 +84,9 @@ export function clusterProperties(
     'share.coordinator.state.topic.min.isr': minIsr,
     'default.replication.factor': replicas,
     'min.insync.replicas': minIsr,
+    // Kafka's default: a cluster fails a stalled broker over to the others (server.properties
+    // lengthens it for one node, which has none).
+    'broker.session.timeout.ms': 9000,
   };
 }
 
