@@ -16,6 +16,7 @@ import { seekOnEveryJoin, settledAnswer, topicPartitionsSettled } from '../../li
 import { renewingProducer } from '../../lib/kafka/renewing-producer.js';
 import { spacedTransactions } from '../../lib/kafka/spaced-transactions.js';
 import { TOPIC_SPECS, topicName } from '../../lib/kafka/topics.js';
+import { claimTransactionalId } from '../../lib/kafka/fencing.js';
 import { sendKeyed } from '../../lib/kafka/publish.js';
 import { ownPartitionsAssigner } from '../../lib/kafka/keyed-partitions.js';
 import { WORKER_MEMORY } from './leases.js';
@@ -89,6 +90,9 @@ export async function connectProducers(
   const txProducer = spacedTransactions(stepProducer, stepGapMs);
   const taskSender = native ? librdkafkaSender(native, stepClient) : kafkajsTaskSender(producer);
   await Promise.all([producer.connect(), txProducer.connect(), taskSender.connect()]);
+  // Before anything is read: the checkpoint and the committed offsets are final only once no
+  // predecessor can commit a step behind them (lib/kafka/fencing.ts).
+  if (!native) await claimTransactionalId(txProducer);
   return {
     producer,
     txProducer,

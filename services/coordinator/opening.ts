@@ -4,9 +4,10 @@
  * do it while TensorFlow loads (~0.7 s here): a replacement for a killed coordinator is then ready
  * at the slower of the two, not their sum.
  *
- * Order matters for exactly-once: the transactional producer connects (fencing any predecessor and
- * aborting its open transaction) before the checkpoint is read, so no older coordinator can commit
- * a step after it, and every offset below the checkpoint topic's end is decided. And for workers:
+ * Order matters for exactly-once: the transactional producer connects and claims its transactional
+ * id (fencing any predecessor and ending its open transaction; lib/kafka/fencing.ts) before the
+ * checkpoint is read, so no older coordinator can commit a step after it, and every offset below
+ * the checkpoint topic's end is decided. And for workers:
  * the schemas are registered before the topics are created, so a job whose topics exist has them.
  */
 import type { Admin, Kafka, Producer } from 'kafkajs';

@@ -10,6 +10,7 @@ import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { LARGE_RECORD_CONSUMER } from '../../lib/kafka/client.js';
 import { ownPartitionsAssigner, partitionsOfKeys } from '../../lib/kafka/keyed-partitions.js';
 import { fetchOffsetsSettled, ReadPosition, topicPartitionsSettled } from '../../lib/kafka/read.js';
+import { claimTransactionalId } from '../../lib/kafka/fencing.js';
 import { renewingProducer } from '../../lib/kafka/renewing-producer.js';
 import type { RecordSender } from '../../lib/kafka/sender.js';
 import { topicName, waitForTopics, WORKER_TOPIC_KINDS } from '../../lib/kafka/topics.js';
@@ -270,7 +271,12 @@ export class WorkerLinks {
           }),
         (error) => this.log.warn('producer-renewed', { workerId, error }),
       );
-      producer = created.connect().then(() => created);
+      // Claimed at once (lib/kafka/fencing.ts): a killed predecessor's open transaction would hold
+      // back the coordinator's read_committed view of its updates partition until it timed out.
+      producer = created
+        .connect()
+        .then(() => claimTransactionalId(created))
+        .then(() => created);
       producer.catch(() => this.transactionalProducers.delete(workerId));
       this.transactionalProducers.set(workerId, producer);
     }

@@ -2,14 +2,18 @@
  * Opening a job against the real broker and registry (services/coordinator/opening.ts): a worker
  * that finds the job's topics finds the coordinator's schemas registered too, so the writer schemas
  * it fetches before its first check-in are there, and its first task is not decoded behind a
- * registry call.
+ * registry call. And it takes the step transactions over before it reads the checkpoint: a
+ * predecessor still holding a step open can no longer commit it, so the checkpoint read is the last
+ * one any coordinator commits.
  */
-import type { Kafka } from 'kafkajs';
+import { randomBytes } from 'node:crypto';
+import type { Kafka, Producer } from 'kafkajs';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../lib/kafka/client.js';
 import { TOPIC_KINDS, topicName } from '../../lib/kafka/topics.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
-import { openJob } from '../../services/coordinator/opening.js';
+import { checkpointChunks, writeCheckpointManifest } from '../../services/coordinator/checkpoints.js';
+import { openJob, type OpenedJob } from '../../services/coordinator/opening.js';
 import { topicsDeletedAfterAll, uniqueName, waitFor } from './helpers.js';
 
 let kafka: Kafka;
@@ -18,6 +22,39 @@ beforeAll(() => {
 });
 
 const created = topicsDeletedAfterAll(() => kafka);
+
+const opening = (jobId: string) =>
+  openJob(kafka, AvroSerde.forUrl(inject('registryUrl')), {
+    jobId,
+    transactionTimeoutMs: 30_000,
+    stepClient: { choice: 'kafkajs', brokers: inject('brokers'), clientId: 'job-opening-test' },
+  });
+
+const closeOpened = (opened: OpenedJob | null | undefined) =>
+  Promise.allSettled([
+    opened?.admin.disconnect(),
+    opened?.producer.disconnect(),
+    opened?.txProducer.disconnect(),
+    opened?.taskSender.disconnect(),
+  ]);
+
+/** A step's checkpoint of `bytes` in a transaction of `txProducer`, left open. */
+async function openStep(txProducer: Producer, jobId: string, bytes: Uint8Array) {
+  const topic = topicName(jobId, 'checkpoints');
+  const tx = await txProducer.transaction();
+  const chunks = checkpointChunks(jobId, bytes, 64 * 1024);
+  const [written] = await tx.send({ topic, messages: chunks });
+  const base = Number(written?.baseOffset);
+  await writeCheckpointManifest(
+    tx,
+    topic,
+    jobId,
+    bytes,
+    null,
+    chunks.map((_, i) => base + i),
+  );
+  return tx;
+}
 
 describe('opening a job', () => {
   it('registers the schemas workers read before it creates the topics they wait for', async () => {
@@ -51,6 +88,34 @@ describe('opening a job', () => {
         opened?.txProducer.disconnect(),
         opened?.taskSender.disconnect(),
       ]);
+    }
+  });
+
+  it('fences a predecessor whose step is still open before reading the checkpoint, so that step can no longer commit', async () => {
+    const jobId = uniqueName('fenced-job');
+    created.push(...TOPIC_KINDS.map((kind) => topicName(jobId, kind)));
+    let predecessor: OpenedJob | undefined;
+    let successor: OpenedJob | undefined;
+    try {
+      predecessor = await opening(jobId);
+      expect(predecessor.checkpoint).toBeNull();
+      const committed = randomBytes(150_000);
+      await (await openStep(predecessor.txProducer, jobId, committed)).commit();
+      // The predecessor's next step is written but not yet committed when its successor opens the
+      // job (a commit in flight when the node it went to died).
+      const inFlight = await openStep(predecessor.txProducer, jobId, randomBytes(150_000));
+      successor = await opening(jobId);
+      expect(Buffer.from(successor.checkpoint?.bytes ?? [])).toEqual(committed);
+      // Committing it now would put a step the successor did not read under its feet.
+      await expect(inFlight.commit()).rejects.toThrow();
+      // The successor steps from where it read.
+      const next = randomBytes(1000);
+      await (await openStep(successor.txProducer, jobId, next)).commit();
+      const reopened = await opening(jobId);
+      await closeOpened(reopened);
+      expect(Buffer.from(reopened.checkpoint?.bytes ?? [])).toEqual(next);
+    } finally {
+      await Promise.allSettled([closeOpened(predecessor), closeOpened(successor)]);
     }
   });
 });
