@@ -1,6 +1,12 @@
-import type { Consumer } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { ReadPosition, settledAnswer, topicNamesSettled, topicPartitionsSettled } from './read.js';
+import {
+  ReadPosition,
+  readTopicNow,
+  settledAnswer,
+  topicNamesSettled,
+  topicPartitionsSettled,
+} from './read.js';
 
 /** The two consumer events ReadPosition listens to, and the seeks it makes. */
 function consumerDouble() {
@@ -106,6 +112,46 @@ describe('ReadPosition', () => {
     clock += 2500;
     position.seek(0, 0);
     expect(position.quietFor(2000)).toBe(false);
+  });
+});
+
+describe('readTopicNow', () => {
+  it('gives each record once when a rejoin makes the consumer read from the start again', async () => {
+    const topic = 't';
+    const double = consumerDouble();
+    const message = (offset: number) =>
+      ({ offset: String(offset), value: Buffer.from([offset]) }) as KafkaMessage;
+    const consumer = {
+      ...double.consumer,
+      connect: async () => undefined,
+      subscribe: async () => undefined,
+      disconnect: async () => undefined,
+      run: async ({ eachMessage }: { eachMessage: (p: unknown) => Promise<void> }) => {
+        const deliver = async (offsets: number[]) => {
+          for (const offset of offsets) await eachMessage({ topic, partition: 0, message: message(offset) });
+          double.batch(topic, 0, offsets[0] ?? 0, offsets.at(-1) ?? 0);
+        };
+        setTimeout(() => {
+          void (async () => {
+            double.join();
+            await deliver([0, 1]);
+            double.join(); // the group coordinator moved: read again from the start
+            await deliver([0, 1, 2]);
+          })();
+        }, 0);
+      },
+    } as unknown as Consumer;
+    const kafka = {
+      admin: () => ({
+        connect: async () => undefined,
+        disconnect: async () => undefined,
+        fetchTopicOffsets: async () => [{ partition: 0, offset: '3', high: '3', low: '0' }],
+      }),
+      consumer: () => consumer,
+    } as unknown as Kafka;
+    const read = await readTopicNow(kafka, topic, { timeoutMs: 5000 });
+    expect(read.map((r) => r.message.offset)).toEqual(['0', '1', '2']);
+    expect(double.seeks.map((s) => s.offset)).toEqual(['0', '0']);
   });
 });
 

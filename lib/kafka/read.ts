@@ -204,7 +204,9 @@ export async function readTopicNow(
       options.lastPerPartition === undefined ? low : Math.max(low, end - options.lastPerPartition),
     );
   const endOf = new Map(pending.map((e) => [e.partition, e.end]));
-  const out: { partition: number; message: KafkaMessage }[] = [];
+  // By position: a rejoin seeks back to the start (seekOnEveryJoin), and what is read again
+  // replaces what was read, rather than reading as a second record.
+  const out = new Map<string, { partition: number; message: KafkaMessage }>();
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -214,7 +216,7 @@ export async function readTopicNow(
         const end = endOf.get(partition);
         // Past the end: written after the read began.
         if (from === topic && end !== undefined && Number(message.offset) < end)
-          out.push({ partition, message });
+          out.set(`${partition}@${message.offset}`, { partition, message });
       },
     });
     const deadline = Date.now() + (options.timeoutMs ?? 30_000);
@@ -226,5 +228,5 @@ export async function readTopicNow(
   } finally {
     await consumer.disconnect();
   }
-  return out;
+  return [...out.values()];
 }
