@@ -167,49 +167,63 @@ describe('three brokers', () => {
 
   it('sends a batch of keyed records (tasks) again to the partition kafkajs acknowledged without writing, and writes each once', async () => {
     const { kafka, admin, id } = await clusterClients();
-    const topics = [`tasks-raw-${id}`, `tasks-keyed-${id}`];
-    // Partition 0 led by node 1, partition 1 by node 2: a batch to both goes to two brokers.
-    await createPlaced(
-      admin,
-      topics.map((topic) => ({
-        topic,
-        replicaAssignment: [
-          { partition: 0, replicas: [1, 2, 3] },
-          { partition: 1, replicas: [2, 1, 3] },
-        ],
-      })),
-    );
     const keys = Array.from({ length: 8 }, (_, i) => `w${i}`);
     expect(partitionsOfKeys(keys, 2)).toEqual([0, 1]);
     const batch = (phase: string) => keys.map((key) => ({ key, value: Buffer.from(`${phase}-${key}`) }));
-    const producers = topics.map(() => kafka.producer({ idempotent: true, maxInFlightRequests: 1 }));
-    for (const [i, producer] of producers.entries()) {
-      await producer.connect();
-      await producer.send({ topic: topics[i]!, messages: batch('before') }); // learns both leaders
-    }
-    await moveToNode2(
-      admin,
-      topics.map((topic) => ({ topic, partition: 0 })),
-    );
-
-    // kafkajs alone acknowledges the batch without partition 0 and never writes its records.
-    const written = await producers[0]!.send({ topic: topics[0]!, messages: batch('after') });
-    expect(written.map((m) => m.partition)).toEqual([1]);
-    // sendKeyed sends partition 0's records again, and only those.
-    expect(await sendKeyed(producers[1]!, topics[1]!, batch('after'), 2)).toBe(2);
-
-    const values = async (topic: string) =>
-      (await readTopicNow(kafka, topic)).map((r) => r.message.value?.toString()).sort();
     const expected = (phase: string, partitions: number[]) =>
       keys.filter((k) => partitions.includes(partitionOfKey(k, 2))).map((k) => `${phase}-${k}`);
-    expect(await values(topics[0]!)).toEqual(
-      [...expected('after', [1]), ...expected('before', [0, 1])].sort(),
-    );
-    expect(await values(topics[1]!)).toEqual(
-      [...expected('after', [0, 1]), ...expected('before', [0, 1])].sort(),
-    );
-    await Promise.all(producers.map((p) => p.disconnect()));
+    const values = async (topic: string) =>
+      (await readTopicNow(kafka, topic)).map((r) => r.message.value?.toString()).sort();
+
+    // kafkajs leaves a partition out only when the broker it moved to answered before the old
+    // leader's refusal came back: a race, which a loaded host can lose. Rounds on new topics until
+    // both kafkajs alone and sendKeyed have met it; every round must write each record once.
+    let leftOut = 0;
+    let sentAgain = 0;
+    for (let round = 0; round < 6 && (leftOut === 0 || sentAgain === 0); round++) {
+      const topics = [`tasks-raw-${id}-${round}`, `tasks-keyed-${id}-${round}`];
+      // Partition 0 led by node 1, partition 1 by node 2: a batch to both goes to two brokers.
+      await createPlaced(
+        admin,
+        topics.map((topic) => ({
+          topic,
+          replicaAssignment: [
+            { partition: 0, replicas: [1, 2, 3] },
+            { partition: 1, replicas: [2, 1, 3] },
+          ],
+        })),
+      );
+      const producers = topics.map(() => kafka.producer({ idempotent: true, maxInFlightRequests: 1 }));
+      try {
+        for (const [i, producer] of producers.entries()) {
+          await producer.connect();
+          await producer.send({ topic: topics[i]!, messages: batch('before') }); // learns both leaders
+        }
+        await moveToNode2(
+          admin,
+          topics.map((topic) => ({ topic, partition: 0 })),
+        );
+        // kafkajs alone: the answer either names partition 0 (written) or not (never written).
+        const written = (await producers[0]!.send({ topic: topics[0]!, messages: batch('after') })).map(
+          (m) => m.partition,
+        );
+        if (!written.includes(0)) leftOut++;
+        expect(await values(topics[0]!)).toEqual(
+          [...expected('after', written), ...expected('before', [0, 1])].sort(),
+        );
+        // sendKeyed sends partition 0's records again when they were left out, and only those.
+        const sends = await sendKeyed(producers[1]!, topics[1]!, batch('after'), 2);
+        expect(sends).toBeLessThanOrEqual(2);
+        if (sends === 2) sentAgain++;
+        expect(await values(topics[1]!)).toEqual(
+          [...expected('after', [0, 1]), ...expected('before', [0, 1])].sort(),
+        );
+      } finally {
+        await Promise.allSettled(producers.map((p) => p.disconnect()));
+      }
+    }
     await admin.disconnect();
+    expect({ leftOut: leftOut > 0, sentAgain: sentAgain > 0 }).toEqual({ leftOut: true, sentAgain: true });
   });
 });
 
