@@ -18,6 +18,9 @@ const sameValues = (a: Float32Array, b: Float32Array) =>
   a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 /** Longer than one kernel slice (256 Ki values) with a ragged tail, so slices and tails both run. */
 const LONG = (1 << 18) * 2 + 37;
+// The exhaustive cases take 2-3.5 s each on an idle 2-core host, twice that beside the integration
+// tests' brokers: vitest's 5-s default failed two of them so.
+const exhaustive = { timeout: 30_000 };
 
 describe('codec kernels: the WebAssembly module', () => {
   it('runs here, and is the committed build of codec-kernels.wat (edit it, then npm run build:kernels)', async () => {
@@ -28,7 +31,7 @@ describe('codec kernels: the WebAssembly module', () => {
   });
 });
 
-describe('float16 kernels are bit-identical to the scalar reference', () => {
+describe('float16 kernels are bit-identical to the scalar reference', exhaustive, () => {
   it('encodes every float32 neighbourhood that decides rounding: each sign, exponent and top mantissa bits × the 13 dropped bits at and around the half-way point', () => {
     const lows = [
       0x0000, 0x0001, 0x0fff, 0x1000, 0x1001, 0x1fff, 0x2000, 0x2fff, 0x3000, 0xefff, 0xf000, 0xffff,
@@ -60,7 +63,7 @@ describe('float16 kernels are bit-identical to the scalar reference', () => {
   });
 });
 
-describe('int8 kernels are bit-identical to the scalar reference', () => {
+describe('int8 kernels are bit-identical to the scalar reference', exhaustive, () => {
   const quantization = fc.record({
     scale: fc.float({ min: 2 ** -126, max: 1e6, noNaN: true, noDefaultInfinity: true }),
     zeroPoint: fc.integer({ min: -128, max: 127 }),
