@@ -12,7 +12,12 @@ import {
 function consumerDouble() {
   const listeners = new Map<string, ((event: { payload: unknown }) => void)[]>();
   const seeks: { topic: string; partition: number; offset: string }[] = [];
-  const events = { END_BATCH_PROCESS: 'end-batch', GROUP_JOIN: 'join' };
+  const events = {
+    END_BATCH_PROCESS: 'end-batch',
+    GROUP_JOIN: 'join',
+    FETCH_START: 'fetch-start',
+    FETCH: 'fetch',
+  };
   const consumer = {
     events,
     on: (name: string, listener: (event: { payload: unknown }) => void) => {
@@ -33,6 +38,8 @@ function consumerDouble() {
         lastOffset: String(lastOffset),
       }),
     join: () => emit(events.GROUP_JOIN, {}),
+    fetchStart: (nodeId: number) => emit(events.FETCH_START, { nodeId }),
+    fetched: (nodeId: number) => emit(events.FETCH, { nodeId }),
   };
 }
 
@@ -99,18 +106,47 @@ describe('ReadPosition', () => {
     expect(position.reached(2)).toBe(7);
   });
 
-  it('is quiet after the given time without a batch or a seek', () => {
+  it('is quiet after the given time without a batch or a seek, once a fetch begun since is answered', () => {
     let clock = 1000;
     const c = consumerDouble();
     const position = new ReadPosition(c.consumer, 't', () => clock);
-    clock += 1999;
-    expect(position.quietFor(2000)).toBe(false);
-    clock += 1;
-    expect(position.quietFor(2000)).toBe(true);
+    clock += 5000;
+    expect(position.quietFor(2000)).toBe(false); // still joining: nothing was asked
+    c.fetchStart(1);
+    clock += 10;
+    c.fetched(1);
+    expect(position.quietFor(2000)).toBe(true); // asked since, and answered with nothing
     c.batch('t', 0, 0, 1);
-    expect(position.quietFor(2000)).toBe(false);
+    clock += 1999;
+    c.fetchStart(2);
+    c.fetched(2);
+    expect(position.quietFor(2000)).toBe(false); // too soon after the batch
     clock += 2500;
+    expect(position.quietFor(2000)).toBe(true);
+    c.batch('t', 0, 2, 2);
+    clock += 2500;
+    expect(position.quietFor(2000)).toBe(false); // a batch since the last answered fetch began
+    c.fetchStart(2);
+    clock += 1;
+    c.fetched(2);
+    expect(position.quietFor(2000)).toBe(true);
     position.seek(0, 0);
+    clock += 2500;
+    c.fetchStart(2); // the leader died: this fetch is never answered
+    expect(position.quietFor(2000)).toBe(false);
+  });
+
+  it('counts an answer only from the broker whose fetch began after the last batch', () => {
+    let clock = 0;
+    const c = consumerDouble();
+    const position = new ReadPosition(c.consumer, 't', () => clock);
+    c.fetchStart(1); // begun before the batch, answered after it
+    clock += 5;
+    c.batch('t', 0, 0, 3);
+    clock += 5;
+    c.fetchStart(2); // begun after, never answered
+    c.fetched(1);
+    clock += 3000;
     expect(position.quietFor(2000)).toBe(false);
   });
 });

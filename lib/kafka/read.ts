@@ -118,6 +118,9 @@ export class ReadPosition {
   private readonly through = new Map<number, number>();
   private readonly countFromBelow = new Map<number, number>();
   private lastFetchMs: number;
+  /** When each broker's fetch in flight began, and when the last one answered had begun. */
+  private readonly fetchBegan = new Map<number, number>();
+  private answeredFetchBeganMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly consumer: Consumer,
@@ -135,6 +138,15 @@ export class ReadPosition {
         payload.partition,
         Math.max(this.reached(payload.partition), Number(payload.lastOffset)),
       );
+    });
+    consumer.on(consumer.events.FETCH_START, ({ payload }) => {
+      this.fetchBegan.set(payload.nodeId, this.now());
+    });
+    // Emitted only for a fetch the broker answered: one that failed (its leader died, the
+    // consumer is still joining) never makes a read quiet.
+    consumer.on(consumer.events.FETCH, ({ payload }) => {
+      const began = this.fetchBegan.get(payload.nodeId);
+      if (began !== undefined) this.answeredFetchBeganMs = Math.max(this.answeredFetchBeganMs, began);
     });
     seekOnEveryJoin(consumer, topic, () =>
       [...this.start].map(([partition, offset]) => ({ partition, offset: String(offset) })),
@@ -166,9 +178,15 @@ export class ReadPosition {
     return this.reached(partition) >= end - 1;
   }
 
-  /** No batch fetched (and no seek) for `ms`. */
+  /**
+   * No batch fetched (and no seek) for `ms`, and a fetch begun since the last of them was answered
+   * with nothing: nothing is left to read below the last stable offset. Time alone is not enough: a
+   * consumer whose group's coordinator or partition's leader is on a dead node fetches nothing
+   * for as long, and a checkpoint read that took that for the end found no checkpoint, or an
+   * older one.
+   */
   quietFor(ms: number): boolean {
-    return this.now() - this.lastFetchMs >= ms;
+    return this.now() - this.lastFetchMs >= ms && this.answeredFetchBeganMs >= this.lastFetchMs;
   }
 }
 
