@@ -5,9 +5,9 @@
  * coordinator: it asks for a plain idempotent producer id, and sends InitProducerId with the
  * transactional id only when the first transaction begins. Until then a predecessor with the same
  * id (a killed or abandoned coordinator, a replaced worker) is not fenced: a step it still holds
- * open can commit after its successor has read the state that step changes. A restarted
- * coordinator read its checkpoint that way, then re-folded and committed again the updates of a
- * step its predecessor committed behind it. librdkafka's connect() already initialises the id
+ * open can commit after its successor has read the state that step changes: the successor then
+ * folds that step's updates again and commits the same version twice (what a CI run's three-brokers
+ * audit found after an in-process restart). librdkafka's connect() already initialises the id
  * (./librdkafka-transactions.ts).
  */
 import type { Producer } from 'kafkajs';
