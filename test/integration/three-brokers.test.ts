@@ -109,60 +109,79 @@ describe('three brokers', () => {
   // with the checkpoint written and the model not, and committed.
   it('refuses a step that kafkajs acknowledges without writing a partition whose leader moved (kafkajs#1303), and commits none of it', async () => {
     const { kafka, admin, id } = await clusterClients();
-    // Leaders 1 (moved-*) and 2 (stays): each step request goes to two brokers.
-    const moved = [`moved-raw-${id}`, `moved-step-${id}`];
-    const stays = `stays-${id}`;
-    await createPlaced(admin, [
-      ...moved.map((topic) => ({ topic, replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }] })),
-      { topic: stays, replicaAssignment: [{ partition: 0, replicas: [2, 1, 3] }] },
-    ]);
-    // One producer per moved topic: a retry refreshes its producer's metadata for every topic.
-    const producers = moved.map((topic) =>
-      kafka.producer({
-        transactionalId: `${topic}-tx`,
-        transactionTimeout: 30_000,
-        idempotent: true,
-        maxInFlightRequests: 1,
-      }),
-    );
     const record = (value: string) => ({ value: Buffer.from(value) });
-    for (const [i, producer] of producers.entries()) {
-      await producer.connect();
-      const tx = await producer.transaction(); // learns the leaders: node 1 and node 2
-      await tx.sendBatch({
-        topicMessages: [moved[i]!, stays].map((topic) => ({ topic, messages: [record('before')] })),
-      });
-      await tx.commit();
-    }
-    // Node 1 leaves the moved partitions; node 2 (stays' leader) takes them over.
-    await moveToNode2(
-      admin,
-      moved.map((topic) => ({ topic, partition: 0 })),
-    );
-
-    // kafkajs alone: node 1 refuses the moved partition; the retry goes only to brokers that have
-    // not answered, and node 2 already has, so the answer lacks the moved topic.
-    const raw = await producers[0]!.transaction();
-    const written = await raw.sendBatch({
-      topicMessages: [moved[0]!, stays].map((topic) => ({ topic, messages: [record('raw')] })),
-    });
-    expect(written.map((m) => m.topicName)).toEqual([stays]);
-    await raw.abort();
-    // A step's send refuses that answer, so its transaction is aborted rather than committed.
-    const step = await producers[1]!.transaction();
-    const outgoing = [moved[1]!, stays].map((topic) => ({ topic, message: record('step') }));
-    await expect(sendStepRecords(step, outgoing, stays)).rejects.toMatchObject({
-      code: 'TRIB_SEND_INCOMPLETE',
-    });
-    await step.abort();
-
     const values = async (topic: string) =>
       (await readTopicNow(kafka, topic)).map((r) => r.message.value?.toString());
-    expect(await values(moved[0]!)).toEqual(['before']);
-    expect(await values(moved[1]!)).toEqual(['before']);
-    expect(await values(stays)).toEqual(['before', 'before']);
-    await Promise.all(producers.map((p) => p.disconnect()));
+    // kafkajs leaves the moved topic out only when node 2 answers before node 1's refusal is
+    // handled: a race, which a loaded CI host lost once. Rounds on new topics until both kafkajs
+    // alone and a step have met it; no round may commit anything.
+    let leftOut = 0;
+    let refused = 0;
+    let rounds = 0;
+    for (; rounds < 6 && (leftOut === 0 || refused === 0); rounds++) {
+      const round = rounds;
+      // Leaders 1 (moved-*) and 2 (stays): each step request goes to two brokers.
+      const moved = [`moved-raw-${id}-${round}`, `moved-step-${id}-${round}`];
+      const stays = `stays-${id}-${round}`;
+      await createPlaced(admin, [
+        ...moved.map((topic) => ({ topic, replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }] })),
+        { topic: stays, replicaAssignment: [{ partition: 0, replicas: [2, 1, 3] }] },
+      ]);
+      // One producer per moved topic: a retry refreshes its producer's metadata for every topic.
+      const producers = moved.map((topic) =>
+        kafka.producer({
+          transactionalId: `${topic}-tx`,
+          transactionTimeout: 30_000,
+          idempotent: true,
+          maxInFlightRequests: 1,
+        }),
+      );
+      try {
+        for (const [i, producer] of producers.entries()) {
+          await producer.connect();
+          const tx = await producer.transaction(); // learns the leaders: node 1 and node 2
+          await tx.sendBatch({
+            topicMessages: [moved[i]!, stays].map((topic) => ({ topic, messages: [record('before')] })),
+          });
+          await tx.commit();
+        }
+        // Node 1 leaves the moved partitions; node 2 (stays' leader) takes them over.
+        await moveToNode2(
+          admin,
+          moved.map((topic) => ({ topic, partition: 0 })),
+        );
+
+        // kafkajs alone: node 1 refuses the moved partition; the retry goes only to brokers that
+        // have not answered, and when node 2 already has, the answer lacks the moved topic.
+        const raw = await producers[0]!.transaction();
+        const written = await raw.sendBatch({
+          topicMessages: [moved[0]!, stays].map((topic) => ({ topic, messages: [record('raw')] })),
+        });
+        if (!written.some((m) => m.topicName === moved[0])) leftOut++;
+        await raw.abort();
+        // A step's send refuses such an answer (and only such), so its transaction is aborted.
+        const step = await producers[1]!.transaction();
+        const outgoing = [moved[1]!, stays].map((topic) => ({ topic, message: record('step') }));
+        const outcome = await sendStepRecords(step, outgoing, stays).then(
+          () => 'written',
+          (error: unknown) => error,
+        );
+        if (outcome !== 'written') {
+          expect(outcome).toMatchObject({ code: 'TRIB_SEND_INCOMPLETE' });
+          refused++;
+        }
+        await step.abort();
+
+        expect(await values(moved[0]!)).toEqual(['before']);
+        expect(await values(moved[1]!)).toEqual(['before']);
+        expect(await values(stays)).toEqual(['before', 'before']);
+      } finally {
+        await Promise.allSettled(producers.map((p) => p.disconnect()));
+      }
+    }
     await admin.disconnect();
+    console.log(JSON.stringify({ test: 'three-brokers-step-refused', rounds, leftOut, refused }));
+    expect({ leftOut: leftOut > 0, refused: refused > 0 }).toEqual({ leftOut: true, refused: true });
   });
 
   it('sends a batch of keyed records (tasks) again to the partition kafkajs acknowledged without writing, and writes each once', async () => {
@@ -180,7 +199,9 @@ describe('three brokers', () => {
     // both kafkajs alone and sendKeyed have met it; every round must write each record once.
     let leftOut = 0;
     let sentAgain = 0;
-    for (let round = 0; round < 6 && (leftOut === 0 || sentAgain === 0); round++) {
+    let rounds = 0;
+    for (; rounds < 6 && (leftOut === 0 || sentAgain === 0); rounds++) {
+      const round = rounds;
       const topics = [`tasks-raw-${id}-${round}`, `tasks-keyed-${id}-${round}`];
       // Partition 0 led by node 1, partition 1 by node 2: a batch to both goes to two brokers.
       await createPlaced(
@@ -223,6 +244,7 @@ describe('three brokers', () => {
       }
     }
     await admin.disconnect();
+    console.log(JSON.stringify({ test: 'three-brokers-keyed-resend', rounds, leftOut, sentAgain }));
     expect({ leftOut: leftOut > 0, sentAgain: sentAgain > 0 }).toEqual({ leftOut: true, sentAgain: true });
   });
 });
