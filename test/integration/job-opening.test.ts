@@ -23,7 +23,7 @@ beforeAll(() => {
 
 const created = topicsDeletedAfterAll(() => kafka);
 
-const opening = (jobId: string) =>
+const openJobNamed = (jobId: string) =>
   openJob(kafka, AvroSerde.forUrl(inject('registryUrl')), {
     jobId,
     transactionTimeoutMs: 30_000,
@@ -62,11 +62,7 @@ describe('opening a job', () => {
     created.push(...TOPIC_KINDS.map((kind) => topicName(jobId, kind)));
     const watcher = kafka.admin();
     await watcher.connect();
-    const opening = openJob(kafka, AvroSerde.forUrl(inject('registryUrl')), {
-      jobId,
-      transactionTimeoutMs: 30_000,
-      stepClient: { choice: 'kafkajs', brokers: inject('brokers'), clientId: 'job-opening-test' },
-    });
+    const opened = openJobNamed(jobId);
     try {
       // As a worker starts: wait for the topics, then at once fetch the latest writer schemas.
       await waitFor(
@@ -77,17 +73,10 @@ describe('opening a job', () => {
       const found = await Promise.all(
         (['tasks', 'models'] as const).map((kind) => worker.prefetchLatest(topicName(jobId, kind))),
       );
-      const { schemaIds } = await opening;
+      const { schemaIds } = await opened;
       expect(found).toEqual([schemaIds.task, schemaIds.model]);
     } finally {
-      const opened = await opening.catch(() => null);
-      await Promise.allSettled([
-        watcher.disconnect(),
-        opened?.admin.disconnect(),
-        opened?.producer.disconnect(),
-        opened?.txProducer.disconnect(),
-        opened?.taskSender.disconnect(),
-      ]);
+      await Promise.allSettled([watcher.disconnect(), closeOpened(await opened.catch(() => null))]);
     }
   });
 
@@ -97,21 +86,21 @@ describe('opening a job', () => {
     let predecessor: OpenedJob | undefined;
     let successor: OpenedJob | undefined;
     try {
-      predecessor = await opening(jobId);
+      predecessor = await openJobNamed(jobId);
       expect(predecessor.checkpoint).toBeNull();
       const committed = randomBytes(150_000);
       await (await openStep(predecessor.txProducer, jobId, committed)).commit();
       // The predecessor's next step is written but not yet committed when its successor opens the
       // job (a commit in flight when the node it went to died).
       const inFlight = await openStep(predecessor.txProducer, jobId, randomBytes(150_000));
-      successor = await opening(jobId);
+      successor = await openJobNamed(jobId);
       expect(Buffer.from(successor.checkpoint?.bytes ?? [])).toEqual(committed);
       // Committing it now would put a step the successor did not read under its feet.
       await expect(inFlight.commit()).rejects.toThrow();
       // The successor steps from where it read.
       const next = randomBytes(1000);
       await (await openStep(successor.txProducer, jobId, next)).commit();
-      const reopened = await opening(jobId);
+      const reopened = await openJobNamed(jobId);
       await closeOpened(reopened);
       expect(Buffer.from(reopened.checkpoint?.bytes ?? [])).toEqual(next);
     } finally {
