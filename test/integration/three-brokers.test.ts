@@ -85,9 +85,15 @@ describe('three brokers', () => {
     // Each version once: a step committed twice (a predecessor's commit landing behind a restarted
     // coordinator's read) repeats its version as well as its updates.
     const versions = models.map((m) => m.version).sort((a, b) => a - b);
-    expect(versions).toEqual(Array.from({ length: report.versions + 1 }, (_, v) => v));
     const folded = models.flatMap((m) => m.foldedUpdateIds);
-    expect(new Set(folded).size).toBe(folded.length);
+    // On failure, what a CI log alone needs: the doubled ids, and where the coordinator recovered.
+    const context = JSON.stringify({
+      foldedTwice: folded.filter((id, i) => folded.indexOf(id) !== i),
+      recovered: federation.coordinator.events('recovered').map((e) => ({ at: e.time, version: e.version })),
+      killedAtVersion: killedAt,
+    });
+    expect(versions, context).toEqual(Array.from({ length: report.versions + 1 }, (_, v) => v));
+    expect(new Set(folded).size, context).toBe(folded.length);
     const published = new Set((await federation.readTopic('updates')).map((u) => u.updateId));
     expect(folded.every((id) => published.has(id))).toBe(true);
     console.log(
