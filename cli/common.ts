@@ -43,6 +43,11 @@ export const COORDINATOR_FLAGS: Record<string, FlagSpec> = {
   strategy: { type: 'string', choices: ['fedbuff', 'fedavg'], help: 'aggregation (TRIBUTARY_STRATEGY)' },
   'buffer-k': { type: 'int', min: 1, help: 'updates per server step, K (TRIBUTARY_BUFFER_K)' },
   concurrency: { type: 'int', min: 1, help: 'tasks in flight, C (TRIBUTARY_CONCURRENCY)' },
+  'min-workers': {
+    type: 'int',
+    min: 0,
+    help: 'lease nothing until this many workers have checked in (TRIBUTARY_MIN_WORKERS)',
+  },
   target: {
     type: 'number',
     min: 0,
@@ -56,6 +61,7 @@ const COORDINATOR_ENV: Record<string, string> = {
   strategy: 'TRIBUTARY_STRATEGY',
   'buffer-k': 'TRIBUTARY_BUFFER_K',
   concurrency: 'TRIBUTARY_CONCURRENCY',
+  'min-workers': 'TRIBUTARY_MIN_WORKERS',
   target: 'TRIBUTARY_TARGET_ACCURACY',
   'max-versions': 'TRIBUTARY_MAX_VERSIONS',
   'max-seconds': 'TRIBUTARY_MAX_WALL_SECONDS',

@@ -226,6 +226,11 @@ describe('main paths', () => {
       '3',
       '--target',
       '0',
+      // Both silos take part: a worker slower to start than three versions would otherwise miss the job.
+      '--min-workers',
+      '2',
+      '--max-seconds',
+      '120',
       '--run-dir',
       join(workDir, 'runs', job),
     ]);
@@ -243,8 +248,9 @@ describe('main paths', () => {
     );
     expect(await coordinator.exited, coordinator.output.slice(-3000)).toBe(0);
     const report = JSON.parse(readFileSync(join(workDir, 'runs', job, 'report.json'), 'utf8')) as RunReport;
-    expect(report.versions).toBe(3);
-    expect(report.workers.map((w) => w.silo).sort()).toEqual(['plant-a', 'plant-b']);
+    const workerTails = workers.map((w) => `${w.name}:\n${w.output.slice(-1500)}`).join('\n');
+    expect(report.versions, workerTails).toBe(3);
+    expect(report.workers.map((w) => w.silo).sort(), workerTails).toEqual(['plant-a', 'plant-b']);
     await Promise.all(workers.map((w) => w.kill('SIGTERM')));
 
     const text = await tributary(['status', '--job', job], { env: clusterEnv() });
