@@ -49,8 +49,9 @@ export async function loadTf(options: {
   for (const backend of order.slice(start)) {
     if (backend === 'tensorflow') {
       try {
-        const moduleName = '@tensorflow/tfjs-node';
-        const tf = (await import(moduleName)) as Tf;
+        // require, not import(): tfjs-node and tfjs are CommonJS, and importing them from ESM first
+        // scans their large bundles for export names (about 0.2 of 0.55 s of loading, measured here).
+        const tf = require('@tensorflow/tfjs-node') as Tf;
         await tf.ready();
         if (tf.getBackend() === 'tensorflow') return { tf, backend, skipped };
         skipped.push('tensorflow: tfjs-node loaded but did not register its backend');
