@@ -4,7 +4,7 @@ import { ConfigError, isTributaryError, type ErrorCode } from '../errors.js';
 import { FedBuffAggregator, type UpdateForFold } from './aggregator.js';
 import { DEFAULT_FEDBUFF, fedAvgConfig, validateFedBuffConfig, type FedBuffConfig } from './config.js';
 import { modelLayout } from './layout.js';
-import { restoreAggregator, serializeAggregator } from './state.js';
+import { checkpointLayout, restoreAggregator, serializeAggregator } from './state.js';
 import { codeOf } from '../../../test/support/codes.js';
 
 const layout = modelLayout('toy', [
@@ -417,6 +417,16 @@ describe('properties', () => {
     ]) {
       expect(() => restoreAggregator(damaged)).toThrow(/TRIB_STATE_CORRUPT/);
     }
+  });
+
+  it("reads a checkpoint's layout from its header alone, and refuses what is not a checkpoint", () => {
+    const agg = FedBuffAggregator.create(config(), layout, new Float32Array(3));
+    const bytes = serializeAggregator(agg);
+    expect(checkpointLayout(bytes)).toEqual(agg.snapshot().layout);
+    // The header is all it reads: the arrays behind it may be cut off.
+    expect(checkpointLayout(bytes.subarray(0, bytes.length - 4))).toEqual(layout);
+    expect(() => checkpointLayout(new Uint8Array(4))).toThrow(/TRIB_STATE_CORRUPT/);
+    expect(() => checkpointLayout(bytes.subarray(0, 20))).toThrow(/TRIB_STATE_CORRUPT/);
   });
 });
 

@@ -72,7 +72,7 @@ function corrupt(message: string, cause?: unknown): never {
   throw new TributaryError('TRIB_STATE_CORRUPT', message, { cause });
 }
 
-export function restoreAggregator(bytes: Uint8Array): FedBuffAggregator {
+function readHeader(bytes: Uint8Array): { header: Header; headerLength: number } {
   if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC)
     corrupt('not a Tributary aggregator checkpoint');
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(8, true);
@@ -84,6 +84,17 @@ export function restoreAggregator(bytes: Uint8Array): FedBuffAggregator {
     corrupt('checkpoint header is not valid JSON', cause);
   }
   if (header.format !== 1) corrupt(`unknown checkpoint format ${String(header.format)}`);
+  return { header, headerLength };
+}
+
+/** The model layout a checkpoint holds, read from its header alone (no arrays copied). */
+export function checkpointLayout(bytes: Uint8Array): ModelLayout {
+  const { header } = readHeader(bytes);
+  return modelLayout(header.layout.architectureId, header.layout.tensors);
+}
+
+export function restoreAggregator(bytes: Uint8Array): FedBuffAggregator {
+  const { header, headerLength } = readHeader(bytes);
   // Checkpoints from before maxExamples and the guard existed take today's defaults for them
   // (appended, so a current checkpoint's header restores in its own key order, bit for bit).
   const config = validateFedBuffConfig({
