@@ -18,7 +18,9 @@ export interface Evaluator {
   readonly classNames: readonly string[];
   /** Output width of a classifier (a cross-entropy loss), else null. */
   readonly classes: number | null;
-  initialWeights(): Float32Array;
+  /** False while the model is still loading (./deferred-evaluator.ts): `classes` is not known yet. */
+  readonly ready: boolean;
+  initialWeights(): Promise<Float32Array>;
   evaluate(weights: Float32Array): Promise<Evaluation | null>;
 }
 
@@ -49,7 +51,8 @@ export function taskEvaluator(
     evaluates: heldOut !== null,
     classNames: model.task.classNames ?? [],
     classes: model.classes,
-    initialWeights: () => Float32Array.from(initial),
+    ready: true,
+    initialWeights: () => Promise.resolve(Float32Array.from(initial)),
     evaluate: async (weights) => {
       if (!heldOut) return null;
       const slices: Slice[] = [];

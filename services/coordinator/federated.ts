@@ -37,8 +37,11 @@ export interface FederatedEvaluationDeps {
   /** Whether the task has a central test set (then federated figures never drive the job's accuracy). */
   readonly centralEvaluation: boolean;
   readonly classNames: readonly string[];
-  /** The model's output width for a classifier (a report's matrix may be no wider), else null. */
-  readonly classes: number | null;
+  /**
+   * The model: its output width for a classifier (a report's `classes` must be 0 or that), else
+   * null; and whether it is loaded yet (after a restore it loads once the job has resumed).
+   */
+  readonly model: { readonly classes: number | null; readonly ready: boolean };
 }
 
 export class FederatedEvaluation {
@@ -47,11 +50,15 @@ export class FederatedEvaluation {
   private taskSchema = 0;
 
   constructor(private readonly deps: FederatedEvaluationDeps) {
+    const model = deps.model;
     this.rounds = new EvaluationRounds({
       deadlineMs: deps.settings.deadlineMs,
       maxOpenRounds: 8,
-      classes: deps.classes,
       rememberClosed: 4096,
+      // Read at each report: after a restore the model, and so its class count, loads later.
+      get classes() {
+        return model.classes;
+      },
     });
   }
 
@@ -78,6 +85,11 @@ export class FederatedEvaluation {
   /** Opens a round for `version` when one is due, asking every worker in `workers`. */
   async versionPublished(version: number, workers: readonly AskedWorker[]): Promise<void> {
     if (!this.enabled || version % this.deps.settings.every !== 0) return;
+    if (!this.deps.model.ready) {
+      // Reports could not be checked against the model's classes yet: no round, said as such.
+      this.deps.log.info('evaluation-round-skipped', { version, reason: 'model-loading' });
+      return;
+    }
     const now = this.deps.now();
     const { requests, closed } = this.rounds.openRound(
       version,

@@ -14,13 +14,21 @@ import { loadConfigOrExit } from '../../lib/config.js';
 import { describeSecurity, withCredentials } from '../../lib/security/client.js';
 import { loadCoordinatorConfig } from './config.js';
 import { stopWithParent } from '../../lib/run/parent.js';
-import { taskEvaluator } from './evaluator.js';
+import { taskEvaluator, type Evaluator } from './evaluator.js';
 import { EvaluationThread, threadedEvaluator } from './threaded-evaluator.js';
 import { serveStatus } from './http.js';
 import { buildReport, writeReport } from './report.js';
 import { RestartBudget } from './restarts.js';
 import { jobOpening, openJob } from './opening.js';
+import { DeferredEvaluator } from './deferred-evaluator.js';
+import { checkpointLayout } from '../../lib/core/fedbuff/state.js';
 import { CoordinatorRunner, type StopReason } from './runner.js';
+
+/**
+ * How long after opening a restored job the model is loaded if no evaluation asked for it first:
+ * past the first versions after a failover, soon enough to check the task's layout early.
+ */
+const MODEL_LOAD_AFTER_MS = 1_500;
 
 async function main(): Promise<void> {
   // Seconds since the process began, at each step of start-up (logged once started: where a
@@ -60,40 +68,57 @@ async function main(): Promise<void> {
     security: config.security.kafka,
   });
   const serde = AvroSerde.forUrl(config.registryUrl, config.security.registry);
-  // The job is opened on Kafka (topics, schemas, fencing, the checkpoint read) while TensorFlow
-  // loads: a replacement coordinator is ready at the slower of the two (services/coordinator/opening.ts).
-  const opening = openJob(kafka, serde, jobOpening(config, log));
-  let openingSteps: Record<string, number> = {};
-  opening // awaited by start(); until then, only timed
-    .then((opened) => {
-      startup.jobOpened = process.uptime();
-      openingSteps = opened.seconds;
-    })
-    .catch(() => undefined);
-  const { tf, backend, skipped } = await loadTf({ needsConvGradients: false, threads: config.tfThreads });
-  startup.tensorflowLoaded = process.uptime();
-  const model = new TaskModel(tf, loaded.task, loaded.config);
-  log.info('task-loaded', {
-    taskId: loaded.task.id,
-    file: loaded.file,
-    backend,
-    skipped,
-    tfThreads: config.tfThreads,
-  });
-  const inlineEvaluator = taskEvaluator(model, backend, config.modelSeed, config.evaluationSliceMs);
+  const evaluates = loaded.task.data.evaluation !== undefined;
+  if (!evaluates && config.federatedEvaluation.every === 0 && config.targetAccuracy !== null) {
+    console.error(
+      'invalid configuration:\n  - TRIBUTARY_TARGET_ACCURACY: the task has no evaluation data (data.evaluation) and federated evaluation is off, so no accuracy to reach',
+    );
+    process.exit(2);
+  }
+  // The job is opened on Kafka (topics, schemas, fencing, the checkpoint read) before TensorFlow
+  // loads: a restored job steps from its checkpoint and loads the model once it has resumed
+  // (./deferred-evaluator.ts); only a new job needs the model for its first version.
+  const opened = await openJob(kafka, serde, jobOpening(config, log));
+  startup.jobOpened = process.uptime();
   const evaluationThread = config.evaluationThread
     ? new EvaluationThread(
         { taskFile: loaded.file, taskConfig: loaded.config, tfThreads: config.tfThreads },
         log,
       )
     : null;
-  const evaluator = evaluationThread ? threadedEvaluator(inlineEvaluator, evaluationThread) : inlineEvaluator;
-  if (!evaluator.evaluates && config.federatedEvaluation.every === 0 && config.targetAccuracy !== null) {
-    console.error(
-      'invalid configuration:\n  - TRIBUTARY_TARGET_ACCURACY: the task has no evaluation data (data.evaluation) and federated evaluation is off, so no accuracy to reach',
-    );
-    process.exit(2);
-  }
+  const loadModel = async (): Promise<Evaluator> => {
+    const { tf, backend, skipped } = await loadTf({ needsConvGradients: false, threads: config.tfThreads });
+    startup.tensorflowLoaded = process.uptime();
+    const model = new TaskModel(tf, loaded.task, loaded.config);
+    log.info('task-loaded', {
+      taskId: loaded.task.id,
+      file: loaded.file,
+      backend,
+      skipped,
+      tfThreads: config.tfThreads,
+      // After the job resumed, on a restore (./deferred-evaluator.ts); before it, on a new job.
+      loadedAtSeconds: startup.tensorflowLoaded,
+    });
+    const inline = taskEvaluator(model, backend, config.modelSeed, config.evaluationSliceMs);
+    return evaluationThread ? threadedEvaluator(inline, evaluationThread) : inline;
+  };
+  const evaluator: Evaluator = opened.checkpoint
+    ? new DeferredEvaluator(
+        {
+          layout: checkpointLayout(opened.checkpoint.bytes),
+          evaluates,
+          classNames: loaded.task.classNames ?? [],
+        },
+        {
+          load: loadModel,
+          loadAfterMs: MODEL_LOAD_AFTER_MS,
+          onFatal: (error) => {
+            log.error('model-load-failed', { error });
+            process.exit(1);
+          },
+        },
+      )
+    : await loadModel();
   log.info('security', {
     ...describeSecurity(config.security),
     signaturesRequired: config.signatures.required,
@@ -158,7 +183,7 @@ async function main(): Promise<void> {
         config,
         coordinator.metrics,
         Date.now(),
-        backend,
+        evaluator.backend,
         workers,
         coordinator.version,
       );
@@ -176,9 +201,9 @@ async function main(): Promise<void> {
     })());
   process.on('SIGINT', () => void finish('stopped'));
   process.on('SIGTERM', () => void finish('stopped'));
-  await coordinator.start(opening);
+  await coordinator.start(opened);
   startup.started = process.uptime();
-  log.info('startup-timing', { seconds: startup, openingSteps });
+  log.info('startup-timing', { seconds: startup, openingSteps: opened.seconds });
   void coordinator.finished.then((reason) => finish(reason));
 }
 

@@ -1,8 +1,8 @@
 /**
  * Opening a job on Kafka: everything a coordinator needs from the cluster before it can rebuild its
  * state, none of which needs the model. Kept apart from the runner so that a starting process can
- * do it while TensorFlow loads (~0.7 s here): a replacement for a killed coordinator is then ready
- * at the slower of the two, not their sum.
+ * do it before TensorFlow loads: a replacement for a killed coordinator finds the checkpoint here,
+ * steps from it, and loads the model once the job has resumed (./deferred-evaluator.ts).
  *
  * Order matters for exactly-once: the transactional producer connects and claims its transactional
  * id (fencing any predecessor and ending its open transaction; lib/kafka/fencing.ts) before the

@@ -135,7 +135,7 @@ export class CoordinatorRunner {
       stopConditions: this.stopConditions,
       centralEvaluation: evaluator.evaluates,
       classNames: evaluator.classNames,
-      classes: evaluator.classes,
+      model: evaluator,
     });
     this.centralEvaluation = new CentralEvaluation({
       evaluator,
@@ -166,10 +166,10 @@ export class CoordinatorRunner {
   }
 
   /**
-   * Opens the job (or takes `opening`, begun while the process loaded its model), restores or
+   * Opens the job (or takes `opening`, the job the process opened before it loaded its model), restores or
    * creates the model, and starts reading check-ins and updates.
    */
-  async start(opening?: Promise<OpenedJob>): Promise<void> {
+  async start(opening?: OpenedJob | Promise<OpenedJob>): Promise<void> {
     const opened = await (opening ??
       openJob(this.kafka, this.serde, jobOpening(this.config, this.log), this.now));
     this.opened = opened;
@@ -214,7 +214,7 @@ export class CoordinatorRunner {
     this.aggregator = FedBuffAggregator.create(
       this.config.aggregation,
       this.evaluator.layout,
-      this.evaluator.initialWeights(),
+      await this.evaluator.initialWeights(),
       0,
     );
     const evaluation = await this.evaluator.evaluate(this.aggregator.model);

@@ -42,7 +42,8 @@ const inline: Evaluator = {
   evaluates: true,
   classNames: [],
   classes: null,
-  initialWeights: () => new Float32Array(2),
+  ready: true,
+  initialWeights: () => Promise.resolve(new Float32Array(2)),
   evaluate: async (w) =>
     ({
       loss: -w.reduce((a, b) => a + b, 0),

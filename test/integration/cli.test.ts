@@ -279,7 +279,7 @@ describe('main paths', () => {
     expect(missing.code).toBe(1);
   });
 
-  it('a worker whose model layout differs from the job stops with TRIB_LAYOUT_MISMATCH; nothing is folded', async () => {
+  it('a worker or a restarted coordinator whose model layout differs from the job stops with TRIB_LAYOUT_MISMATCH; nothing is folded', async () => {
     const job = uniqueName('layout');
     const coordinator = tributaryService('coordinator', [
       'coordinator',
@@ -321,6 +321,30 @@ describe('main paths', () => {
     expect(events.find((e) => e.type === 'worker-problem')?.labels.code).toBe('TRIB_LAYOUT_MISMATCH');
     expect(events.filter((e) => e.type === 'update-folded')).toEqual([]);
     expect(coordinator.running).toBe(true);
+
+    // A coordinator for the same job with the changed task restores the job from its checkpoint
+    // before it loads the model, then finds the task's model is not the checkpoint's and stops.
+    await coordinator.kill('SIGKILL');
+    const changed = tributaryService('coordinator-changed', [
+      'coordinator',
+      custom,
+      '--job',
+      job,
+      '--http-port',
+      '0',
+      '--set',
+      'hidden=8',
+    ]);
+    expect(await changed.exited, changed.output.slice(-3000)).toBe(1);
+    const lines = changed.output.split('\n');
+    const at = (event: string) => lines.findIndex((line) => line.includes(`"event":"${event}"`));
+    expect(at('recovered')).toBeGreaterThan(-1);
+    expect(at('coordinator-started')).toBeLessThan(at('task-loaded'));
+    const failed = changed.events('model-load-failed')[0]?.error as { code?: string; message?: string };
+    expect(failed?.code).toBe('TRIB_LAYOUT_MISMATCH');
+    expect(failed?.message).toContain(
+      "tensor 0 (hidden/kernel): the job's shape is [2, 16], this process's [2, 8]",
+    );
   });
 
   it('stack --fetch-only fills the artifact cache and exits', async () => {
