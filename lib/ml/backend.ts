@@ -36,6 +36,38 @@ export function setNativeThreads(threads: number, env: NodeJS.ProcessEnv = proce
 export const threadsPerProcess = (processes: number, cores = availableParallelism()): number =>
   Math.max(1, Math.floor(cores / Math.max(1, processes)));
 
+/** The packages @tensorflow/tfjs loads, in an order in which each finds its dependencies loaded. */
+const TFJS_PARTS = [
+  '@tensorflow/tfjs-core',
+  '@tensorflow/tfjs-backend-cpu',
+  '@tensorflow/tfjs-layers',
+  '@tensorflow/tfjs-converter',
+  '@tensorflow/tfjs-data',
+] as const;
+
+/**
+ * Loads tfjs's JavaScript a package at a time, with a turn of the event loop after each: loading
+ * native TensorFlow holds the thread for 0.5–1 s, and a process already at work (a restored
+ * coordinator: ../../services/coordinator/deferred-evaluator.ts) answers its sockets between the
+ * parts instead of after the whole. What is left in one piece is tfjs-node itself (its kernels and
+ * its binding, about 0.33 of 0.48 s). A part that does not resolve is left to the full load.
+ */
+async function requireTfjsInParts(): Promise<void> {
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  try {
+    const fromTfjsNode = createRequire(require.resolve('@tensorflow/tfjs-node'));
+    const fromTfjs = createRequire(fromTfjsNode.resolve('@tensorflow/tfjs'));
+    for (const part of TFJS_PARTS) {
+      fromTfjs(part);
+      await turn();
+    }
+    fromTfjsNode('@tensorflow/tfjs');
+    await turn();
+  } catch {
+    // The full load below reports what is missing.
+  }
+}
+
 export async function loadTf(options: {
   needsConvGradients: boolean;
   prefer?: BackendName;
@@ -49,6 +81,7 @@ export async function loadTf(options: {
   for (const backend of order.slice(start)) {
     if (backend === 'tensorflow') {
       try {
+        await requireTfjsInParts();
         // require, not import(): tfjs-node and tfjs are CommonJS, and importing them from ESM first
         // scans their large bundles for export names (about 0.2 of 0.55 s of loading, measured here).
         const tf = require('@tensorflow/tfjs-node') as Tf;
