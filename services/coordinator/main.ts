@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     security: config.security.kafka,
   });
   const serde = AvroSerde.forUrl(config.registryUrl, config.security.registry);
-  const evaluates = loaded.task.data.evaluation !== undefined;
+  const evaluates = Boolean(loaded.task.data.evaluation); // as taskEvaluator decides it
   if (!evaluates && config.federatedEvaluation.every === 0 && config.targetAccuracy !== null) {
     console.error(
       'invalid configuration:\n  - TRIBUTARY_TARGET_ACCURACY: the task has no evaluation data (data.evaluation) and federated evaluation is off, so no accuracy to reach',
