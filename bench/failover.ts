@@ -14,7 +14,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startStack, type Stack } from '../infra/stack/index.js';
 import { PACKAGE_ROOT } from '../lib/run/processes.js';
 import { startFederation, type ServiceProcess } from '../lib/testing/index.js';
-import { machine, median, table, writeResult } from './common.js';
+import { writeLineChart } from '../lib/chart.js';
+import { machine, median, RESULTS_DIR, table, writeResult } from './common.js';
 
 const KILLS = Number(process.env.TRIBUTARY_FAILOVER_KILLS ?? 20);
 const TASK = fileURLToPath(new URL('../examples/device-fleet/task.ts', import.meta.url));
@@ -197,7 +198,42 @@ const MILESTONES: readonly (readonly [string, (r: Failover) => number])[] = [
   ['first new version (kill → next version)', (r: Failover) => r.nextVersion],
 ] as const;
 
-function report(runs: { label: string; results: Failover[] }[]): void {
+/** Each kill's stand-still, per way of running the coordinator, against the 2-s goal (issue #17). */
+function chart(runs: { label: string; results: Failover[] }[]): void {
+  const short = (label: string) => label.replace(/ \(.*\)$/, '');
+  const colours = ['#1f77b4', '#2ca02c'];
+  const series = runs.flatMap((run, way) => [
+    {
+      label: `kill → next version, ${short(run.label)}`,
+      points: run.results.map((r, i) => ({ x: i + 1, y: r.nextVersion })),
+      colour: colours[way % colours.length],
+    },
+    {
+      label: `kill → job opened, ${short(run.label)}`,
+      points: run.results.map((r, i) => ({ x: i + 1, y: r.steps.jobOpened ?? Number.NaN })),
+      colour: colours[way % colours.length],
+      dashed: true,
+    },
+  ]);
+  const highest = Math.max(...runs.flatMap((run) => run.results.map((r) => r.nextVersion)));
+  writeLineChart(join(RESULTS_DIR, 'failover'), {
+    title: 'Coordinator failover: seconds from SIGKILL, per kill',
+    xLabel: 'kill',
+    yLabel: 'seconds after the kill',
+    yMin: 0,
+    yMax: Math.max(2.5, Math.ceil(highest * 2) / 2),
+    series: series.map((s) => ({ ...s, points: s.points.filter((p) => Number.isFinite(p.y)) })),
+    horizontalLines: [{ y: 2, label: 'goal: 2 s' }],
+    notes: runs.map(
+      (run) =>
+        `${run.label}: next version median ${median(run.results.map((r) => r.nextVersion)).toFixed(2)} s, ` +
+        `max ${Math.max(...run.results.map((r) => r.nextVersion)).toFixed(2)} s.`,
+    ),
+  });
+}
+
+export function report(runs: { label: string; results: Failover[] }[]): void {
+  chart(runs);
   const stat = (results: Failover[], f: (r: Failover) => number) => {
     const xs = results.map(f).filter(Number.isFinite);
     return xs.length === 0 ? '–' : `${median(xs).toFixed(2)} / ${Math.max(...xs).toFixed(2)}`;
