@@ -75,6 +75,12 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   }
+  // Before connecting: a refused login or TLS handshake is then read beside what was tried.
+  log.info('security', {
+    ...describeSecurity(config.security),
+    signaturesRequired: config.signatures.required,
+    siloKeys: [...config.signatures.keys.keys()],
+  });
   // The job is opened on Kafka (topics, schemas, fencing, the checkpoint read) before TensorFlow
   // loads: a restored job steps from its checkpoint and loads the model once it has resumed
   // (./deferred-evaluator.ts); only a new job needs the model for its first version.
@@ -119,11 +125,6 @@ async function main(): Promise<void> {
         },
       )
     : await loadModel();
-  log.info('security', {
-    ...describeSecurity(config.security),
-    signaturesRequired: config.signatures.required,
-    siloKeys: [...config.signatures.keys.keys()],
-  });
   // Crash-only, supervised in-process: a step that fails to commit (a broker lost mid-transaction,
   // the transaction coordinator moved) leaves this runner ahead of Kafka, so it is dropped and a new
   // one restores the last committed checkpoint and fences the old transaction, as a restarted
