@@ -2,8 +2,8 @@
  * The task's model, loaded after a restored job has resumed. Aggregation needs no TensorFlow: a
  * checkpoint holds the model's layout and weights, so a replacement coordinator folds and steps
  * from it at once. Loading native TensorFlow and building the model holds the process's only
- * thread for 0.5–1 s (native TensorFlow loaded at 1.6–1.8 s after the kill on this 2-core Xeon),
- * which stood between a SIGKILL and the job's next version. Here it waits until the model is first
+ * thread for 0.5–1 s (native TensorFlow loaded 1.2–1.8 s after the kill on this 2-core Xeon, over
+ * several sittings), which stood between a SIGKILL and the job's next version. Here it waits until the model is first
  * wanted (an evaluation, or a fresh start's weights) or `loadAfterMs` has passed, whichever is first.
  *
  * Until then: no central evaluation has run (the first waits for the load), and `ready` is false,
