@@ -5,9 +5,16 @@
  * compressed in the physics (faults develop in tens of seconds).
  */
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Message } from 'kafkajs';
 import { seededRandom } from 'tributary';
-import { BANDS, CONDITIONS, PlantSimulation, type Condition, type PlantProfile } from './physics.js';
+import {
+  BANDS,
+  CONDITIONS,
+  PlantSimulation,
+  type Condition,
+  type PlantProfile,
+  type Reading,
+} from './physics.js';
 
 export const TELEMETRY_SCHEMA = {
   type: 'record',
@@ -28,6 +35,13 @@ export const TELEMETRY_SCHEMA = {
   ],
 };
 
+/**
+ * Readings kept per plant while sends fail (17 minutes of the largest plant's, 12 machines at 4 a
+ * second); older ones are dropped. Sent again SEND_SLICE at a time (~200 bytes each).
+ */
+const MAX_UNSENT = 50_000;
+const SEND_SLICE = 2_000;
+
 /** Enum symbols cannot hold '-': outer_race on the wire, outer-race in the physics. */
 export const conditionOf = (symbol: string) => symbol.replace('_', '-') as Condition;
 
@@ -45,7 +59,10 @@ export interface TelemetryOptions {
 }
 
 export interface Telemetry {
+  /** Readings the broker acknowledged, per plant. */
   readonly published: Record<string, number>;
+  /** Readings given up on, per plant: the oldest, past MAX_UNSENT waiting after failed sends. */
+  readonly dropped: Record<string, number>;
   /** Readings published per plant and condition. */
   readonly byCondition: Record<string, Record<string, number>>;
   stop(): Promise<void>;
@@ -95,42 +112,58 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       .find((s) => s.plant.name === emerging.plant)
       ?.emerge(emerging.condition, emerging.atMs, emerging.share);
   const published: Record<string, number> = {};
+  const dropped: Record<string, number> = {};
   const byCondition: Record<string, Record<string, number>> = {};
+  // Readings a failed send left behind (a leader lost mid-send), sent again ahead of the next
+  // tick's: at least once, as a plant's platform would want its data (a send that failed after the
+  // broker wrote part of it writes that part twice).
+  const unsent = new Map<string, Message[]>();
+  const sendPlant = async (name: string, readings: readonly Reading[]) => {
+    const fresh = await Promise.all(
+      readings.map(async (r) => ({
+        key: r.machineId,
+        timestamp: String(r.timestampMs),
+        value: await registry.encode(ids.get(name) ?? 0, { ...r, condition: r.condition.replace('-', '_') }),
+      })),
+    );
+    let waiting = [...(unsent.get(name) ?? []), ...fresh];
+    unsent.delete(name);
+    try {
+      // In slices: after a long outage, one send of everything would pass the broker's batch limit.
+      while (waiting.length > 0) {
+        const slice = waiting.slice(0, SEND_SLICE);
+        await producer.send({ topic: telemetryTopic(name, options.run), messages: slice });
+        published[name] = (published[name] ?? 0) + slice.length;
+        waiting = waiting.slice(slice.length);
+      }
+    } catch (error) {
+      const overflow = Math.max(0, waiting.length - MAX_UNSENT);
+      if (overflow > 0) dropped[name] = (dropped[name] ?? 0) + overflow;
+      unsent.set(name, waiting.slice(overflow));
+      console.error(
+        `telemetry: send failed, ${waiting.length - overflow} readings of ${name} wait for the next: ${(error as Error).message}`,
+      );
+    }
+  };
   let sending: Promise<unknown> = Promise.resolve();
   const tick = () => {
     const now = Date.now();
     const batches = simulations.map((simulation) => {
       const name = simulation.plant.name;
       const readings = simulation.tick(now);
-      published[name] = (published[name] ?? 0) + readings.length;
       const counts = (byCondition[name] ??= {});
       for (const r of readings) counts[r.condition] = (counts[r.condition] ?? 0) + 1;
       return { name, readings };
     });
     // One send at a time: a slow broker delays readings, it never piles up sends.
-    sending = sending.then(() =>
-      Promise.all(
-        batches.map(async ({ name, readings }) =>
-          producer.send({
-            topic: telemetryTopic(name, options.run),
-            messages: await Promise.all(
-              readings.map(async (r) => ({
-                key: r.machineId,
-                timestamp: String(r.timestampMs),
-                value: await registry.encode(ids.get(name) ?? 0, {
-                  ...r,
-                  condition: r.condition.replace('-', '_'),
-                }),
-              })),
-            ),
-          }),
-        ),
-      ).catch((error: unknown) => console.error(`telemetry: send failed: ${(error as Error).message}`)),
-    );
+    sending = sending
+      .then(() => Promise.all(batches.map(({ name, readings }) => sendPlant(name, readings))))
+      .catch((error: unknown) => console.error(`telemetry: ${(error as Error).message}`));
   };
   const timer = setInterval(tick, options.tickMs);
   return {
     published,
+    dropped,
     byCondition,
     async stop() {
       clearInterval(timer);
