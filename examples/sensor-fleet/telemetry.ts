@@ -63,7 +63,7 @@ export interface Telemetry {
   readonly published: Record<string, number>;
   /** Readings given up on, per plant: the oldest, past MAX_UNSENT waiting after failed sends. */
   readonly dropped: Record<string, number>;
-  /** Readings published per plant and condition. */
+  /** Readings made per plant and condition (published, waiting to be, or dropped). */
   readonly byCondition: Record<string, Record<string, number>>;
   stop(): Promise<void>;
 }
