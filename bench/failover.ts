@@ -40,31 +40,37 @@ interface Failover {
 }
 
 /**
- * The `startup-timing` line gives seconds of the process's own uptime per step; the line's own time
- * places the process's start, so each step is put in seconds after the kill (the first, spawned,
- * is what the supervisor and the OS took).
+ * When the process started, in wall-clock ms: its `startup-timing` line gives seconds of its own
+ * uptime per step, and the line's own time places the start. NaN before that line.
+ */
+function spawnedAtMs(p: ServiceProcess): number {
+  const line = p.events('startup-timing').at(-1);
+  const started = (line?.seconds as Record<string, number> | undefined)?.started;
+  return line && started ? Date.parse(String(line.time)) - started * 1000 : Number.NaN;
+}
+
+/**
+ * Each start-up step in seconds after the kill (the first, spawned, is what the supervisor and the
+ * OS took), and how long each step of opening the job on Kafka took.
  */
 function startupSteps(p: ServiceProcess, killedAt: number): Record<string, number> {
   const line = p.events('startup-timing').at(-1);
-  const seconds = line?.seconds as Record<string, number> | undefined;
-  if (!line || !seconds?.started) return {};
-  const spawnedAt = Date.parse(String(line.time)) - seconds.started * 1000;
+  const spawnedAt = spawnedAtMs(p);
+  if (!line || !Number.isFinite(spawnedAt)) return {};
   const steps: Record<string, number> = { spawned: (spawnedAt - killedAt) / 1000 };
   // How long each step of opening the job on Kafka took (not after the kill: durations).
   const opening = (line.openingSteps ?? {}) as Record<string, number>;
   for (const [step, took] of Object.entries(opening)) steps[`opening.${step}`] = took;
-  for (const [step, at] of Object.entries(seconds)) steps[step] = (spawnedAt - killedAt) / 1000 + at;
+  for (const [step, at] of Object.entries(line.seconds as Record<string, number>))
+    steps[step] = (spawnedAt - killedAt) / 1000 + at;
   return steps;
 }
 
 /** Seconds after the kill at which the process had loaded TensorFlow (its `task-loaded` line). */
 function modelLoadedAt(p: ServiceProcess, killedAt: number): number {
   const loaded = p.events('task-loaded').at(-1);
-  const timing = p.events('startup-timing').at(-1)?.seconds as Record<string, number> | undefined;
-  if (!loaded || !timing?.started) return Number.NaN;
-  // Both lines give the process's uptime; the timing line's own time places the process's start.
-  const spawnedAt = logTime(p, 'startup-timing') - timing.started * 1000;
-  return (spawnedAt - killedAt) / 1000 + Number(loaded.loadedAtSeconds);
+  if (!loaded) return Number.NaN;
+  return (spawnedAtMs(p) - killedAt) / 1000 + Number(loaded.loadedAtSeconds);
 }
 
 const logTime = (p: ServiceProcess, event: string) => {
