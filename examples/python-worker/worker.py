@@ -403,6 +403,12 @@ class Worker:
         # it is otherwise held up behind the group join and the first fetch (~0.1 s, in round 1).
         models = TopicPartition(self.topic("models"), 0)
         end = self.end_offset(models, deadline)
+        # No model yet (a coordinator still starting): the first task names version 0, so wait for
+        # it as for the rest. Checking in without it, the first task waited on the models
+        # consumer's group join and fetch (up to 0.17 s, measured in round 1).
+        while end == 0 and time.time() < deadline:
+            self.read_models(0.05)
+            end = self.end_offset(models, deadline)
         while end > 0 and time.time() < deadline:
             self.read_models(0.05)
             self.decode_held(sorted(self.models.held))  # the first task's version is among them
@@ -410,8 +416,7 @@ class Worker:
             # The last record of a committed step is its commit marker, which is never delivered.
             if self.models.versions and position >= end - 1:
                 return
-        if end > 0:
-            log("models-not-read-before-check-in", endOffset=end)
+        log("models-not-read-before-check-in", endOffset=end)
 
     def end_offset(self, partition, deadline):
         # A topic just created may not have its leader known everywhere yet: retriable, so retried.

@@ -125,8 +125,9 @@ export class ModelFeed {
 
   /**
    * Reads the job's models from the beginning, and resolves once those there were at the start are
-   * read (or after `readyWithinMs`): a worker checks in holding them, so a task leased in answer is
-   * not held up behind the group join and the first fetch (~0.1 s in round 1, measured).
+   * read, or the first once there is one (or after `readyWithinMs`): a worker checks in holding
+   * them, so a task leased in answer is not held up behind the group join and the first fetch
+   * (~0.1 s in round 1, measured).
    */
   async start(admin: Admin, readyWithinMs = 30_000): Promise<void> {
     const assembler = new ModelAssembler(this.options.layout.size * 4);
@@ -138,7 +139,7 @@ export class ModelFeed {
     });
     this.consumer = consumer;
     const position = new ReadPosition(consumer, topic);
-    const ends = await fetchOffsetsSettled(admin, topic);
+    let ends = await fetchOffsetsSettled(admin, topic);
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
@@ -155,6 +156,12 @@ export class ModelFeed {
       },
     });
     const deadline = Date.now() + readyWithinMs;
+    // No model yet (a coordinator still starting): the first task names version 0, so it is
+    // waited for as the rest are.
+    while (ends.every(({ high }) => Number(high) === 0) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      ends = await fetchOffsetsSettled(admin, topic);
+    }
     const read = () => ends.every(({ partition, high }) => position.caughtUp(partition, Number(high)));
     while (!read() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     if (!read()) this.log.warn('models-not-read-before-check-in', { jobId: this.options.jobId });
