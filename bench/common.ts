@@ -33,8 +33,17 @@ export interface ComparisonContext {
   readonly machine: ReturnType<typeof machine>;
   readonly seeds: readonly number[];
   readonly budgetSeconds: number;
-  /** How a simulated slow site's wait is counted (CPU or wall time of its training). */
+  /** How a simulated slow site's wait is counted (CPU or wall time of its training, or a device's). */
   readonly delayBasis: DelayBasis;
+  /** On the `device` basis: the simulated device's ms a sample. */
+  readonly deviceMsPerSample?: number | null;
+}
+
+/** What the delay multiplier m scales, in a report's words. */
+export function delayBasisWords(basis: DelayBasis, deviceMsPerSample?: number | null): string {
+  if (basis === 'device')
+    return `scaling a simulated device's time (each site a device of its own, ${deviceMsPerSample ?? '?'} ms a sample: training takes m × that, whatever this host took)`;
+  return `multiplying training's ${basis === 'cpu' ? 'CPU' : 'wall'} time`;
 }
 
 export function seconds(start: bigint): number {

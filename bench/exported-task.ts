@@ -54,7 +54,13 @@ export async function exportMnistTask(seed: number, workers: number): Promise<st
  * The protocol's Python worker `index` of a fleet on the files exportMnistTask wrote, with the
  * benchmark fleet's delays (lib/run/federation.ts heterogeneousSpeed): a Federation workerCommand.
  */
-export function pythonWorker(python: string, dataDir: string, seed: number, delayBasis: DelayBasis) {
+export function pythonWorker(
+  python: string,
+  dataDir: string,
+  seed: number,
+  delayBasis: DelayBasis,
+  deviceMsPerSample: number,
+) {
   return (index: number) => {
     const speed = heterogeneousSpeed(index, 10);
     const delay =
@@ -67,6 +73,7 @@ export function pythonWorker(python: string, dataDir: string, seed: number, dela
             speed.TRIBUTARY_DELAY_SCALE ?? '1',
           ];
     const data = ['--data', join(dataDir, `worker-${index}`), '--seed', String(seed * 1000 + index)];
-    return { command: python, args: [PYTHON_WORKER, ...data, ...delay, '--delay-basis', delayBasis] };
+    const basis = ['--delay-basis', delayBasis, '--device-ms-per-sample', String(deviceMsPerSample)];
+    return { command: python, args: [PYTHON_WORKER, ...data, ...delay, ...basis] };
   };
 }

@@ -11,7 +11,14 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../infra/stack/ports.js';
-import { BUDGET_SECONDS, DELAY_BASIS, CONCURRENCY as PER_ROUND, SEEDS, WORKERS as CLIENTS } from './tta.js';
+import {
+  BUDGET_SECONDS,
+  DELAY_BASIS,
+  DEVICE_MS_PER_SAMPLE,
+  CONCURRENCY as PER_ROUND,
+  SEEDS,
+  WORKERS as CLIENTS,
+} from './tta.js';
 import { BENCH_DIR, machine, pythonThreads } from './common.js';
 import { exportMnistTask } from './exported-task.js';
 import {
@@ -118,7 +125,7 @@ export async function runFlowerComparison(): Promise<void> {
       clients: CLIENTS,
       perRound: PER_ROUND,
       budgetSeconds: BUDGET_SECONDS,
-      extraArgs: ['--delay-basis', DELAY_BASIS],
+      extraArgs: ['--delay-basis', DELAY_BASIS, '--device-ms-per-sample', String(DEVICE_MS_PER_SAMPLE)],
     });
     runs.push({ seed, points, cpu: cpuOfFlower(meter.stop(), points) });
     console.log(
@@ -132,5 +139,6 @@ export async function runFlowerComparison(): Promise<void> {
     clients: CLIENTS,
     budgetSeconds: BUDGET_SECONDS,
     delayBasis: DELAY_BASIS,
+    deviceMsPerSample: DELAY_BASIS === 'device' ? DEVICE_MS_PER_SAMPLE : null,
   });
 }

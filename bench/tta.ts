@@ -13,7 +13,7 @@ import { startStack } from '../infra/stack/index.js';
 import { benchmarkFleet, benchmarkRun, Federation } from '../lib/run/federation.js';
 import { pythonWorkerInterpreter } from '../examples/python-worker/interpreter.js';
 import type { RunReport } from '../services/coordinator/report.js';
-import type { DelayBasis } from '../services/worker/delay.js';
+import { DEFAULT_DEVICE_MS_PER_SAMPLE, type DelayBasis } from '../services/worker/delay.js';
 import { machine, MNIST_TASK, pythonThreads, RESULTS_DIR } from './common.js';
 import { cpuOfFederation, CpuMeter, type RunCpu } from './cpu.js';
 import { writeTimeToAccuracy } from './tta/report.js';
@@ -39,9 +39,20 @@ export const DELAY_BASIS = delayBasisOf(process.env.BENCH_DELAY_BASIS);
 
 function delayBasisOf(value: string | undefined): DelayBasis {
   if (value === undefined || value === '' || value === 'cpu') return 'cpu';
-  if (value === 'wall') return 'wall';
-  throw new Error(`BENCH_DELAY_BASIS: must be cpu or wall, got "${value}"`);
+  if (value === 'wall' || value === 'device') return value;
+  throw new Error(`BENCH_DELAY_BASIS: must be cpu, wall or device, got "${value}"`);
 }
+/**
+ * On the `device` basis (BENCH_DELAY_BASIS=device), each site is a device of its own training
+ * BENCH_DEVICE_MS_PER_SAMPLE ms a sample (services/worker/delay.ts), for Tributary's workers and
+ * Flower's clients alike: the devices set the pace, not the engine or this host's two cores.
+ */
+export const DEVICE_MS_PER_SAMPLE = Number(
+  process.env.BENCH_DEVICE_MS_PER_SAMPLE ?? DEFAULT_DEVICE_MS_PER_SAMPLE,
+);
+/** A result's name on `basis`: device-paced runs are kept apart from host-paced ones (tta-device, …). */
+export const resultName = (base: string, basis: DelayBasis = DELAY_BASIS): string =>
+  basis === 'device' ? `${base}-device` : base;
 /** Tasks in flight: FedBuff's concurrency, FedAvg's cohort, Flower's clients per round. */
 export const CONCURRENCY = 4;
 export const TARGETS = [0.85, 0.9];
@@ -96,7 +107,7 @@ export type Run = {
 
 /** The Python worker for silo `index` of `dataDir`, with the fleet's delay model as its flags. */
 export async function runTimeToAccuracy(engine: Engine = 'tfjs'): Promise<void> {
-  const bench = RESULT_NAMES[engine];
+  const bench = resultName(RESULT_NAMES[engine]);
   const python = engine === 'numpy' ? pythonWorkerInterpreter() : null;
   const stack = await startStack({
     onProgress: (message) => console.log(JSON.stringify({ bench, stack: message })),
@@ -126,8 +137,14 @@ export async function runTimeToAccuracy(engine: Engine = 'tfjs'): Promise<void> 
       },
       workerEnv: python
         ? () => pythonThreads(WORKERS + 1)
-        : (i) => ({ ...benchmarkFleet(seed)(i), TRIBUTARY_DELAY_BASIS: DELAY_BASIS }),
-      workerCommand: python ? pythonWorker(python, dataDir, seed, DELAY_BASIS) : undefined,
+        : (i) => ({
+            ...benchmarkFleet(seed)(i),
+            TRIBUTARY_DELAY_BASIS: DELAY_BASIS,
+            TRIBUTARY_DEVICE_MS_PER_SAMPLE: String(DEVICE_MS_PER_SAMPLE),
+          }),
+      workerCommand: python
+        ? pythonWorker(python, dataDir, seed, DELAY_BASIS, DEVICE_MS_PER_SAMPLE)
+        : undefined,
     });
     const meter = new CpuMeter().start();
     const run = await federation.run();
@@ -172,6 +189,7 @@ export async function runTimeToAccuracy(engine: Engine = 'tfjs'): Promise<void> 
     minWorkers: WORKERS,
     budgetSeconds: BUDGET_SECONDS,
     delayBasis: DELAY_BASIS,
+    deviceMsPerSample: DELAY_BASIS === 'device' ? DEVICE_MS_PER_SAMPLE : null,
     warmUpSeconds: WARM_UP_SECONDS,
     stepClient: process.env.TRIBUTARY_KAFKA_CLIENT === 'librdkafka' ? 'librdkafka' : 'kafkajs',
   });

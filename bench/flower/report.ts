@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { writeLineChart, type Series } from '../../lib/chart.js';
 import type { DelayBasis } from '../../services/worker/delay.js';
-import { CONCURRENCY as PER_ROUND, TARGETS } from '../tta.js';
+import { CONCURRENCY as PER_ROUND, resultName, TARGETS } from '../tta.js';
 import { trainingCurve, versionSeconds, type CurveReport } from '../curves.js';
 import {
   type ComparisonContext,
@@ -55,9 +55,15 @@ export function renderFlowerComparison(): void {
   const saved = requireResult<{
     machine: FlowerContext['machine'];
     flwr: string;
-    parameters: { seeds: number[]; clients: number; budgetSeconds: number; delayBasis?: DelayBasis };
+    parameters: {
+      seeds: number[];
+      clients: number;
+      budgetSeconds: number;
+      delayBasis?: DelayBasis;
+      deviceMsPerSample?: number | null;
+    };
     runs: FlowerRunResult[];
-  }>('flower');
+  }>(resultName('flower'));
   writeFlowerComparison(saved.runs, {
     ...saved.parameters,
     delayBasis: saved.parameters.delayBasis ?? 'wall',
@@ -125,12 +131,13 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
     medianRoundOverheadSeconds: median(overheads),
   };
   // Tributary's runs of the same task, if bench tta (TF.js workers) and tta-numpy (NumPy) have been run.
-  const tta = readResult<TtaResult>('tta');
-  const ttaNumpy = readResult<TtaResult>('tta-numpy');
+  // Device-paced runs are compared with device-paced runs (tta-device, tta-numpy-device).
   const tributary = [
-    { bench: 'tta', suffix: '', result: tta },
-    { bench: 'tta-numpy', suffix: ' (NumPy workers)', result: ttaNumpy },
-  ].flatMap(({ bench, suffix, result }) => (result ? [{ bench, suffix, result, runs: result.runs }] : []));
+    { bench: resultName('tta', delayBasis), suffix: '' },
+    { bench: resultName('tta-numpy', delayBasis), suffix: ' (NumPy workers)' },
+  ]
+    .map((t) => ({ ...t, result: readResult<TtaResult>(t.bench) }))
+    .flatMap(({ bench, suffix, result }) => (result ? [{ bench, suffix, result, runs: result.runs }] : []));
   const tributaryReports = Object.fromEntries(
     tributary.flatMap(({ suffix, runs }) =>
       ['fedavg', 'fedbuff'].map((strategy) => [
@@ -196,7 +203,11 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
     '',
     `Machine: ${JSON.stringify(context.machine)}. Seeds ${seeds.join(', ')}; ${clients} clients, ${PER_ROUND} training at once; ${budgetSeconds} s budget each; medians over seeds.`,
     '',
-    `Fair by construction: the same MNIST split and Dirichlet(0.5) shards (exported from Tributary's code), the same initial weights, the same MLP, the same local training (1 epoch, batch 32, SGD 0.1), the same client delay model, cohorts that a seed fixes (Flower's drawn by a seeded client manager in bench/flower/run.py, where flwr's own draws with Python's unseeded random), the same machine and budget, the same share of its cores per process (TensorFlow's or OpenBLAS's threads). Differences: Flower clients train with numpy, Tributary's TypeScript workers with TF.js; Flower talks gRPC, Tributary Kafka. The delay model multiplies each client's own measured training time (${delayBasis === 'cpu' ? 'its CPU time: on two shared cores, wall time would include waiting for a core, which the slow site multiplies by 10' : 'its wall time'}), so the training engine sets the pace: on this machine numpy trains a shard's epoch in about 8 ms, TF.js in about 26 ms with hand-derived gradients (each op dispatched to TensorFlow on its own, 10–50 µs each: docs/native-tensorflow.md). The rows marked (NumPy workers) take the engine out of the comparison: Tributary with the protocol's Python worker (examples/python-worker, bench tta-numpy), which trains with NumPy as Flower's clients do, so what differs there is the orchestration.`,
+    `Fair by construction: the same MNIST split and Dirichlet(0.5) shards (exported from Tributary's code), the same initial weights, the same MLP, the same local training (1 epoch, batch 32, SGD 0.1), the same client delay model, cohorts that a seed fixes (Flower's drawn by a seeded client manager in bench/flower/run.py, where flwr's own draws with Python's unseeded random), the same machine and budget, the same share of its cores per process (TensorFlow's or OpenBLAS's threads). Differences: Flower clients train with numpy, Tributary's TypeScript workers with TF.js; Flower talks gRPC, Tributary Kafka. ${
+      delayBasis === 'device'
+        ? `The delay model is a device's: each client is a device of its own that trains ${context.deviceMsPerSample ?? '?'} ms a sample, and a client's training takes m × that for its shard (a client that took longer here sends when it is done), so neither the training engine nor this host's two shared cores set the pace (BENCH_DELAY_BASIS=device; the host-paced comparison is flower.md). What differs is the orchestration (and, at the host's limit, the engine).`
+        : `The delay model multiplies each client's own measured training time (${delayBasis === 'cpu' ? 'its CPU time: on two shared cores, wall time would include waiting for a core, which the slow site multiplies by 10' : 'its wall time'}), so the training engine sets the pace: on this machine numpy trains a shard's epoch in about 8 ms, TF.js in about 26 ms with hand-derived gradients (each op dispatched to TensorFlow on its own, 10–50 µs each: docs/native-tensorflow.md). The rows marked (NumPy workers) take the engine out of the comparison: Tributary with the protocol's Python worker (examples/python-worker, bench tta-numpy), which trains with NumPy as Flower's clients do, so what differs there is the orchestration.`
+    }`,
     '',
     "Clock: seconds count from the first task handed out (Flower: the first round's clients chosen, once all of them are connected; Tributary: the first lease, once every worker has checked in), as in bench tta; start-up before it (processes, connections) is shown apart and included in the \"from start\" column. A model counts from when it exists, as Flower's curve stamps a round before evaluating it: for Tributary, when its version was committed, not when its central evaluation (which runs beside the fold path) finished. Reports from before that was recorded fall back to the evaluation's end.",
     '',
@@ -279,7 +290,8 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
         colour: colours[`${r.strategy}${suffix}`] ?? '#7f7f7f',
         points: trainingCurve(r.report, 'published'),
       });
-  writeLineChart(join(RESULTS_DIR, 'flower'), {
+  const name = resultName('flower', context.delayBasis);
+  writeLineChart(join(RESULTS_DIR, name), {
     title: 'Test accuracy against wall time: Flower FedAvg and Tributary',
     xLabel: 'seconds since the first task (round) was handed out',
     yLabel: 'test accuracy',
@@ -289,12 +301,19 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
     horizontalLines: TARGETS.map((t) => ({ y: t, label: String(t) })),
   });
   const files = writeResult(
-    'flower',
+    name,
     {
-      bench: 'flower',
+      bench: name,
       machine: context.machine,
       flwr: flwrVersion,
-      parameters: { seeds, clients, perRound: PER_ROUND, budgetSeconds, delayBasis: context.delayBasis },
+      parameters: {
+        seeds,
+        clients,
+        perRound: PER_ROUND,
+        budgetSeconds,
+        delayBasis: context.delayBasis,
+        deviceMsPerSample: context.deviceMsPerSample ?? null,
+      },
       flower,
       perRun,
       spread: spread.figures,

@@ -123,7 +123,11 @@ def run_client(args, index):
             # The same delay model as Tributary's workers (services/worker/delay.ts), on the same basis.
             slow = index % args.slow_every == args.slow_every - 1
             multiplier = 10.0 if slow else max(1.0, math.exp(0.6 * delay_rng.gauss(0, 1)))
-            time.sleep((multiplier - 1.0) * (cpu_trained if args.delay_basis == "cpu" else trained))
+            if args.delay_basis == "device":  # a device of its own: m × its time for the samples trained
+                samples = args.local_steps * 32 if model is not None else len(labels)
+                time.sleep(max(0.0, multiplier * samples * args.device_ms_per_sample / 1000 - trained))
+            else:
+                time.sleep((multiplier - 1.0) * (cpu_trained if args.delay_basis == "cpu" else trained))
             return params, len(labels), {"loss": loss, "trainSeconds": trained, "clientSeconds": time.time() - started}
 
         def evaluate(self, parameters, config):
@@ -180,7 +184,8 @@ def main():
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--local-steps", type=int, default=50)
     parser.add_argument("--slow-every", type=int, default=10)
-    parser.add_argument("--delay-basis", choices=["cpu", "wall"], default="cpu")
+    parser.add_argument("--delay-basis", choices=["cpu", "wall", "device"], default="cpu")
+    parser.add_argument("--device-ms-per-sample", type=float, default=0.1)
     args = parser.parse_args()
 
     import flwr as fl

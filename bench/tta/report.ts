@@ -8,6 +8,7 @@ import type { RunReport } from '../../services/coordinator/report.js';
 import type { DelayBasis } from '../../services/worker/delay.js';
 import {
   type ComparisonContext,
+  delayBasisWords,
   median,
   requireResult,
   RESULTS_DIR,
@@ -20,6 +21,7 @@ import { trainingCurve } from '../curves.js';
 import {
   CONCURRENCY,
   RESULT_NAMES,
+  resultName,
   STRATEGIES,
   STRATEGY_LABELS,
   TARGETS,
@@ -60,9 +62,10 @@ export function renderTimeToAccuracy(engine: Engine = 'tfjs'): void {
       minWorkers?: number;
       warmUpSeconds?: number;
       stepClient?: string;
+      deviceMsPerSample?: number | null;
     };
     runs: Run[];
-  }>(RESULT_NAMES[engine]);
+  }>(resultName(RESULT_NAMES[engine]));
   writeTimeToAccuracy(saved.runs, {
     ...saved.parameters,
     // Results saved before the basis was recorded were made on wall time.
@@ -78,7 +81,7 @@ export function renderTimeToAccuracy(engine: Engine = 'tfjs'): void {
 
 export function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
   const { seeds, workers, budgetSeconds, engine, delayBasis, minWorkers, warmUpSeconds } = context;
-  const name = RESULT_NAMES[engine];
+  const name = resultName(RESULT_NAMES[engine], delayBasis);
   const workersAre =
     engine === 'numpy'
       ? "Workers: the protocol's Python worker (examples/python-worker), training with NumPy, one process each."
@@ -139,7 +142,7 @@ export function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): 
     '',
     workersAre,
     '',
-    `${workers} workers, Dirichlet(0.5) split of MNIST, seeds ${seeds.join(', ')}; client delays log-normal (σ 0.6) with one worker in ten 10× slower, multiplying training's ${delayBasis === 'cpu' ? 'CPU' : 'wall'} time; ${CONCURRENCY} tasks in flight for both; FedBuff K = 2, polynomial staleness (a = 0.5); FedAvg K = cohort = ${CONCURRENCY}, maximum staleness 0; server SGD, learning rate 1; local: 1 epoch, batch 32, learning rate 0.1; each run has ${budgetSeconds} s of coordinator wall time. Medians over seeds.${warmUpSeconds > 0 ? ` Before them, one unmeasured ${warmUpSeconds}-s FedBuff run on the same stack warms the broker (a JVM: its JIT compiler takes a quarter to a half of a core for about the first minute of traffic), as a long-running broker is.` : ''}${context.stepClient ? ` Server steps written by ${context.stepClient} (TRIBUTARY_KAFKA_CLIENT).` : ''}`,
+    `${workers} workers, Dirichlet(0.5) split of MNIST, seeds ${seeds.join(', ')}; client delays log-normal (σ 0.6) with one worker in ten 10× slower, ${delayBasisWords(delayBasis, context.deviceMsPerSample)}; ${CONCURRENCY} tasks in flight for both; FedBuff K = 2, polynomial staleness (a = 0.5); FedAvg K = cohort = ${CONCURRENCY}, maximum staleness 0; server SGD, learning rate 1; local: 1 epoch, batch 32, learning rate 0.1; each run has ${budgetSeconds} s of coordinator wall time. Medians over seeds.${warmUpSeconds > 0 ? ` Before them, one unmeasured ${warmUpSeconds}-s FedBuff run on the same stack warms the broker (a JVM: its JIT compiler takes a quarter to a half of a core for about the first minute of traffic), as a long-running broker is.` : ''}${context.stepClient ? ` Server steps written by ${context.stepClient} (TRIBUTARY_KAFKA_CLIENT).` : ''}`,
     '',
     `Clock: seconds count from the first task the coordinator leases (training starts there)${minWorkers >= workers ? ", which waits until every worker has checked in (TRIBUTARY_MIN_WORKERS), as Flower's first round waits for all its clients" : ", at the first worker's check-in (these runs did not wait for the whole fleet)"}. Before it is start-up that does not depend on the strategy (loading TF.js, joining Kafka groups, publishing version 0${minWorkers >= workers ? ', the fleet coming online' : ''}); the 'from start' columns include it.`,
     '',
@@ -233,6 +236,7 @@ export function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): 
         workers,
         budgetSeconds,
         delayBasis,
+        deviceMsPerSample: context.deviceMsPerSample ?? null,
         minWorkers,
         warmUpSeconds,
         stepClient: context.stepClient,

@@ -343,6 +343,15 @@ def delay_multiplier(args, rng):
     return 1.0
 
 
+def delay_seconds(args, multiplier, cpu_took, took, samples):
+    """How long a simulated slow site waits after training (services/worker/delay.ts): (m − 1) × the
+    training's CPU or wall time; on the `device` basis, what is left of m × a simulated device's time
+    for the samples trained (none if this host was slower)."""
+    if args.delay_basis == "device":
+        return max(0.0, multiplier * samples * args.device_ms_per_sample / 1000 - took)
+    return (multiplier - 1) * (cpu_took if args.delay_basis == "cpu" else took)
+
+
 class Worker:
     def __init__(self, args):
         self.args, self.stopping, self.state, self.current = args, False, "IDLE", None
@@ -509,7 +518,7 @@ class Worker:
         trained, examples, loss = train(start, self.layers, self.features, self.labels, task["hyperparameters"], self.rng)
         took = time.time() - began / 1000
         cpu_took = time.process_time() - cpu_began
-        time.sleep((delay_multiplier(self.args, self.delay_rng) - 1) * (cpu_took if self.args.delay_basis == "cpu" else took))
+        time.sleep(delay_seconds(self.args, delay_multiplier(self.args, self.delay_rng), cpu_took, took, examples))
         names = self.models.manifest["tensorNames"]
         delta = {k: start[k] - trained[k] for k in names}  # the sign of a gradient step
         encoding = self.args.encodings[self.tasks_done % len(self.args.encodings)]
@@ -535,6 +544,7 @@ class Worker:
                 for i in range(count)
             ]
         values = [self.serde.encode(self.update_id, self.update_file, r) for r in records]
+        sent_at = time.time()
         if len(values) == 1:
             self.out.produce(self.topic("updates"), key=update_id, value=values[0])
             self.out.flush(30)
@@ -545,7 +555,8 @@ class Worker:
             self.tx.commit_transaction(30)
         self.tasks_done, self.last_examples = self.tasks_done + 1, examples
         log("update-published", updateId=update_id, baseVersion=task["baseVersion"], encoding=encoding,
-            records=len(values), numExamples=examples, loss=round(loss, 4))
+            records=len(values), numExamples=examples, loss=round(loss, 4),
+            ackMs=round((time.time() - sent_at) * 1000, 1))
 
     def run(self):
         last_check_in = time.time()
@@ -621,8 +632,11 @@ def main():
     parser.add_argument("--delay-sigma", type=float, default=0.0, help="simulated slow site: log-normal σ")
     parser.add_argument("--delay-scale", type=float, default=1.0, help="simulated slow site: log-normal scale")
     parser.add_argument("--delay-multiplier", type=float, default=0.0, help="simulated slow site: fixed m")
-    parser.add_argument("--delay-basis", choices=["cpu", "wall"], default="cpu",
-                        help="what m multiplies: the CPU time training took (default), or its wall time")
+    parser.add_argument("--delay-basis", choices=["cpu", "wall", "device"], default="cpu",
+                        help="what m multiplies: the CPU time training took (default), its wall time, "
+                             "or a simulated device's time (--device-ms-per-sample)")
+    parser.add_argument("--device-ms-per-sample", type=float, default=0.1,
+                        help="on the device basis: the simulated device's milliseconds per sample trained")
     parser.add_argument("--update-schema", type=int, choices=(1, 3), default=3,
                         help="ModelUpdate version written: 3 (with when the task and its model arrived) or 1")
     parser.add_argument("--parent-pid", type=int, default=env("TRIBUTARY_PARENT_PID") or "0",

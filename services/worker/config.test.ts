@@ -38,9 +38,16 @@ describe('TRIBUTARY_KAFKA_CLIENT', () => {
 });
 
 describe('TRIBUTARY_DELAY_BASIS', () => {
-  it('is cpu unless set, and takes wall', () => {
+  it('is cpu unless set, and takes wall, or device with its ms a sample', () => {
     expect(loadWorkerConfig(base).delayBasis).toBe('cpu');
     expect(loadWorkerConfig({ ...base, TRIBUTARY_DELAY_BASIS: 'wall' }).delayBasis).toBe('wall');
+    const device = loadWorkerConfig({
+      ...base,
+      TRIBUTARY_DELAY_BASIS: 'device',
+      TRIBUTARY_DEVICE_MS_PER_SAMPLE: '0.25',
+    });
+    expect([device.delayBasis, device.deviceMsPerSample]).toEqual(['device', 0.25]);
+    expect(loadWorkerConfig(base).deviceMsPerSample).toBe(0.1);
   });
 
   it('refuses another basis, naming the variable', () => {

@@ -5,7 +5,7 @@ import type { PartitionSpec } from '../../lib/core/partition.js';
 import { TENSOR_ENCODINGS, type TensorEncoding } from '../../lib/core/tensors.js';
 import type { BackendName } from '../../lib/ml/backend.js';
 import { defaultTaskSpec } from '../../lib/task/load.js';
-import type { DelayBasis, DelayModel, OutageModel } from './delay.js';
+import { DEFAULT_DEVICE_MS_PER_SAMPLE, type DelayBasis, type DelayModel, type OutageModel } from './delay.js';
 import { readClientSecurity, type ClientSecurity } from '../../lib/security/client.js';
 import { loadSigningKey, type SigningKey } from '../../lib/security/signing.js';
 import { readFileSync } from 'node:fs';
@@ -33,10 +33,13 @@ export interface WorkerConfig {
   readonly tfThreads: number | null;
   readonly delay: DelayModel;
   /**
-   * What a delay multiplier multiplies: the CPU time training took (default), or its wall time. On a
-   * shared host wall time includes waiting for a core, which the multiplier would scale too.
+   * What a delay multiplier multiplies: the CPU time training took (default), its wall time, or a
+   * simulated device's time (./delay.ts). On a shared host wall time includes waiting for a core,
+   * which the multiplier would scale too.
    */
   readonly delayBasis: DelayBasis;
+  /** On the `device` delay basis: the simulated device's milliseconds per sample trained. */
+  readonly deviceMsPerSample: number;
   readonly dropoutProbability: number;
   /** A simulated intermittent site: offline for `forMs` of every `everyMs` (0: always online). */
   readonly outage: OutageModel;
@@ -91,7 +94,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly
             sigma: r.number('TRIBUTARY_DELAY_SIGMA', 0.5, { min: 0 }),
             scale: r.number('TRIBUTARY_DELAY_SCALE', 1, { min: 0 }),
           };
-  const delayBasis = r.oneOf('TRIBUTARY_DELAY_BASIS', ['cpu', 'wall'] as const, 'cpu');
+  const delayBasis = r.oneOf('TRIBUTARY_DELAY_BASIS', ['cpu', 'wall', 'device'] as const, 'cpu');
+  const deviceMsPerSample = r.number('TRIBUTARY_DEVICE_MS_PER_SAMPLE', DEFAULT_DEVICE_MS_PER_SAMPLE, {
+    min: 0,
+  });
   const shardIndex = r.number('TRIBUTARY_SHARD_INDEX', 0, { integer: true, min: 0 });
   const shardCount = r.number('TRIBUTARY_SHARD_COUNT', 1, { integer: true, min: 1 });
   r.require(
@@ -158,6 +164,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     tfThreads: r.number('TRIBUTARY_TF_THREADS', 0, { integer: true, min: 0, max: 1024 }) || null,
     delay,
     delayBasis,
+    deviceMsPerSample,
     dropoutProbability: r.number('TRIBUTARY_DROPOUT', 0, { min: 0, max: 1 }),
     outage: { everyMs: outageEvery, forMs: outageFor },
     checkInIntervalMs: r.number('TRIBUTARY_CHECKIN_INTERVAL_MS', 5000, { integer: true, min: 100 }),

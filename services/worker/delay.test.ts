@@ -29,6 +29,18 @@ describe('delayAfterTrainingMs: a slow site waits (m − 1) × its training time
     expect(delayAfterTrainingMs(3, 'cpu', { seconds: 0.5 })).toBeCloseTo(1000, 9);
   });
 
+  it('on the device basis waits out m × the device time for the samples, less what training took', () => {
+    const trained = { seconds: 0.03, cpuSeconds: 0.01, samples: 700 }; // the device: 0.1 ms a sample
+    expect(delayAfterTrainingMs(1, 'device', trained)).toBeCloseTo(40, 9); // 70 − 30
+    expect(delayAfterTrainingMs(10, 'device', trained)).toBeCloseTo(670, 9);
+    expect(delayAfterTrainingMs(10, 'device', trained, 0.2)).toBeCloseTo(1370, 9);
+  });
+
+  it('on the device basis waits nothing when this host was slower than the device', () => {
+    expect(delayAfterTrainingMs(1, 'device', { seconds: 0.5, samples: 700 })).toBe(0);
+    expect(delayAfterTrainingMs(3, 'device', { seconds: 0.5 })).toBe(0); // no samples counted
+  });
+
   it('waits nothing at m = 1', () => {
     expect(delayAfterTrainingMs(1, 'cpu', contended)).toBe(0);
     expect(delayAfterTrainingMs(1, 'wall', contended)).toBe(0);

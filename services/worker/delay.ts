@@ -12,8 +12,15 @@ export type DelayModel =
   /** m = scale · exp(N(0, σ²)), floored at 1: heavy-tailed */
   | { readonly kind: 'log-normal'; readonly sigma: number; readonly scale: number };
 
-/** What a delay multiplier multiplies: the CPU time training took, or its wall time. */
-export type DelayBasis = 'cpu' | 'wall';
+/**
+ * What a delay multiplier multiplies: the CPU time training took, its wall time, or `device`: a
+ * simulated device's own time, `deviceMsPerSample` per sample trained, whatever this host took
+ * (a site on hardware of its own, whose pace the engine training here does not set).
+ */
+export type DelayBasis = 'cpu' | 'wall' | 'device';
+
+/** A device training 10,000 samples a second: the MNIST MLP's shards take it 40–140 ms an epoch. */
+export const DEFAULT_DEVICE_MS_PER_SAMPLE = 0.1;
 
 export function delayMultiplier(model: DelayModel, random: Random): number {
   switch (model.kind) {
@@ -30,13 +37,17 @@ export function delayMultiplier(model: DelayModel, random: Random): number {
 
 /**
  * How long a simulated slow site waits after training: (m − 1) × the training time on `basis`.
- * Without a CPU time (a trainer that simulates its time) the wall time stands in.
+ * Without a CPU time (a trainer that simulates its time) the wall time stands in. On the `device`
+ * basis, what is left of m × the device's time for the samples trained (none if this host was slower).
  */
 export function delayAfterTrainingMs(
   multiplier: number,
   basis: DelayBasis,
-  trained: { readonly seconds: number; readonly cpuSeconds?: number },
+  trained: { readonly seconds: number; readonly cpuSeconds?: number; readonly samples?: number },
+  deviceMsPerSample = DEFAULT_DEVICE_MS_PER_SAMPLE,
 ): number {
+  if (basis === 'device')
+    return Math.max(0, multiplier * (trained.samples ?? 0) * deviceMsPerSample - trained.seconds * 1000);
   const seconds = basis === 'cpu' ? (trained.cpuSeconds ?? trained.seconds) : trained.seconds;
   return Math.max(0, (multiplier - 1) * seconds * 1000);
 }

@@ -263,7 +263,12 @@ export class WorkerRunner {
     }
     this.numExamples = result.numExamples;
     const multiplier = delayMultiplier(this.config.delay, this.random);
-    const delayMs = delayAfterTrainingMs(multiplier, this.config.delayBasis, result);
+    const delayMs = delayAfterTrainingMs(
+      multiplier,
+      this.config.delayBasis,
+      result,
+      this.config.deviceMsPerSample,
+    );
     if (delayMs > 0) await sleep(delayMs, this.stopping.signal);
     if (this.stopping.signal.aborted) {
       this.stats.tasksAbandoned += 1;
