@@ -415,6 +415,8 @@ class Worker:
         # No model yet (a coordinator still starting): the first task names version 0, so wait for
         # it as for the rest. Checking in without it, the first task waited on the models
         # consumer's group join and fetch (up to 0.17 s, measured in round 1).
+        if end == 0:
+            log("waiting-for-first-model", jobId=self.args.job)
         while end == 0 and time.time() < deadline:
             self.read_models(0.05)
             end = self.end_offset(models, deadline)

@@ -158,7 +158,9 @@ export class ModelFeed {
     const deadline = Date.now() + readyWithinMs;
     // No model yet (a coordinator still starting): the first task names version 0, so it is
     // waited for as the rest are.
-    while (ends.every(({ high }) => Number(high) === 0) && Date.now() < deadline) {
+    const empty = () => ends.every(({ high }) => Number(high) === 0);
+    if (empty()) this.log.info('waiting-for-first-model', { jobId: this.options.jobId });
+    while (empty() && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       ends = await fetchOffsetsSettled(admin, topic);
     }

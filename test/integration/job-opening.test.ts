@@ -4,17 +4,25 @@
  * it fetches before its first check-in are there, and its first task is not decoded behind a
  * registry call. And it takes the step transactions over before it reads the checkpoint: a
  * predecessor still holding a step open can no longer commit it, so the checkpoint read is the last
- * one any coordinator commits.
+ * one any coordinator commits. A worker that finds the job before its first model waits for that
+ * model before checking in, as it reads the models there are (docs/protocol.md, section 4): the
+ * TypeScript worker and the Python one.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import type { Kafka, Producer } from 'kafkajs';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../lib/kafka/client.js';
 import { TOPIC_KINDS, topicName } from '../../lib/kafka/topics.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
 import { checkpointChunks, writeCheckpointManifest } from '../../services/coordinator/checkpoints.js';
 import { openJob, type OpenedJob } from '../../services/coordinator/opening.js';
 import { topicsDeletedAfterAll, uniqueName, waitFor } from './helpers.js';
+import { jobEnv, killAll, logEvents, startCoordinator, startWorkers } from './services.js';
+import { PYTHON_WORKER, pythonWorkerInterpreter } from '../../examples/python-worker/interpreter.js';
+
+const PYTHON_EXAMPLE_TASK = fileURLToPath(new URL('../../examples/python-worker/task.ts', import.meta.url));
 
 let kafka: Kafka;
 beforeAll(() => {
@@ -22,6 +30,7 @@ beforeAll(() => {
 });
 
 const created = topicsDeletedAfterAll(() => kafka);
+afterEach(killAll);
 
 const openJobNamed = (jobId: string) =>
   openJob(kafka, AvroSerde.forUrl(inject('registryUrl')), {
@@ -105,6 +114,70 @@ describe('opening a job', () => {
       expect(Buffer.from(reopened.checkpoint?.bytes ?? [])).toEqual(next);
     } finally {
       await Promise.allSettled([closeOpened(predecessor), closeOpened(successor)]);
+    }
+  });
+
+  it('a worker that finds the job before its first model waits for it, and checks in holding it', async () => {
+    const job = jobEnv(inject('brokers'), inject('registryUrl'));
+    created.push(...TOPIC_KINDS.map((kind) => topicName(job.jobId, kind)));
+    // The job's topics and schemas, as its coordinator opens them, and no model yet.
+    await closeOpened(await openJobNamed(job.jobId));
+    const [worker] = startWorkers(job, 1);
+    if (!worker) throw new Error('no worker');
+    await waitFor(() => logEvents(worker, 'waiting-for-first-model')[0], {
+      what: 'the worker waiting for the first model',
+      timeoutMs: 60_000,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(logEvents(worker, 'worker-started')).toEqual([]); // not checked in without it
+    startCoordinator(job, { TRIBUTARY_MAX_VERSIONS: '2' });
+    const [started] = await waitFor(
+      () =>
+        logEvents(worker, 'worker-started').length > 0 ? logEvents(worker, 'worker-started') : undefined,
+      { what: 'the worker started', timeoutMs: 90_000 },
+    );
+    expect(started?.newestModel).toBe(0);
+  });
+
+  it('so does the Python worker', async () => {
+    const job = jobEnv(inject('brokers'), inject('registryUrl'));
+    created.push(...TOPIC_KINDS.map((kind) => topicName(job.jobId, kind)));
+    await closeOpened(await openJobNamed(job.jobId));
+    let output = '';
+    const python = spawn(
+      pythonWorkerInterpreter(),
+      [PYTHON_WORKER, '--job', job.jobId, '--worker-id', 'py-0', '--silo', 'py-site'],
+      {
+        env: {
+          ...process.env,
+          KAFKA_BROKERS: inject('brokers').join(','),
+          SCHEMA_REGISTRY_URL: inject('registryUrl'),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    python.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    python.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const events = (event: string) =>
+      output
+        .split('\n')
+        .filter((line) => line.includes(`"event":"${event}"`))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    try {
+      await waitFor(() => events('waiting-for-first-model')[0], {
+        what: 'the Python worker waiting for the first model',
+        timeoutMs: 120_000,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(events('worker-started')).toEqual([]);
+      startCoordinator(job, { TRIBUTARY_TASK: PYTHON_EXAMPLE_TASK, TRIBUTARY_MAX_VERSIONS: '2' });
+      const [started] = await waitFor(
+        () => (events('worker-started').length > 0 ? events('worker-started') : undefined),
+        { what: 'the Python worker started', timeoutMs: 90_000 },
+      );
+      expect(started?.models).toEqual([0]);
+    } finally {
+      python.kill('SIGKILL');
     }
   });
 });
