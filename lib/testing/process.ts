@@ -7,12 +7,14 @@ export class ServiceProcess {
   output = '';
   readonly exited: Promise<number | null>;
 
+  /** `command`: what runs `args`; Node by default (another, e.g. a Python worker's interpreter). */
   constructor(
     readonly name: string,
     args: readonly string[],
     env: Record<string, string>,
+    command: string = process.execPath,
   ) {
-    this.child = spawn(process.execPath, [...args], {
+    this.child = spawn(command, [...args], {
       // The parent watch: a test runner killed outright does not leave its services running.
       env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', ...parentWatchEnv(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

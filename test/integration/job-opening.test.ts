@@ -8,7 +8,6 @@
  * model before checking in, as it reads the models there are (docs/protocol.md, section 4): the
  * TypeScript worker and the Python one.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Kafka, Producer } from 'kafkajs';
@@ -18,6 +17,7 @@ import { TOPIC_KINDS, topicName } from '../../lib/kafka/topics.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
 import { checkpointChunks, writeCheckpointManifest } from '../../services/coordinator/checkpoints.js';
 import { openJob, type OpenedJob } from '../../services/coordinator/opening.js';
+import { ServiceProcess } from '../../lib/testing/process.js';
 import { topicsDeletedAfterAll, uniqueName, waitFor } from './helpers.js';
 import { jobEnv, killAll, logEvents, startCoordinator, startWorkers } from './services.js';
 import { PYTHON_WORKER, pythonWorkerInterpreter } from '../../examples/python-worker/interpreter.js';
@@ -143,41 +143,27 @@ describe('opening a job', () => {
     const job = jobEnv(inject('brokers'), inject('registryUrl'));
     created.push(...TOPIC_KINDS.map((kind) => topicName(job.jobId, kind)));
     await closeOpened(await openJobNamed(job.jobId));
-    let output = '';
-    const python = spawn(
-      pythonWorkerInterpreter(),
+    const python = new ServiceProcess(
+      'py-0',
       [PYTHON_WORKER, '--job', job.jobId, '--worker-id', 'py-0', '--silo', 'py-site'],
-      {
-        env: {
-          ...process.env,
-          KAFKA_BROKERS: inject('brokers').join(','),
-          SCHEMA_REGISTRY_URL: inject('registryUrl'),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+      { KAFKA_BROKERS: inject('brokers').join(','), SCHEMA_REGISTRY_URL: inject('registryUrl') },
+      pythonWorkerInterpreter(),
     );
-    python.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    python.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const events = (event: string) =>
-      output
-        .split('\n')
-        .filter((line) => line.includes(`"event":"${event}"`))
-        .map((line) => JSON.parse(line) as Record<string, unknown>);
     try {
-      await waitFor(() => events('waiting-for-first-model')[0], {
+      await waitFor(() => python.events('waiting-for-first-model')[0], {
         what: 'the Python worker waiting for the first model',
         timeoutMs: 120_000,
       });
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      expect(events('worker-started')).toEqual([]);
+      expect(python.events('worker-started')).toEqual([]);
       startCoordinator(job, { TRIBUTARY_TASK: PYTHON_EXAMPLE_TASK, TRIBUTARY_MAX_VERSIONS: '2' });
       const [started] = await waitFor(
-        () => (events('worker-started').length > 0 ? events('worker-started') : undefined),
+        () => (python.events('worker-started').length > 0 ? python.events('worker-started') : undefined),
         { what: 'the Python worker started', timeoutMs: 90_000 },
       );
       expect(started?.models).toEqual([0]);
     } finally {
-      python.kill('SIGKILL');
+      await python.kill();
     }
   });
 });
