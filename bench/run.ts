@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <name>`: fold | pipeline | step | tta | tta-numpy | flower | backends | guard | large-model | fashion | ingest | security | fleet | failover | all. Each writes
+ * `npm run bench -- <name>`: fold | pipeline | step | tta | tta-numpy | flower | backends | guard | large-model | fashion | ingest | security | fleet | failover | step | kafkajs-idle | all. Each writes
  * bench/results/<name>.json and a markdown summary (and a chart where a curve tells more).
  * Benchmarks print figures; they never assert on time. `--render` (tta, tta-numpy, flower, guard,
  * fleet, pipeline) redraws the summary and chart from the saved JSON without running anything.
@@ -29,6 +29,7 @@ const benches: Record<string, () => Promise<void>> = {
   fleet: async () => (await import('./fleet.js')).runFleet(),
   failover: async () => (await import('./failover.js')).runFailover(),
   step: async () => (await import('./step.js')).runStep(),
+  'kafkajs-idle': async () => (await import('./kafkajs-idle.js')).runKafkajsIdle(),
 };
 
 async function main(): Promise<void> {

@@ -6,6 +6,7 @@ import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import { TributaryError } from '../core/errors.js';
 import { MAX_RECORD_BYTES } from '../core/limits.js';
 import type { Logger } from '../log.js';
+import { fixKafkajsRequestQueue } from './kafkajs-request-queue.js';
 import { kafkaSecurityOptions, type KafkaSecurity } from '../security/client.js';
 
 export interface KafkaClientOptions {
@@ -30,6 +31,8 @@ export const RETRY_LIMIT_WARNING =
 
 export function createKafka(options: KafkaClientOptions): Kafka {
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  // Without it each connection wakes its process every millisecond (./kafkajs-request-queue.ts).
+  fixKafkajsRequestQueue();
   const logger = options.logger;
   return new Kafka({
     clientId: options.clientId,
