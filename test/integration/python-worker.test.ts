@@ -7,7 +7,7 @@
  * A second writes v3 (its default), with when each task and its model arrived. A Python worker whose
  * launcher is SIGKILLed stops by itself. Their virtual environment comes from PyPI on first use.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,20 +15,19 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { generateSiloKeyPair } from '../../lib/security/signing.js';
 import { messageType, SCHEMA_DIR } from '../../lib/wire/schemas.js';
 import { startFederation, type Federation } from '../../lib/testing/index.js';
-import { waitFor } from '../../lib/testing/process.js';
+import { ServiceProcess, waitFor } from '../../lib/testing/process.js';
 import { isAlive } from './processes.js';
 import { scratchDir } from '../support/scratch.js';
 import { PYTHON_WORKER, pythonWorkerInterpreter } from '../../examples/python-worker/interpreter.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/python-worker/', import.meta.url));
 let federation: Federation | undefined;
-let pythons: ChildProcess[] = [];
-let pythonOutput = '';
+let pythons: ServiceProcess[] = [];
 afterEach(async () => {
-  for (const p of pythons) p.kill('SIGTERM');
-  pythons = [];
+  await Promise.all(pythons.map((p) => p.kill('SIGTERM')));
   const dir = process.env.TRIBUTARY_IT_LOG_DIR;
-  if (dir) writeFileSync(join(dir, 'python-worker.log'), pythonOutput);
+  if (dir) for (const p of pythons) writeFileSync(join(dir, `python-worker-${p.name}.log`), p.output);
+  pythons = [];
   if (dir && federation)
     for (const p of [federation.coordinator, ...federation.workers])
       writeFileSync(join(dir, `python-job-${p.name}-${p.child.pid}.log`), p.output);
@@ -154,43 +153,34 @@ describe('a worker in Python', () => {
       // ModelUpdate v1 (the worker writes v3 by default): an older writer beside a newer one.
       ['py-0', '2', '1'],
       ['py-1', '3', '3'],
-    ].map(([id, seed, schema]) => {
-      const python = spawn(
-        interpreter,
-        [
-          PYTHON_WORKER,
-          ...['--job', jobId, '--worker-id', id as string, '--silo', 'py-site', '--seed', seed as string],
-          // 131 weights: 524 bytes in FLOAT32 (two chunks of at most 300), 262 in FLOAT16 (one record).
-          ...['--encodings', 'FLOAT32,FLOAT16', '--max-chunk-bytes', '300', '--check-in-seconds', '1'],
-          ...['--update-schema', schema as string],
-        ],
-        {
-          env: {
-            ...process.env,
-            KAFKA_BROKERS: stack.brokers.join(','),
-            SCHEMA_REGISTRY_URL: stack.registryUrl,
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      const append = (chunk: Buffer) => (pythonOutput += chunk.toString());
-      python.stdout?.on('data', append);
-      python.stderr?.on('data', append);
-      return python;
-    });
+    ].map(
+      ([id, seed, schema]) =>
+        new ServiceProcess(
+          id as string,
+          [
+            PYTHON_WORKER,
+            ...['--job', jobId, '--worker-id', id as string, '--silo', 'py-site', '--seed', seed as string],
+            // 131 weights: 524 bytes in FLOAT32 (two chunks of at most 300), 262 in FLOAT16 (one record).
+            ...['--encodings', 'FLOAT32,FLOAT16', '--max-chunk-bytes', '300', '--check-in-seconds', '1'],
+            ...['--update-schema', schema as string],
+          ],
+          { KAFKA_BROKERS: stack.brokers.join(','), SCHEMA_REGISTRY_URL: stack.registryUrl },
+          interpreter,
+        ),
+    );
 
     const report = await federation.finished({ timeoutMs: 200_000 }).catch((error: Error) => {
       // The coordinator's output alone does not say which worker it waited for.
       const workers = federation?.workers.map((w) => `${w.name}: ${w.output.slice(-1500)}`) ?? [];
-      error.message += `\nPython workers' last output:\n${pythonOutput.slice(-3000)}\n${workers.join('\n')}`;
+      const python = pythons.map((p) => `${p.name}: ${p.output.slice(-1500)}`);
+      error.message += `\nPython workers' last output:\n${python.join('\n')}\n${workers.join('\n')}`;
       throw error;
     });
     // Each Python worker started after version 0 was published, and checked in holding it
     // (protocol: read the models there are before the first check-in).
-    const started = pythonOutput
-      .split('\n')
-      .filter((line) => line.includes('"worker-started"'))
-      .map((line) => JSON.parse(line) as { workerId: string; models: number[] });
+    const started = pythons.flatMap(
+      (p) => p.events('worker-started') as unknown as { workerId: string; models: number[] }[],
+    );
     expect(started.map((s) => s.workerId).sort()).toEqual(['py-0', 'py-1']);
     for (const { models } of started) expect(models).toContain(0);
     expect(report.stopReason).toBe('max-versions');
