@@ -268,7 +268,7 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
         })),
       ),
     ]),
-    'Chart: `bench/results/flower.png` (and `flower.html`).',
+    `Chart: \`bench/results/${resultName('flower', delayBasis)}.png\` (and \`${resultName('flower', delayBasis)}.html\`).`,
     '',
   ].join('\n');
   // One colour per system and strategy, one line per seed.
