@@ -21,7 +21,8 @@ export async function runKafkajsIdle(): Promise<void> {
   const kafkajsOwn = proto.scheduleCheckPendingRequests;
   fixKafkajsRequestQueue();
   const fixed = proto.scheduleCheckPendingRequests;
-  // Wakes every queue up: under kafkajs's own scheduling a check re-arms itself from then on.
+  // Queue checks, counted: each response makes one, and under kafkajs's own scheduling each check
+  // arms the next, a millisecond later.
   let checks = 0;
   const RequestQueue = kafkajsRequestQueue() as unknown as { prototype: { checkPendingRequests(): void } };
   const check = RequestQueue.prototype.checkPendingRequests;
