@@ -105,7 +105,10 @@ export type Run = {
   cpu?: RunCpu | null;
 };
 
-/** The Python worker for silo `index` of `dataDir`, with the fleet's delay model as its flags. */
+/**
+ * Runs every seed under both strategies on one stack (after an unmeasured warm-up run) with the
+ * given workers' engine, and writes the result under its name on this delay basis (resultName).
+ */
 export async function runTimeToAccuracy(engine: Engine = 'tfjs'): Promise<void> {
   const bench = resultName(RESULT_NAMES[engine]);
   const python = engine === 'numpy' ? pythonWorkerInterpreter() : null;
