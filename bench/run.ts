@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <name>`: fold | pipeline | step | tta | tta-numpy | flower | backends | guard | large-model | fashion | ingest | security | fleet | failover | kafkajs-idle | all. Each writes
+ * `npm run bench -- <name>`: fold | pipeline | step | tta | tta-numpy | flower | backends | guard | large-model | fashion | ingest | security | fleet | failover | kafkajs-idle | warm-up | all. Each writes
  * bench/results/<name>.json and a markdown summary (and a chart where a curve tells more).
  * Benchmarks print figures; they never assert on time. `--render` (tta, tta-numpy, flower, guard,
  * fleet, pipeline) redraws the summary and chart from the saved JSON without running anything.
@@ -30,6 +30,7 @@ const benches: Record<string, () => Promise<void>> = {
   failover: async () => (await import('./failover.js')).runFailover(),
   step: async () => (await import('./step.js')).runStep(),
   'kafkajs-idle': async () => (await import('./kafkajs-idle.js')).runKafkajsIdle(),
+  'warm-up': async () => (await import('./warm-up.js')).runWarmUp(),
 };
 
 async function main(): Promise<void> {

@@ -56,3 +56,27 @@ describe('TRIBUTARY_DELAY_BASIS', () => {
     expect(load).toThrow(/TRIBUTARY_DELAY_BASIS/);
   });
 });
+
+describe('TRIBUTARY_WARM_UP_STEPS and _MAX_CPU_MS', () => {
+  it('warm up 300 steps or 3 s of CPU unless set', () => {
+    expect(loadWorkerConfig(base).warmUp).toEqual({ steps: 300, maxCpuMs: 3000 });
+  });
+
+  it('take 0 (no warm-up) and other whole numbers', () => {
+    const config = loadWorkerConfig({
+      ...base,
+      TRIBUTARY_WARM_UP_STEPS: '0',
+      TRIBUTARY_WARM_UP_MAX_CPU_MS: '500',
+    });
+    expect(config.warmUp).toEqual({ steps: 0, maxCpuMs: 500 });
+  });
+
+  it.each(['-1', '2.5', 'lots'])('refuse %s, naming the variable', (value) => {
+    expect(() => loadWorkerConfig({ ...base, TRIBUTARY_WARM_UP_STEPS: value })).toThrow(
+      /TRIBUTARY_WARM_UP_STEPS/,
+    );
+    expect(() => loadWorkerConfig({ ...base, TRIBUTARY_WARM_UP_MAX_CPU_MS: value })).toThrow(
+      /TRIBUTARY_WARM_UP_MAX_CPU_MS/,
+    );
+  });
+});

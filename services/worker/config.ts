@@ -11,6 +11,7 @@ import { loadSigningKey, type SigningKey } from '../../lib/security/signing.js';
 import { readFileSync } from 'node:fs';
 import { KAFKA_CLIENTS, type KafkaClientChoice } from '../../lib/kafka/sender.js';
 import { readParentPid } from '../../lib/run/parent.js';
+import type { WarmUpBudget } from './warm-up.js';
 
 export interface WorkerConfig {
   readonly brokers: string[];
@@ -62,6 +63,11 @@ export interface WorkerConfig {
   /** `task`: the task's model and data; `synthetic`: a delta after `syntheticTrainMs` (./synthetic.ts). */
   readonly trainer: 'task' | 'synthetic';
   readonly syntheticTrainMs: number;
+  /**
+   * Local training run and thrown away before the worker checks in, so its first tasks do not pay
+   * for a cold engine (./warm-up.ts): this many steps, or until this much CPU time is spent.
+   */
+  readonly warmUp: WarmUpBudget;
   /** The launcher to stop with (TRIBUTARY_PARENT_PID, lib/run/parent.ts), or null. */
   readonly parentPid: number | null;
 }
@@ -145,6 +151,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     virtualWorkers,
     trainer,
     syntheticTrainMs: r.number('TRIBUTARY_SYNTHETIC_TRAIN_MS', 500, { integer: true, min: 0 }),
+    warmUp: {
+      steps: r.number('TRIBUTARY_WARM_UP_STEPS', 300, { integer: true, min: 0 }),
+      maxCpuMs: r.number('TRIBUTARY_WARM_UP_MAX_CPU_MS', 3000, { integer: true, min: 0 }),
+    },
     kafkaClient: r.oneOf('TRIBUTARY_KAFKA_CLIENT', ['auto', ...KAFKA_CLIENTS] as const, 'auto'),
     security: readClientSecurity(r, env),
     signingKey,

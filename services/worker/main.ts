@@ -20,7 +20,12 @@ import { WorkerRunner, type Trainer } from './runner.js';
 import { WorkerLinks } from './links.js';
 import { VirtualFleet } from './fleet.js';
 import { syntheticTarget, syntheticTrainer } from './synthetic.js';
+import { warmUpTraining } from './warm-up.js';
 import type { TributaryError } from '../../lib/core/errors.js';
+
+/** The coordinator's defaults (TRIBUTARY_BATCH_SIZE, TRIBUTARY_CLIENT_LR) where the task sets none. */
+const WARM_UP_BATCH_SIZE = 32;
+const WARM_UP_LEARNING_RATE = 0.1;
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(() => loadWorkerConfig(withCredentials(process.env)));
@@ -186,15 +191,38 @@ async function main(): Promise<void> {
   );
 
   const synthetic = config.trainer === 'synthetic';
+  // The tasks' batch size is the coordinator's to set; the task's default is the likeliest.
+  const batchSize = task.defaults?.batchSize ?? WARM_UP_BATCH_SIZE;
   await serve(
     {
       start: async () => {
-        if (trainData && !synthetic) {
+        if (trainData && !synthetic && config.warmUp.steps > 0) {
+          // Warm the engine (and the task's data: a lazy load, a file to open) before taking tasks,
+          // so the first tasks do not pay for a cold start.
+          const defaults = task.defaults ?? {};
+          const warmed = await warmUpTraining(
+            model,
+            model.initialWeights(config.seed),
+            (epoch) => trainData({ ...silo, seed: mixSeed(config.seed, -1, epoch), epoch, batchSize }),
+            config.warmUp,
+            {
+              batchSize,
+              learningRate: defaults.learningRate ?? WARM_UP_LEARNING_RATE,
+              proximalMu: defaults.proximalMu ?? null,
+            },
+          );
+          log.info('engine-warmed', {
+            steps: warmed.steps,
+            ms: Math.round(warmed.ms),
+            cpuMs: Math.round(warmed.cpuMs),
+            stoppedBy: warmed.stoppedBy,
+          });
+        } else if (trainData && !synthetic) {
           // Prime the task's data (a lazy load, a file to open) before taking tasks, so the first
           // task does not pay for it: one batch, dropped.
           const began = performance.now();
           const first = await batchesOf(
-            trainData({ ...silo, seed: config.seed, epoch: 0, batchSize: 32 }),
+            trainData({ ...silo, seed: config.seed, epoch: 0, batchSize }),
           ).next();
           if (!first.done) tf.dispose([first.value.xs, first.value.ys]);
           log.info('data-primed', { ms: Math.round(performance.now() - began) });

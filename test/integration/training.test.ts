@@ -77,6 +77,15 @@ describe('federated training over Kafka', () => {
       // The models topic holds every version 0..final (compaction keeps at least the newest).
       const versions = (await federation.readTopic('models')).map((m) => m.version);
       expect(Math.max(...versions)).toBe(r.versions);
+      // Each worker warmed its engine on its own data before it checked in (the default budget).
+      for (const worker of federation.workers) {
+        const warmed = worker.events('engine-warmed');
+        expect(warmed, worker.output.slice(-2000)).toHaveLength(1);
+        expect(warmed[0]).toMatchObject({ steps: 300, stoppedBy: 'steps' });
+        const lines = worker.output.split('\n');
+        const at = (event: string) => lines.findIndex((line) => line.includes(`"event":"${event}"`));
+        expect(at('engine-warmed')).toBeLessThan(at('worker-started'));
+      }
     } finally {
       await federation.stop();
     }
