@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { writeLineChart } from '../lib/chart.js';
 import { nodeArgs, PACKAGE_ROOT } from '../lib/run/processes.js';
-import { machine, RESULTS_DIR, table, writeResult } from './common.js';
+import { machine, median, RESULTS_DIR, table, writeResult } from './common.js';
 
 const BUDGETS = (process.env.BENCH_WARM_UP_BUDGETS ?? '0,100,300,1000').split(',').map(Number);
 const REPEATS = Number(process.env.BENCH_WARM_UP_REPEATS ?? 3);
@@ -46,11 +46,6 @@ function runProcess(budget: number): Promise<ProcessRun> {
   });
 }
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
-};
 const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
 const mean = (values: readonly number[]): number => sum(values) / Math.max(1, values.length);
 
