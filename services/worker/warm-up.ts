@@ -2,8 +2,8 @@
  * Warms the training engine before the worker checks in: a few hundred steps of local training on
  * the silo's own data, from version 0's weights, thrown away.
  *
- * Why: a fresh Node process trains its first tasks several times slower than later ones. The first
- * MNIST shard epoch took 516–634 ms of CPU, epochs 2–5 73–89, 6–20 48–50, then about 30 (bench
+ * Why: a fresh Node process trains its first tasks several times slower than later ones. One-epoch
+ * MNIST shard tasks took 629 ms of CPU for the first, 88 each for tasks 2–5, then 33–36 (bench
  * warm-up): TensorFlow's first kernel runs and V8 compiling the step's JavaScript. A worker that
  * pays that on its first leased tasks sends them late (stale under FedBuff, the slowest of a
  * synchronous round), so it pays it here instead, as a service warms up before it registers.
