@@ -4,6 +4,12 @@
  */
 import type { RunDefaults } from './types.js';
 
+/**
+ * Local SGD's batch size and learning rate where neither the task nor the run sets them: the
+ * coordinator's TRIBUTARY_BATCH_SIZE and TRIBUTARY_CLIENT_LR, and what a worker warms up with.
+ */
+export const DEFAULT_LOCAL_SGD = { batchSize: 32, learningRate: 0.1 } as const;
+
 type Rule =
   | { env: string; kind: 'int'; min: number; max?: number }
   | { env: string; kind: 'number'; min: number; max?: number }

@@ -16,6 +16,7 @@ import { KAFKA_CLIENTS, type KafkaClientChoice } from '../../lib/kafka/sender.js
 import { readParentPid } from '../../lib/run/parent.js';
 import { isSecured, readClientSecurity, type ClientSecurity } from '../../lib/security/client.js';
 import { parseSiloKeys, type SiloKeys, type VerificationPolicy } from '../../lib/security/signing.js';
+import { DEFAULT_LOCAL_SGD } from '../../lib/task/defaults.js';
 import { defaultTaskSpec } from '../../lib/task/load.js';
 import { DEFAULT_REASSEMBLY_LIMITS, type ReassemblyLimits } from './reassembly.js';
 import { DEFAULT_REJECTION_LIMITS, type RejectionLimits } from './rejections.js';
@@ -263,8 +264,8 @@ export function loadCoordinatorConfig(
     training: {
       localEpochs: r.number('TRIBUTARY_LOCAL_EPOCHS', 1, { integer: true, min: 1 }),
       localSteps: localSteps > 0 ? localSteps : null,
-      batchSize: r.number('TRIBUTARY_BATCH_SIZE', 32, { integer: true, min: 1 }),
-      learningRate: r.number('TRIBUTARY_CLIENT_LR', 0.1, { min: 0 }),
+      batchSize: r.number('TRIBUTARY_BATCH_SIZE', DEFAULT_LOCAL_SGD.batchSize, { integer: true, min: 1 }),
+      learningRate: r.number('TRIBUTARY_CLIENT_LR', DEFAULT_LOCAL_SGD.learningRate, { min: 0 }),
       proximalMu: r.number('TRIBUTARY_PROXIMAL_MU', 0, { min: 0 }) || null,
     },
     evaluateEvery: r.number('TRIBUTARY_EVALUATE_EVERY', 1, { integer: true, min: 1 }),

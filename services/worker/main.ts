@@ -9,6 +9,7 @@ import { loadTf } from '../../lib/ml/backend.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
 import { loadConfigOrExit } from '../../lib/config.js';
 import { describeSecurity, withCredentials } from '../../lib/security/client.js';
+import { DEFAULT_LOCAL_SGD } from '../../lib/task/defaults.js';
 import { loadTask } from '../../lib/task/load.js';
 import { TaskModel } from '../../lib/task/model.js';
 import { mixSeed } from '../../lib/core/random.js';
@@ -22,10 +23,6 @@ import { VirtualFleet } from './fleet.js';
 import { syntheticTarget, syntheticTrainer } from './synthetic.js';
 import { warmUpTraining } from './warm-up.js';
 import type { TributaryError } from '../../lib/core/errors.js';
-
-/** The coordinator's defaults (TRIBUTARY_BATCH_SIZE, TRIBUTARY_CLIENT_LR) where the task sets none. */
-const WARM_UP_BATCH_SIZE = 32;
-const WARM_UP_LEARNING_RATE = 0.1;
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(() => loadWorkerConfig(withCredentials(process.env)));
@@ -192,7 +189,7 @@ async function main(): Promise<void> {
 
   const synthetic = config.trainer === 'synthetic';
   // The tasks' batch size is the coordinator's to set; the task's default is the likeliest.
-  const batchSize = task.defaults?.batchSize ?? WARM_UP_BATCH_SIZE;
+  const batchSize = task.defaults?.batchSize ?? DEFAULT_LOCAL_SGD.batchSize;
   await serve(
     {
       start: async () => {
@@ -207,7 +204,7 @@ async function main(): Promise<void> {
             config.warmUp,
             {
               batchSize,
-              learningRate: defaults.learningRate ?? WARM_UP_LEARNING_RATE,
+              learningRate: defaults.learningRate ?? DEFAULT_LOCAL_SGD.learningRate,
               proximalMu: defaults.proximalMu ?? null,
             },
           );
