@@ -66,6 +66,13 @@ describe('run process lifetime', () => {
         runsDir,
         '--run-id',
         'killed',
+        // No accuracy target, and workers alike: the run must still be training when it is killed.
+        // (With MNIST's 0.90 and one worker paced 10× slower, the run could reach its target, and
+        // stop on its own, before that worker's first update.)
+        '--target',
+        '0',
+        '--delay',
+        'none',
       ],
       {
         env: {
