@@ -29,6 +29,7 @@ export default defineConfig({
             'infra/**/*.test.ts',
             'test/fuzz/**/*.test.ts',
             'test/docs/**/*.test.ts',
+            'test/examples/**/*.test.ts',
             'cli/**/*.test.ts',
             'bench/**/*.test.ts',
           ],
