@@ -55,7 +55,7 @@ function cacheDir(): string {
 
 /**
  * The digits, from a binary cache that the first load writes (float32 pixels, then a label byte per
- * digit). Parsing the JSON costs every process about 0.3 s of CPU, and its parsed arrays stay
+ * digit). Parsing the JSON costs every process about 0.4 s of CPU, and its parsed arrays stay
  * in the module cache (about 60 MB); reading the cache takes milliseconds. A cache of the wrong
  * size is not trusted: it is written again. Where none can be written, every load parses.
  */

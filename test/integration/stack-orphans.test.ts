@@ -67,8 +67,8 @@ describe('run process lifetime', () => {
         '--run-id',
         'killed',
         // No accuracy target, and workers alike: the run must still be training when it is killed.
-        // (With MNIST's 0.90 and one worker paced 10× slower, the run could reach its target, and
-        // stop on its own, before that worker's first update.)
+        // (With MNIST's 0.90 and one worker paced 10× slower, the run could reach its target while
+        // the test waits for that worker's first update, and stop on its own before the kill.)
         '--target',
         '0',
         '--delay',
