@@ -15,8 +15,16 @@ import {
   BUDGET_SECONDS,
   DELAY_BASIS,
   DEVICE_MS_PER_SAMPLE,
+  type Engine,
   CONCURRENCY as PER_ROUND,
+  RESULT_NAMES,
+  resultName,
+  type Run,
   SEEDS,
+  startBenchStack,
+  STRATEGIES,
+  type Strategy,
+  timeToAccuracyRunner,
   WORKERS as CLIENTS,
 } from './tta.js';
 import { BENCH_DIR, machine, pythonThreads } from './common.js';
@@ -29,6 +37,7 @@ import {
 } from './flower/report.js';
 import { CpuMeter, cpuPerUpdate, type CpuSnapshot, type RunCpu } from './cpu.js';
 import { ensureVenv, PYTHON } from './flower/venv.js';
+import { roundOrder } from './statistics.js';
 
 export interface FlowerRun {
   readonly seed: number;
@@ -113,10 +122,24 @@ function readCurve(file: string): RoundPoint[] {
     .map((line) => JSON.parse(line) as RoundPoint);
 }
 
+/**
+ * Which Tributary engines run in turn with Flower, seed by seed (BENCH_FLOWER_ALTERNATE: `numpy`,
+ * `tfjs`, or both, comma-separated). Empty: Flower alone, compared with the tta and tta-numpy results
+ * already written, which an earlier part of the sitting made.
+ */
+function enginesToAlternate(value: string | undefined): Engine[] {
+  const engines = (value ?? '').split(',').filter(Boolean);
+  for (const e of engines)
+    if (e !== 'numpy' && e !== 'tfjs')
+      throw new Error(`BENCH_FLOWER_ALTERNATE: numpy, tfjs or both, comma-separated; got "${e}"`);
+  return [...new Set(engines)] as Engine[];
+}
+
 export async function runFlowerComparison(): Promise<void> {
   const flwrVersion = ensureVenv();
+  const alternate = enginesToAlternate(process.env.BENCH_FLOWER_ALTERNATE);
   const runs: FlowerRunResult[] = [];
-  for (const seed of SEEDS) {
+  const runFlowerSeed = async (seed: number): Promise<void> => {
     const dataDir = await exportMnistTask(seed, CLIENTS);
     const meter = new CpuMeter().start();
     const points = await runFlower({
@@ -131,6 +154,33 @@ export async function runFlowerComparison(): Promise<void> {
     console.log(
       JSON.stringify({ bench: 'flower', seed, rounds: points.length, final: points.at(-1)?.accuracy }),
     );
+  };
+  if (alternate.length === 0) {
+    for (const seed of SEEDS) await runFlowerSeed(seed);
+  } else {
+    // Tributary's stack runs throughout, idle while Flower runs (its CPU shows in Flower's rows).
+    const stack = await startBenchStack('flower');
+    const tributary = alternate.map((engine) => ({
+      runner: timeToAccuracyRunner(stack, engine, resultName(RESULT_NAMES[engine])),
+      runs: [] as Run[],
+    }));
+    try {
+      await tributary[0]?.runner.warmUp(); // the broker's, which every engine's runs share
+      for (const [i, seed] of SEEDS.entries()) {
+        const systems = [
+          () => runFlowerSeed(seed),
+          ...tributary.flatMap(({ runner, runs: mine }) =>
+            (Object.keys(STRATEGIES) as Strategy[]).map(
+              (strategy) => async () => void mine.push(await runner.measure(strategy, seed)),
+            ),
+          ),
+        ];
+        for (const runSystem of roundOrder(i, systems)) await runSystem();
+      }
+    } finally {
+      await stack.stop();
+    }
+    for (const { runner, runs: mine } of tributary) runner.write(mine, `Flower ${flwrVersion}`);
   }
   writeFlowerComparison(runs, {
     machine: machine(),
@@ -140,5 +190,6 @@ export async function runFlowerComparison(): Promise<void> {
     budgetSeconds: BUDGET_SECONDS,
     delayBasis: DELAY_BASIS,
     deviceMsPerSample: DELAY_BASIS === 'device' ? DEVICE_MS_PER_SAMPLE : null,
+    alternatedWith: alternate.length > 0 ? alternate : null,
   });
 }

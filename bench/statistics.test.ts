@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapRatio, pairedRatios, pairOrder, quartiles, smoothedCrossing } from './statistics.js';
+import {
+  bootstrapRatio,
+  pairedRatios,
+  pairOrder,
+  quartiles,
+  roundOrder,
+  smoothedCrossing,
+} from './statistics.js';
 
 describe('smoothedCrossing', () => {
   const curve = [0.5, 0.91, 0.6, 0.88, 0.91, 0.92, 0.93].map((y, i) => ({ x: i * 10, y }));
@@ -80,5 +87,24 @@ describe('pairOrder', () => {
       ['path', 'java'],
       ['java', 'path'],
     ]);
+  });
+});
+
+describe('roundOrder', () => {
+  it('rotates the items one place a round, so each takes each place once in as many rounds', () => {
+    const orders = [0, 1, 2, 3].map((r) => roundOrder(r, ['flower', 'fedavg', 'fedbuff']));
+    expect(orders).toEqual([
+      ['flower', 'fedavg', 'fedbuff'],
+      ['fedavg', 'fedbuff', 'flower'],
+      ['fedbuff', 'flower', 'fedavg'],
+      ['flower', 'fedavg', 'fedbuff'],
+    ]);
+    for (const place of [0, 1, 2]) expect(new Set(orders.slice(0, 3).map((o) => o[place])).size).toBe(3);
+  });
+
+  it('agrees with pairOrder on two items, and leaves one item or none as they are', () => {
+    for (const r of [0, 1, 2, 7]) expect(roundOrder(r, ['a', 'b'])).toEqual(pairOrder(r, 'a', 'b'));
+    expect(roundOrder(5, ['only'])).toEqual(['only']);
+    expect(roundOrder(3, [])).toEqual([]);
   });
 });

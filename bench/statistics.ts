@@ -99,3 +99,12 @@ export function pairedRatios(
 export function pairOrder<T>(round: number, first: T, second: T): [T, T] {
   return round % 2 === 0 ? [first, second] : [second, first];
 }
+
+/**
+ * The order of `items` in round `round`: rotated left by `round`, so over as many rounds as there
+ * are items each takes each place once, and a trend over the rounds favours none of them.
+ */
+export function roundOrder<T>(round: number, items: readonly T[]): T[] {
+  const n = items.length;
+  return items.map((_, i) => items[(i + round) % n] as T);
+}

@@ -9,7 +9,7 @@
  * place of the TypeScript workers (TF.js): Tributary with the training engine Flower's clients use.
  */
 import { join } from 'node:path';
-import { startStack } from '../infra/stack/index.js';
+import { startStack, type Stack } from '../infra/stack/index.js';
 import { benchmarkFleet, benchmarkRun, Federation } from '../lib/run/federation.js';
 import { pythonWorkerInterpreter } from '../examples/python-worker/interpreter.js';
 import type { RunReport } from '../services/coordinator/report.js';
@@ -105,17 +105,15 @@ export type Run = {
   cpu?: RunCpu | null;
 };
 
+/** One measured run, as runTimeToAccuracy and the interleaved flower bench make it. */
+export type RunOne = (strategy: Strategy, seed: number) => Promise<Run>;
+
 /**
- * Runs every seed under both strategies on one stack (after an unmeasured warm-up run) with the
- * given workers' engine, and writes the result under its name on this delay basis (resultName).
+ * Runs of the time-to-accuracy task with the given workers' engine on one stack, written under
+ * `bench`: `warmUp` once (unmeasured, see WARM_UP_SECONDS), then `measure` per strategy and seed.
  */
-export async function runTimeToAccuracy(engine: Engine = 'tfjs'): Promise<void> {
-  const bench = resultName(RESULT_NAMES[engine]);
+export function timeToAccuracyRunner(stack: Stack, engine: Engine, bench: string) {
   const python = engine === 'numpy' ? pythonWorkerInterpreter() : null;
-  const stack = await startStack({
-    onProgress: (message) => console.log(JSON.stringify({ bench, stack: message })),
-  });
-  const runs: Run[] = [];
   const dataDirs = new Map<number, string>();
   const runOne = async (strategy: Strategy, seed: number, budgetSeconds: number, label: string) => {
     if (python && !dataDirs.has(seed)) dataDirs.set(seed, await exportMnistTask(seed, WORKERS));
@@ -153,47 +151,69 @@ export async function runTimeToAccuracy(engine: Engine = 'tfjs'): Promise<void> 
     const run = await federation.run();
     return { report: run.report, cpu: cpuOfFederation(meter.stop(), run) };
   };
+  const warmUp = async (): Promise<void> => {
+    if (WARM_UP_SECONDS <= 0) return;
+    const first = SEEDS[0] ?? 1;
+    const { report } = await runOne('fedbuff', first, WARM_UP_SECONDS, `${bench}-warm-up`);
+    console.log(JSON.stringify({ bench, warmUp: { seconds: WARM_UP_SECONDS, versions: report.versions } }));
+  };
+  const measure: RunOne = async (strategy, seed) => {
+    const { report, cpu } = await runOne(strategy, seed, BUDGET_SECONDS, bench);
+    const reach = Object.fromEntries(TARGETS.map((t) => [String(t), firstReach(report, t)]));
+    console.log(
+      JSON.stringify({
+        bench,
+        strategy,
+        seed,
+        finalAccuracy: report.finalAccuracy,
+        trainingStartedSeconds: report.trainingStartedSeconds,
+        reach,
+        versions: report.versions,
+        updates: report.updatesAccepted,
+        cores: cpu?.totalCores,
+        cpuMsPerUpdate: cpu?.cpuMsPerUpdate,
+      }),
+    );
+    return { strategy, seed, report, reach, cpu };
+  };
+  const write = (runs: readonly Run[], alternatedWith: string | null = null): void =>
+    writeTimeToAccuracy(runs, {
+      engine,
+      machine: machine(),
+      stackMode: stack.mode,
+      seeds: SEEDS,
+      workers: WORKERS,
+      minWorkers: WORKERS,
+      budgetSeconds: BUDGET_SECONDS,
+      delayBasis: DELAY_BASIS,
+      deviceMsPerSample: DELAY_BASIS === 'device' ? DEVICE_MS_PER_SAMPLE : null,
+      warmUpSeconds: WARM_UP_SECONDS,
+      stepClient: process.env.TRIBUTARY_KAFKA_CLIENT === 'librdkafka' ? 'librdkafka' : 'kafkajs',
+      alternatedWith,
+    });
+  return { warmUp, measure, write };
+}
+
+/** The stack the time-to-accuracy runs share, started with progress lines under `bench`. */
+export const startBenchStack = (bench: string): Promise<Stack> =>
+  startStack({ onProgress: (message) => console.log(JSON.stringify({ bench, stack: message })) });
+
+/**
+ * Runs every seed under both strategies on one stack (after an unmeasured warm-up run) with the
+ * given workers' engine, and writes the result under its name on this delay basis (resultName).
+ */
+export async function runTimeToAccuracy(engine: Engine = 'tfjs'): Promise<void> {
+  const bench = resultName(RESULT_NAMES[engine]);
+  const stack = await startBenchStack(bench);
+  const runner = timeToAccuracyRunner(stack, engine, bench);
+  const runs: Run[] = [];
   try {
-    if (WARM_UP_SECONDS > 0) {
-      const first = SEEDS[0] ?? 1;
-      const { report } = await runOne('fedbuff', first, WARM_UP_SECONDS, `${bench}-warm-up`);
-      console.log(JSON.stringify({ bench, warmUp: { seconds: WARM_UP_SECONDS, versions: report.versions } }));
-    }
-    for (const seed of SEEDS) {
-      for (const strategy of Object.keys(STRATEGIES) as Strategy[]) {
-        const { report, cpu } = await runOne(strategy, seed, BUDGET_SECONDS, bench);
-        const reach = Object.fromEntries(TARGETS.map((t) => [String(t), firstReach(report, t)]));
-        runs.push({ strategy, seed, report, reach, cpu });
-        console.log(
-          JSON.stringify({
-            bench,
-            strategy,
-            seed,
-            finalAccuracy: report.finalAccuracy,
-            trainingStartedSeconds: report.trainingStartedSeconds,
-            reach,
-            versions: report.versions,
-            updates: report.updatesAccepted,
-            cores: cpu?.totalCores,
-            cpuMsPerUpdate: cpu?.cpuMsPerUpdate,
-          }),
-        );
-      }
-    }
+    await runner.warmUp();
+    for (const seed of SEEDS)
+      for (const strategy of Object.keys(STRATEGIES) as Strategy[])
+        runs.push(await runner.measure(strategy, seed));
   } finally {
     await stack.stop();
   }
-  writeTimeToAccuracy(runs, {
-    engine,
-    machine: machine(),
-    stackMode: stack.mode,
-    seeds: SEEDS,
-    workers: WORKERS,
-    minWorkers: WORKERS,
-    budgetSeconds: BUDGET_SECONDS,
-    delayBasis: DELAY_BASIS,
-    deviceMsPerSample: DELAY_BASIS === 'device' ? DEVICE_MS_PER_SAMPLE : null,
-    warmUpSeconds: WARM_UP_SECONDS,
-    stepClient: process.env.TRIBUTARY_KAFKA_CLIENT === 'librdkafka' ? 'librdkafka' : 'kafkajs',
-  });
+  runner.write(runs);
 }

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { writeLineChart, type Series } from '../../lib/chart.js';
 import type { DelayBasis } from '../../services/worker/delay.js';
-import { CONCURRENCY as PER_ROUND, resultName, TARGETS } from '../tta.js';
+import { type Engine, CONCURRENCY as PER_ROUND, RESULT_NAMES, resultName, TARGETS } from '../tta.js';
 import { trainingCurve, versionSeconds, type CurveReport } from '../curves.js';
 import {
   type ComparisonContext,
@@ -48,6 +48,12 @@ export function trainingStart(points: readonly RoundPoint[]): number {
 export interface FlowerContext extends ComparisonContext {
   readonly flwrVersion: string;
   readonly clients: number;
+  /**
+   * The Tributary engines whose runs alternated with Flower's, seed by seed, on one stack
+   * (BENCH_FLOWER_ALTERNATE): only their results are compared. null: Flower ran alone, beside
+   * whichever tta results were written before.
+   */
+  readonly alternatedWith?: readonly Engine[] | null;
 }
 
 /** `npm run bench -- flower --render`: the summary and chart again from bench/results/flower.json. */
@@ -61,6 +67,7 @@ export function renderFlowerComparison(): void {
       budgetSeconds: number;
       delayBasis?: DelayBasis;
       deviceMsPerSample?: number | null;
+      alternatedWith?: Engine[] | null;
     };
     runs: FlowerRunResult[];
   }>(resultName('flower'));
@@ -132,10 +139,12 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
   };
   // Tributary's runs of the same task, if bench tta (TF.js workers) and tta-numpy (NumPy) have been run.
   // Device-paced runs are compared with device-paced runs (tta-device, tta-numpy-device).
+  const alternatedWith = context.alternatedWith ?? null;
   const tributary = [
-    { bench: resultName('tta', delayBasis), suffix: '' },
-    { bench: resultName('tta-numpy', delayBasis), suffix: ' (NumPy workers)' },
+    { engine: 'tfjs' as const, bench: resultName('tta', delayBasis), suffix: '' },
+    { engine: 'numpy' as const, bench: resultName('tta-numpy', delayBasis), suffix: ' (NumPy workers)' },
   ]
+    .filter((t) => alternatedWith === null || alternatedWith.includes(t.engine))
     .map((t) => ({ ...t, result: readResult<TtaResult>(t.bench) }))
     .flatMap(({ bench, suffix, result }) => (result ? [{ bench, suffix, result, runs: result.runs }] : []));
   const tributaryReports = Object.fromEntries(
@@ -208,6 +217,10 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
         ? `The delay model is a device's: each client is a device of its own that trains ${context.deviceMsPerSample ?? '?'} ms a sample, and a client's training takes m × that for its shard (a client that took longer here sends when it is done), so neither the training engine nor this host's two shared cores set the pace (BENCH_DELAY_BASIS=device; the host-paced comparison is flower.md). What differs is the orchestration (and, at the host's limit, the engine).`
         : `The delay model multiplies each client's own measured training time (${delayBasis === 'cpu' ? 'its CPU time: on two shared cores, wall time would include waiting for a core, which the slow site multiplies by 10' : 'its wall time'}), so the training engine sets the pace: on this machine numpy trains a shard's epoch in about 8 ms, TF.js in about 26 ms with hand-derived gradients (each op dispatched to TensorFlow on its own, 10–50 µs each: docs/native-tensorflow.md). The rows marked (NumPy workers) take the engine out of the comparison: Tributary with the protocol's Python worker (examples/python-worker, bench tta-numpy), which trains with NumPy as Flower's clients do, so what differs there is the orchestration.`
     }`,
+    '',
+    alternatedWith === null
+      ? "Order: Flower's runs one after another, compared with Tributary's from bench tta and tta-numpy, run earlier (a change in the machine's speed between them falls on one system; BENCH_FLOWER_ALTERNATE runs them in turn)."
+      : `Order: seed by seed, Flower's run and Tributary's (${alternatedWith.map((e) => RESULT_NAMES[e]).join(', ')}) in turn, in an order that rotates each seed, on one stack started once (after one unmeasured FedBuff run, which warms the broker's JIT); a change in the machine's speed during the sitting falls on every system alike. Tributary's broker and registry stay up, idle, while Flower runs: their CPU shows in Flower's row of the CPU table.`,
     '',
     "Clock: seconds count from the first task handed out (Flower: the first round's clients chosen, once all of them are connected; Tributary: the first lease, once every worker has checked in), as in bench tta; start-up before it (processes, connections) is shown apart and included in the \"from start\" column. A model counts from when it exists, as Flower's curve stamps a round before evaluating it: for Tributary, when its version was committed, not when its central evaluation (which runs beside the fold path) finished. Reports from before that was recorded fall back to the evaluation's end.",
     '',
@@ -313,6 +326,7 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
         budgetSeconds,
         delayBasis: context.delayBasis,
         deviceMsPerSample: context.deviceMsPerSample ?? null,
+        alternatedWith,
       },
       flower,
       perRun,

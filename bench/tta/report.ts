@@ -47,6 +47,8 @@ export interface RunContext extends ComparisonContext {
   readonly warmUpSeconds: number;
   /** Who wrote the server steps (TRIBUTARY_KAFKA_CLIENT; `auto` keeps kafkajs for them); null: not recorded. */
   readonly stepClient: string | null;
+  /** Whose runs these alternated with, seed by seed, on the same stack (bench flower's); null: none. */
+  readonly alternatedWith?: string | null;
 }
 
 /** `npm run bench -- tta --render`: the summary and chart again from bench/results/tta.json. */
@@ -62,6 +64,7 @@ export function renderTimeToAccuracy(engine: Engine = 'tfjs'): void {
       minWorkers?: number;
       warmUpSeconds?: number;
       stepClient?: string;
+      alternatedWith?: string | null;
       deviceMsPerSample?: number | null;
     };
     runs: Run[];
@@ -73,6 +76,7 @@ export function renderTimeToAccuracy(engine: Engine = 'tfjs'): void {
     minWorkers: saved.parameters.minWorkers ?? 0,
     warmUpSeconds: saved.parameters.warmUpSeconds ?? 0,
     stepClient: saved.parameters.stepClient ?? null,
+    alternatedWith: saved.parameters.alternatedWith ?? null,
     engine,
     machine: saved.machine,
     stackMode: saved.stackMode,
@@ -142,7 +146,7 @@ export function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): 
     '',
     workersAre,
     '',
-    `${workers} workers, Dirichlet(0.5) split of MNIST, seeds ${seeds.join(', ')}; client delays log-normal (σ 0.6) with one worker in ten 10× slower, ${delayBasisWords(delayBasis, context.deviceMsPerSample)}; ${CONCURRENCY} tasks in flight for both; FedBuff K = 2, polynomial staleness (a = 0.5); FedAvg K = cohort = ${CONCURRENCY}, maximum staleness 0; server SGD, learning rate 1; local: 1 epoch, batch 32, learning rate 0.1; each run has ${budgetSeconds} s of coordinator wall time. Medians over seeds.${warmUpSeconds > 0 ? ` Before them, one unmeasured ${warmUpSeconds}-s FedBuff run on the same stack warms the broker (a JVM: its JIT compiler takes a quarter to a half of a core for about the first minute of traffic), as a long-running broker is.` : ''}${context.stepClient ? ` Server steps written by ${context.stepClient} (TRIBUTARY_KAFKA_CLIENT).` : ''}`,
+    `${workers} workers, Dirichlet(0.5) split of MNIST, seeds ${seeds.join(', ')}; client delays log-normal (σ 0.6) with one worker in ten 10× slower, ${delayBasisWords(delayBasis, context.deviceMsPerSample)}; ${CONCURRENCY} tasks in flight for both; FedBuff K = 2, polynomial staleness (a = 0.5); FedAvg K = cohort = ${CONCURRENCY}, maximum staleness 0; server SGD, learning rate 1; local: 1 epoch, batch 32, learning rate 0.1; each run has ${budgetSeconds} s of coordinator wall time. Medians over seeds.${warmUpSeconds > 0 ? ` Before them, one unmeasured ${warmUpSeconds}-s FedBuff run on the same stack warms the broker (a JVM: its JIT compiler takes a quarter to a half of a core for about the first minute of traffic), as a long-running broker is.` : ''}${context.stepClient ? ` Server steps written by ${context.stepClient} (TRIBUTARY_KAFKA_CLIENT).` : ''}${context.alternatedWith ? ` Run seed by seed in turn with ${context.alternatedWith}'s, in an order that rotates each seed, so a change in the machine's speed during the sitting falls on every system alike.` : ''}`,
     '',
     `Clock: seconds count from the first task the coordinator leases (training starts there)${minWorkers >= workers ? ", which waits until every worker has checked in (TRIBUTARY_MIN_WORKERS), as Flower's first round waits for all its clients" : ", at the first worker's check-in (these runs did not wait for the whole fleet)"}. Before it is start-up that does not depend on the strategy (loading TF.js, joining Kafka groups, publishing version 0${minWorkers >= workers ? ', the fleet coming online' : ''}); the 'from start' columns include it.`,
     '',
@@ -240,6 +244,7 @@ export function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): 
         minWorkers,
         warmUpSeconds,
         stepClient: context.stepClient,
+        alternatedWith: context.alternatedWith ?? null,
         concurrency: CONCURRENCY,
         strategies: STRATEGIES,
         targets: TARGETS,
