@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { writeLineChart, type Series } from '../../lib/chart.js';
 import type { DelayBasis } from '../../services/worker/delay.js';
-import { type Engine, CONCURRENCY as PER_ROUND, RESULT_NAMES, resultName, TARGETS } from '../tta.js';
+import { type Engine, CONCURRENCY as PER_ROUND, resultName, TARGETS } from '../tta.js';
 import { trainingCurve, versionSeconds, type CurveReport } from '../curves.js';
 import {
   type ComparisonContext,
@@ -50,8 +50,8 @@ export interface FlowerContext extends ComparisonContext {
   readonly clients: number;
   /**
    * The Tributary engines whose runs alternated with Flower's, seed by seed, on one stack
-   * (BENCH_FLOWER_ALTERNATE): only their results are compared. null: Flower ran alone, beside
-   * whichever tta results were written before.
+   * (BENCH_FLOWER_ALTERNATE); null: none, Flower ran alone. Other engines' tta results, written
+   * before, are compared too, and the report says they were run apart.
    */
   readonly alternatedWith?: readonly Engine[] | null;
 }
@@ -144,9 +144,10 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
     { engine: 'tfjs' as const, bench: resultName('tta', delayBasis), suffix: '' },
     { engine: 'numpy' as const, bench: resultName('tta-numpy', delayBasis), suffix: ' (NumPy workers)' },
   ]
-    .filter((t) => alternatedWith === null || alternatedWith.includes(t.engine))
     .map((t) => ({ ...t, result: readResult<TtaResult>(t.bench) }))
-    .flatMap(({ bench, suffix, result }) => (result ? [{ bench, suffix, result, runs: result.runs }] : []));
+    .flatMap(({ engine, bench, suffix, result }) =>
+      result ? [{ engine, bench, suffix, result, runs: result.runs }] : [],
+    );
   const tributaryReports = Object.fromEntries(
     tributary.flatMap(({ suffix, runs }) =>
       ['fedavg', 'fedbuff'].map((strategy) => [
@@ -218,9 +219,7 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
         : `The delay model multiplies each client's own measured training time (${delayBasis === 'cpu' ? 'its CPU time: on two shared cores, wall time would include waiting for a core, which the slow site multiplies by 10' : 'its wall time'}), so the training engine sets the pace: on this machine numpy trains a shard's epoch in about 8 ms, TF.js in about 26 ms with hand-derived gradients (each op dispatched to TensorFlow on its own, 10–50 µs each: docs/native-tensorflow.md). The rows marked (NumPy workers) take the engine out of the comparison: Tributary with the protocol's Python worker (examples/python-worker, bench tta-numpy), which trains with NumPy as Flower's clients do, so what differs there is the orchestration.`
     }`,
     '',
-    alternatedWith === null
-      ? "Order: Flower's runs one after another, compared with Tributary's from bench tta and tta-numpy, run earlier (a change in the machine's speed between them falls on one system; BENCH_FLOWER_ALTERNATE runs them in turn)."
-      : `Order: seed by seed, Flower's run and Tributary's (${alternatedWith.map((e) => RESULT_NAMES[e]).join(', ')}) in turn, in an order that rotates each seed, on one stack started once (after one unmeasured FedBuff run, which warms the broker's JIT); a change in the machine's speed during the sitting falls on every system alike. Tributary's broker and registry stay up, idle, while Flower runs: their CPU shows in Flower's row of the CPU table.`,
+    orderWords(tributary, alternatedWith),
     '',
     "Clock: seconds count from the first task handed out (Flower: the first round's clients chosen, once all of them are connected; Tributary: the first lease, once every worker has checked in), as in bench tta; start-up before it (processes, connections) is shown apart and included in the \"from start\" column. A model counts from when it exists, as Flower's curve stamps a round before evaluating it: for Tributary, when its version was committed, not when its central evaluation (which runs beside the fold path) finished. Reports from before that was recorded fall back to the evaluation's end.",
     '',
@@ -337,6 +336,25 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
   );
   console.log(md);
   console.log(JSON.stringify({ bench: 'flower', written: files }));
+}
+
+/** How the runs were ordered: which Tributary results alternated with Flower's, which were run apart. */
+function orderWords(
+  tributary: readonly { engine: Engine; bench: string }[],
+  alternatedWith: readonly Engine[] | null,
+): string {
+  const alternated = tributary.filter((t) => alternatedWith?.includes(t.engine)).map((t) => t.bench);
+  const apart = tributary.filter((t) => !alternatedWith?.includes(t.engine)).map((t) => t.bench);
+  return [
+    alternated.length > 0
+      ? `Order: seed by seed, Flower's run and Tributary's (${alternated.join(', ')}) in turn, in an order that rotates each seed, on one stack started once (after one unmeasured FedBuff run, which warms the broker's JIT), so a change in the machine's speed during the sitting falls on every system alike (BENCH_FLOWER_ALTERNATE). Tributary's broker and registry stay up, idle, while Flower runs: their CPU shows in Flower's row of the CPU table.`
+      : '',
+    apart.length > 0
+      ? `${alternated.length > 0 ? '' : 'Order: '}Tributary's ${apart.join(' and ')} ${apart.length > 1 ? 'were' : 'was'} run apart from Flower's runs, at another time, so a change in the machine's speed between them falls on one side (BENCH_FLOWER_ALTERNATE runs them in turn).`
+      : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
 }
 
 /** The versions (rounds) at which flower.md sets the two clocks side by side. */
