@@ -6,6 +6,7 @@
  * 10 clients with 4 training at once, and the delay model (log-normal σ 0.6, one in ten 10×
  * slower), the wall-clock budget and the machine. What differs: Flower clients train with numpy,
  * Tributary's workers with TF.js (their samples/s are reported), and Flower's transport is gRPC.
+ * With BENCH_FLOWER_ALTERNATE, Tributary's runs take turns with Flower's, seed by seed.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -124,8 +125,8 @@ function readCurve(file: string): RoundPoint[] {
 
 /**
  * Which Tributary engines run in turn with Flower, seed by seed (BENCH_FLOWER_ALTERNATE: `numpy`,
- * `tfjs`, or both, comma-separated). Empty: Flower alone, compared with the tta and tta-numpy results
- * already written, which an earlier part of the sitting made.
+ * `tfjs`, or both, comma-separated). Empty: Flower alone, compared with whatever tta and tta-numpy
+ * results were written before, at another time.
  */
 function enginesToAlternate(value: string | undefined): Engine[] {
   const engines = (value ?? '').split(',').filter(Boolean);

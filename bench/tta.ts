@@ -105,7 +105,7 @@ export type Run = {
   cpu?: RunCpu | null;
 };
 
-/** One measured run, as runTimeToAccuracy and the interleaved flower bench make it. */
+/** One measured run, as runTimeToAccuracy and the alternating flower bench make it. */
 export type RunOne = (strategy: Strategy, seed: number) => Promise<Run>;
 
 /**
