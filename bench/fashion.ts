@@ -19,7 +19,7 @@ import type { RunReport } from '../services/coordinator/report.js';
 import { fashionSplit, siloExamples, testExamples } from '../examples/fashion-mnist/data.js';
 import { machine, RESULTS_DIR, table, writeResult } from './common.js';
 import { runFlower } from './flower.js';
-import { trainingStart, type RoundPoint } from './flower/report.js';
+import { trainingStart, type RoundPoint } from './flower/round-points.js';
 import { writeImages } from './exported-task.js';
 import { ensureVenv } from './flower/venv.js';
 import { trainingCurve } from './curves.js';

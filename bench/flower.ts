@@ -30,12 +30,8 @@ import {
 } from './tta.js';
 import { BENCH_DIR, machine, pythonThreads } from './common.js';
 import { exportMnistTask } from './exported-task.js';
-import {
-  trainingStart,
-  writeFlowerComparison,
-  type FlowerRunResult,
-  type RoundPoint,
-} from './flower/report.js';
+import { writeFlowerComparison, type FlowerRunResult } from './flower/report.js';
+import { trainingStart, type RoundPoint } from './flower/round-points.js';
 import { CpuMeter, cpuPerUpdate, type CpuSnapshot, type RunCpu } from './cpu.js';
 import { ensureVenv, PYTHON } from './flower/venv.js';
 import { roundOrder } from './statistics.js';
