@@ -105,9 +105,6 @@ export type Run = {
   cpu?: RunCpu | null;
 };
 
-/** One measured run, as runTimeToAccuracy and the alternating flower bench make it. */
-export type RunOne = (strategy: Strategy, seed: number) => Promise<Run>;
-
 /**
  * Runs of the time-to-accuracy task with the given workers' engine on one stack, written under
  * `bench`: `warmUp` once (unmeasured, see WARM_UP_SECONDS), then `measure` per strategy and seed.
@@ -157,7 +154,7 @@ export function timeToAccuracyRunner(stack: Stack, engine: Engine, bench: string
     const { report } = await runOne('fedbuff', first, WARM_UP_SECONDS, `${bench}-warm-up`);
     console.log(JSON.stringify({ bench, warmUp: { seconds: WARM_UP_SECONDS, versions: report.versions } }));
   };
-  const measure: RunOne = async (strategy, seed) => {
+  const measure = async (strategy: Strategy, seed: number): Promise<Run> => {
     const { report, cpu } = await runOne(strategy, seed, BUDGET_SECONDS, bench);
     const reach = Object.fromEntries(TARGETS.map((t) => [String(t), firstReach(report, t)]));
     console.log(
