@@ -42,6 +42,10 @@ export interface EncodedTensors {
 const BYTES_PER_ELEMENT: Record<TensorEncoding, number> = { FLOAT32: 4, FLOAT16: 2, INT8_AFFINE: 1 };
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** The bytes `elements` values take encoded as `encoding` (an update's data, before chunking). */
+export const encodedBytes = (elements: number, encoding: TensorEncoding): number =>
+  elements * BYTES_PER_ELEMENT[encoding];
+
 export function elementCount(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -54,7 +58,7 @@ export function encodeTensors(
 ): EncodedTensors {
   if (!littleEndian) throw new WireError('TRIB_UNSUPPORTED_ENCODING', 'big-endian hosts are not supported');
   const width = BYTES_PER_ELEMENT[encoding];
-  let total = 0;
+  let elements = 0;
   for (const t of tensors) {
     if (elementCount(t.shape) !== t.values.length) {
       throw new WireError(
@@ -62,8 +66,9 @@ export function encodeTensors(
         `tensor ${t.name}: shape [${t.shape}] does not hold ${t.values.length} values`,
       );
     }
-    total += t.values.length * width;
+    elements += t.values.length;
   }
+  const total = encodedBytes(elements, encoding);
   const data = new Uint8Array(total);
   const descriptors: TensorDescriptor[] = [];
   let offset = 0;

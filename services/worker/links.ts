@@ -229,7 +229,8 @@ export interface LinkOptions {
   readonly modelCacheBytes: number;
   /**
    * Connect each worker's transactional producer at start (a real worker: it fences what a killed
-   * predecessor left open at once) or on its first multi-record update (virtual workers).
+   * predecessor left open at once; virtual workers whose every update is chunked) or on its first
+   * multi-record update (other virtual workers).
    */
   readonly eagerTransactions: boolean;
 }
