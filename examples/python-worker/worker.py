@@ -441,7 +441,7 @@ class Worker:
                 log("partition-settling", topic=partition.topic, error=str(error))
                 time.sleep(0.2)
 
-    def check_in(self, wait=True):
+    def check_in(self):
         record = {
             "workerId": self.args.worker_id, "jobId": self.args.job, "silo": self.args.silo,
             "numExamples": self.last_examples,
@@ -450,10 +450,7 @@ class Worker:
         }
         self.out.produce(self.topic("checkins"), key=self.args.worker_id,
                          value=self.serde.encode(self.checkin_id, "worker-check-in.v2.avsc", record))
-        if wait:
-            self.out.flush(10)
-        else:  # sent at once (linger 0); the update's flush later waits for both
-            self.out.poll(0)
+        self.out.flush(10)
 
     def read_models(self, timeout):
         """Holds the models topic's new records by version; a record whose version cannot be read
@@ -507,14 +504,12 @@ class Worker:
         return self.models.versions.get(version)
 
     def handle(self, task, received_at):
-        # Protocol rule 3: say TRAINING at once, so the coordinator does not read a later IDLE as a
-        # drop. Sent, not awaited: the round's clock runs while the worker waits for an ack.
+        # Protocol rule 3: no check-in while training (the lease said TRAINING), and no IDLE heartbeat.
         self.state, self.current = "TRAINING", task["taskId"]
-        self.check_in(wait=False)
         start = self.model(task["baseVersion"])
         if start is None:
             log("model-version-unavailable", baseVersion=task["baseVersion"])
-            return
+            return False
         began = model_ready = int(time.time() * 1000)
         cpu_began = time.process_time()
         trained, examples, loss = train(start, self.layers, self.features, self.labels, task["hyperparameters"], self.rng)
@@ -559,6 +554,7 @@ class Worker:
         log("update-published", updateId=update_id, baseVersion=task["baseVersion"], encoding=encoding,
             records=len(values), numExamples=examples, loss=round(loss, 4),
             ackMs=round((time.time() - sent_at) * 1000, 1))
+        return True
 
     def run(self):
         last_check_in = time.time()
@@ -574,9 +570,11 @@ class Worker:
                     task = None
                 mine = task and task["workerId"] == self.args.worker_id and task["jobId"] == self.args.job
                 if mine and task["deadlineMs"] >= time.time() * 1000:
-                    self.handle(task, received_at)
+                    published = self.handle(task, received_at)
                     self.state, self.current = "IDLE", None
-                    self.check_in()
+                    # Protocol rule 2: a published update says IDLE for us; without one, say it.
+                    if not published:
+                        self.check_in()
                     last_check_in = time.time()
             if self.state == "IDLE" and time.time() - last_check_in >= self.args.check_in_seconds:
                 self.check_in()

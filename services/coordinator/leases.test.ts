@@ -37,8 +37,7 @@ describe('LeaseBook', () => {
     expect(first).toEqual(['a', 'b']);
     first.forEach((w, i) => book.issue(`t${i}`, w, 0, 10));
     expect(book.plan(11, 0)).toEqual([]);
-    book.complete('t0');
-    book.checkIn(idle('a', 500), 500);
+    book.complete('t0', 'a', 500);
     expect(book.plan(501, 0).map((w) => w.workerId)).toEqual(['c']);
   });
 
@@ -57,7 +56,7 @@ describe('LeaseBook', () => {
     book.checkIn(idle('a', 500), 1001); // sent before the expiry: still unresponsive
     expect(book.plan(1002, 0).map((w) => w.workerId)).toEqual(['b']);
     book.issue('t1', 'b', 0, 1002);
-    book.complete('t1');
+    book.complete('t1', 'b', 1400);
     book.checkIn(idle('a', 1500), 1500);
     expect(book.plan(1501, 0).map((w) => w.workerId)).toContain('a');
   });
@@ -92,9 +91,8 @@ describe('LeaseBook', () => {
       const [worker] = book.plan(now, 0);
       expect(worker?.workerId).toBe('a');
       const lease = book.issue(`t${i}`, 'a', 0, now);
-      book.complete(lease.taskId);
+      book.complete(lease.taskId, 'a', now);
       book.rejected(lease, now);
-      book.checkIn(idle('a', now), now);
       const until = book.workers.get('a')?.backoffUntilMs ?? 0;
       waits.push(until - now);
       expect(book.plan(until - 1, 0)).toEqual([]);
@@ -102,7 +100,7 @@ describe('LeaseBook', () => {
     }
     expect(waits).toEqual([1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000]);
     const lease = book.issue('ok', 'a', 0, now);
-    book.complete('ok');
+    book.complete('ok', 'a', now);
     book.folded(lease);
     book.rejected(lease, now);
     expect((book.workers.get('a')?.backoffUntilMs ?? 0) - now).toBe(1000);
@@ -117,8 +115,7 @@ describe('LeaseBook', () => {
     });
     ['a', 'b', 'c', 'd'].forEach((w) => book.checkIn(idle(w), 0));
     book.plan(1, 0).forEach((w, i) => book.issue(`t${i}`, w.workerId, 0, 1));
-    book.complete('t0'); // one update in the buffer
-    book.checkIn(idle('a', 500), 500);
+    book.complete('t0', 'a', 500); // one update in the buffer
     expect(book.plan(501, 1)).toEqual([]); // 2 leases + 1 buffered = K
     book.expire(1001); // both remaining leases expire mid-round
     expect(book.plan(1002, 1).map((w) => w.workerId)).toEqual(['d', 'a']);
@@ -155,7 +152,7 @@ describe('LeaseBook', () => {
     book.issue('ta', 'a', 0, 0);
     book.issue('tb', 'b', 0, 0);
     book.issue('tc', 'c', 0, 500);
-    expect(book.complete('ta')?.workerId).toBe('a');
+    expect(book.complete('ta', 'a', 100)?.workerId).toBe('a');
     expect(book.leaseOf('a')).toBeUndefined();
     expect(book.checkIn({ ...idle('b', 400), state: 'LEAVING' }, 400)?.taskId).toBe('tb');
     expect(book.leaseOf('b')).toBeUndefined();
@@ -163,6 +160,56 @@ describe('LeaseBook', () => {
     expect(book.leaseOf('c')?.taskId).toBe('tc');
     expect(book.expire(1500).map((l) => l.taskId)).toEqual(['tc']);
     expect(book.leaseOf('c')).toBeUndefined();
-    expect(book.complete('tc')).toBeUndefined();
+    expect(book.complete('tc', 'c', 1500)).toBeUndefined();
+  });
+  it('takes an update from the leased worker as its IDLE check-in: leasable again at once', () => {
+    const policy = { concurrency: 1, synchronousRound: null, taskDeadlineMs: 10_000, idleGraceMs: 100 };
+    const book = new LeaseBook(policy);
+    ['a', 'b'].forEach((w) => book.checkIn(idle(w), 0));
+    book.issue('t0', 'a', 0, 1);
+    expect(book.workers.get('a')?.state).toBe('TRAINING');
+    expect(book.complete('t0', 'a', 50)?.taskId).toBe('t0');
+    expect(book.workers.get('a')).toMatchObject({ state: 'IDLE', lastSeenMs: 50 });
+    book.issue('t1', 'b', 0, 51);
+    book.complete('t1', 'b', 60);
+    expect(book.plan(61, 0).map((w) => w.workerId)).toEqual(['a']);
+  });
+
+  it('reads a TRAINING check-in that arrives after its task’s update as old news', () => {
+    const policy = { concurrency: 1, synchronousRound: null, taskDeadlineMs: 10_000, idleGraceMs: 100 };
+    const book = new LeaseBook(policy);
+    book.checkIn(idle('a'), 0);
+    book.issue('t0', 'a', 0, 1);
+    book.complete('t0', 'a', 50);
+    // Check-ins and updates are different topics: the check-in sent on t0's arrival comes second.
+    book.checkIn({ ...idle('a', 2), state: 'TRAINING', currentTaskId: 't0' }, 51);
+    expect(book.workers.get('a')?.state).toBe('IDLE');
+    expect(book.plan(52, 0).map((w) => w.workerId)).toEqual(['a']);
+    book.issue('t1', 'a', 1, 52);
+    book.checkIn({ ...idle('a', 53), state: 'TRAINING', currentTaskId: 't1' }, 54);
+    expect(book.workers.get('a')?.state).toBe('TRAINING');
+  });
+
+  it('ends the lease but keeps its worker training when the update names another worker', () => {
+    const policy = { concurrency: 2, synchronousRound: null, taskDeadlineMs: 10_000, idleGraceMs: 100 };
+    const book = new LeaseBook(policy);
+    ['a', 'b'].forEach((w) => book.checkIn(idle(w), 0));
+    book.issue('t0', 'a', 0, 1);
+    expect(book.complete('t0', 'mallory', 50)?.workerId).toBe('a');
+    expect(book.workers.get('a')?.state).toBe('TRAINING');
+    expect(book.plan(51, 0).map((w) => w.workerId)).toEqual(['b']);
+  });
+
+  it('leaves a worker training on a later task when a late update answers its expired lease', () => {
+    const policy = { concurrency: 1, synchronousRound: null, taskDeadlineMs: 1000, idleGraceMs: 100 };
+    const book = new LeaseBook(policy);
+    book.checkIn(idle('a'), 0);
+    book.issue('t0', 'a', 0, 0);
+    book.expire(1000);
+    book.checkIn(idle('a', 1100), 1100);
+    book.issue('t1', 'a', 1, 1101);
+    expect(book.complete('t0', 'a', 1200)).toBeUndefined();
+    expect(book.workers.get('a')?.state).toBe('TRAINING');
+    expect(book.leaseOf('a')?.taskId).toBe('t1');
   });
 });

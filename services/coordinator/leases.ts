@@ -33,6 +33,11 @@ export interface WorkerRecord {
   /** Updates rejected in a row, and until when the worker gets no lease because of them. */
   rejectedInARow: number;
   backoffUntilMs: number;
+  /**
+   * The task whose update last said this worker was idle again. Check-ins and updates travel on
+   * different topics, so its TRAINING check-in can be read after the update: old news, not a state.
+   */
+  answeredTaskId: string | null;
   /** The latest problem the worker reported (a model it could not read, ...), or null. */
   problem: { code: string; message: string; version: number | null; atMs: number } | null;
 }
@@ -115,6 +120,7 @@ export class LeaseBook {
       backend: string;
       state: WorkerRecord['state'];
       sentAtMs: number;
+      currentTaskId?: string | null;
       problem?: WorkerRecord['problem'];
     },
     nowMs: number,
@@ -135,13 +141,16 @@ export class LeaseBook {
       unresponsiveSinceMs: null,
       rejectedInARow: 0,
       backoffUntilMs: 0,
+      answeredTaskId: null,
       problem: null,
     };
+    const answered =
+      c.state === 'TRAINING' && c.currentTaskId != null && c.currentTaskId === record.answeredTaskId;
     Object.assign(record, {
       silo: c.silo,
       numExamples: c.numExamples,
       backend: c.backend,
-      state: c.state,
+      state: answered ? record.state : c.state,
       lastSeenMs: nowMs,
       problem: c.problem ?? null,
     });
@@ -160,10 +169,22 @@ export class LeaseBook {
     return undefined;
   }
 
-  /** Ends the lease a task's update answered (whether or not it was still live). */
-  complete(taskId: string): Lease | undefined {
+  /**
+   * Ends the lease a task's update answered (whether or not it was still live). An update from the
+   * worker the lease named also says that worker is idle again (docs/protocol.md, rule 2): it can
+   * be leased to at once, without an IDLE check-in of its own, which would cost the broker, this
+   * process and the worker a record for every update.
+   */
+  complete(taskId: string, fromWorkerId: string, nowMs: number): Lease | undefined {
     const lease = this.leases.get(taskId);
-    if (lease) this.end(lease);
+    if (!lease) return undefined;
+    this.end(lease);
+    const worker = this.workers.get(lease.workerId);
+    if (worker && lease.workerId === fromWorkerId) {
+      if (worker.state === 'TRAINING') worker.state = 'IDLE'; // one LEAVING stays so
+      worker.lastSeenMs = nowMs;
+      worker.answeredTaskId = taskId;
+    }
     return lease;
   }
 

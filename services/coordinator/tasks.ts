@@ -77,6 +77,7 @@ export function checkInEvents(
       backend: checkIn.capabilities.backend,
       state: checkIn.state,
       sentAtMs: checkIn.sentAtMs,
+      currentTaskId: checkIn.currentTaskId,
       problem: checkIn.problem,
     },
     nowMs,

@@ -73,7 +73,7 @@ export class UpdateHandling {
   ): Promise<void> {
     const { deps } = this;
     const wholeAtMs = deps.now();
-    const lease = deps.leaseBook.complete(whole.taskId);
+    const lease = deps.leaseBook.complete(whole.taskId, whole.workerId, wholeAtMs);
     const aggregator = deps.aggregator();
     let outcome: FoldOutcome;
     try {

@@ -219,29 +219,33 @@ export class WorkerRunner {
         this.log.info('task-expired-before-start', { taskId: task.taskId });
         continue;
       }
+      let published = false;
       try {
-        await this.handle(task, work.receivedAtMs);
+        published = await this.handle(task, work.receivedAtMs);
       } catch (error) {
         this.log.error('task-failed', { taskId: task.taskId, error });
       }
       this.state = this.stopping.signal.aborted ? 'LEAVING' : 'IDLE';
       this.currentTaskId = null;
-      if (!this.stopping.signal.aborted)
+      // A published update says IDLE for this worker (docs/protocol.md, rule 2); a task that ended
+      // without one needs the check-in, or its lease would wait for the next heartbeat or expiry.
+      if (!published && !this.stopping.signal.aborted)
         await this.checkIn().catch((error: unknown) => this.log.warn('check-in-failed', { error }));
     }
   }
 
-  private async handle(task: TrainTask, receivedAtMs: number): Promise<void> {
+  /** Trains `task` and publishes its update; false when no update went out (dropped, no model, shutdown). */
+  private async handle(task: TrainTask, receivedAtMs: number): Promise<boolean> {
+    // Not said: the coordinator marked this worker TRAINING when it leased the task (docs/protocol.md,
+    // rule 3), and a check-in here cost the broker, the coordinator and this worker a record a task.
     this.state = 'TRAINING';
     this.currentTaskId = task.taskId;
-    // Said, not awaited: the round trip is not the task's to wait for (check-ins keep their order).
-    void this.checkIn().catch((error: unknown) => this.log.warn('check-in-failed', { error }));
     if (this.random() < this.config.dropoutProbability) {
       // A flaky site: the task is lost and the worker is away until the lease would have expired.
       this.stats.tasksDropped += 1;
       this.log.info('task-dropped', { taskId: task.taskId });
       await sleep(Math.max(0, task.deadlineMs - Date.now()), this.stopping.signal);
-      return;
+      return false;
     }
     const model = await this.links.models.cache.waitFor(task.baseVersion, 60_000, this.stopping.signal);
     if (!model) {
@@ -251,7 +255,7 @@ export class WorkerRunner {
         baseVersion: task.baseVersion,
         ...(failure ? { code: failure.code } : {}),
       });
-      return;
+      return false;
     }
     const modelReadyAtMs = Date.now();
     const startedAtMs = Date.now();
@@ -259,7 +263,7 @@ export class WorkerRunner {
     if (!result) {
       this.stats.tasksAbandoned += 1;
       this.log.info('task-abandoned', { taskId: task.taskId, reason: 'shutdown' });
-      return;
+      return false;
     }
     this.numExamples = result.numExamples;
     const multiplier = delayMultiplier(this.config.delay, this.random);
@@ -273,7 +277,7 @@ export class WorkerRunner {
     if (this.stopping.signal.aborted) {
       this.stats.tasksAbandoned += 1;
       this.log.info('task-abandoned', { taskId: task.taskId, reason: 'shutdown' });
-      return;
+      return false;
     }
     await this.waitOnline(); // trained before the outage, sent after it: a stale update
     const { updateId, records: unsigned } = updateRecords(
@@ -314,6 +318,7 @@ export class WorkerRunner {
       trainSeconds: result.seconds,
       delayMultiplier: multiplier,
     });
+    return true;
   }
 
   /** Abandons training in progress (a publication in progress completes) and says LEAVING; the links stay open. */
