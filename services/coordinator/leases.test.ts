@@ -162,6 +162,7 @@ describe('LeaseBook', () => {
     expect(book.leaseOf('c')).toBeUndefined();
     expect(book.complete('tc', 'c', 1500)).toBeUndefined();
   });
+
   it('takes an update from the leased worker as its IDLE check-in: leasable again at once', () => {
     const policy = { concurrency: 1, synchronousRound: null, taskDeadlineMs: 10_000, idleGraceMs: 100 };
     const book = new LeaseBook(policy);

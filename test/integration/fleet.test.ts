@@ -79,6 +79,8 @@ describe('fleet simulator', () => {
     const checkIns = await federation.readTopic('checkins');
     const checkedIn = new Set(checkIns.map((c) => c.workerId));
     for (const id of [...virtual, 'real']) expect(checkedIn.has(id), id).toBe(true);
+    // One record an update (docs/protocol.md, rules 2 and 3): no worker checks in on a task's arrival.
+    expect(checkIns.filter((c) => c.state === 'TRAINING').map((c) => c.workerId)).toEqual([]);
     const events = await federation.readTopic('events');
     const foldedBy = new Set(events.filter((e) => e.type === 'update-folded').map((e) => e.workerId));
     expect(foldedBy.has('real')).toBe(true);
