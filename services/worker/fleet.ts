@@ -50,9 +50,9 @@ export class VirtualFleet {
         workerIds: ids,
         layout,
         modelCacheBytes: config.modelCacheBytes,
-        // When every update is chunked, as a real worker does: 100 virtual workers connecting their
-        // transactional producers on their first updates, all at once, took over 9 s (the fleet
-        // test's whole job). A fleet of single-record updates never needs one.
+        // At start when every update is chunked (a real worker always connects at start): 100
+        // virtual workers connecting on their first updates, all at once, took over 9 s (the
+        // fleet test's whole job). A fleet of single-record updates never needs one.
         eagerTransactions: encodedBytes(layout.size, config.encoding) > config.maxChunkBytes,
       },
       sender,
