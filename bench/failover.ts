@@ -31,6 +31,9 @@ interface Failover {
   readonly steps: Record<string, number>;
   /** The version the new coordinator first reported. */
   readonly firstVersion: number;
+  /** The predecessor's leases it took over, and the seconds that took (its `leases-adopted` line). */
+  readonly leasesAdopted: number;
+  readonly handoverSeconds: number;
   /**
    * Filled in before the next kill: when the new process had loaded TensorFlow (after the job
    * resumed), and how many versions it made from its first one until then (about 3 s).
@@ -163,6 +166,7 @@ async function measure(stack: Stack, start: StartFederation): Promise<Failover[]
       }
       const nextVersion = (Date.now() - killedAt) / 1000;
       const recoveredLine = coordinator.events('recovered').at(-1);
+      const adoptedLine = coordinator.events('leases-adopted').at(-1);
       const result: Failover = {
         killedAtVersion,
         recovered: (logTime(coordinator, 'recovered') - killedAt) / 1000,
@@ -171,6 +175,8 @@ async function measure(stack: Stack, start: StartFederation): Promise<Failover[]
         restoreSeconds: Number(recoveredLine?.readSeconds ?? Number.NaN),
         steps: startupSteps(coordinator, killedAt),
         firstVersion,
+        leasesAdopted: Number(adoptedLine?.adopted ?? Number.NaN),
+        handoverSeconds: Number(adoptedLine?.seconds ?? Number.NaN),
       };
       results.push(result);
       console.log(JSON.stringify({ bench: 'failover', kill: i + 1, ...result }));
@@ -200,6 +206,8 @@ const MILESTONES: readonly (readonly [string, (r: Failover) => number])[] = [
   ),
   ['checkpoint restored', (r: Failover) => r.recovered],
   ['  of which reading the checkpoint', (r: Failover) => r.restoreSeconds],
+  ["leases taken over (s it took: checkpoint's and tasks since)", (r: Failover) => r.handoverSeconds],
+  ['  how many', (r: Failover) => r.leasesAdopted],
   ['started (consumers joined)', (r: Failover) => r.started],
   ['first new version (kill → next version)', (r: Failover) => r.nextVersion],
 ] as const;

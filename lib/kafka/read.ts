@@ -12,6 +12,8 @@ import { LARGE_RECORD_CONSUMER } from './client.js';
 export interface ReadOptions {
   /** Start this many offsets before each partition's end (default: from the beginning). */
   readonly lastPerPartition?: number;
+  /** Start at each partition's first record written at or after this time (ms). */
+  readonly sinceMs?: number;
   /** Caught up after this long without a fetched batch, whatever the offsets (default 2 s). */
   readonly quietMs?: number;
   readonly timeoutMs?: number;
@@ -198,13 +200,24 @@ export async function readTopicNow(
   const admin = kafka.admin();
   await admin.connect();
   let ends: { partition: number; offset: string; low: string }[];
+  // kafkajs answers a partition with nothing written since with its end.
+  let since = new Map<number, number>();
   try {
     ends = await fetchOffsetsSettled(admin, topic);
+    const { sinceMs } = options;
+    if (sinceMs !== undefined) {
+      const offsets = await settledAnswer(() => admin.fetchTopicOffsetsByTimestamp(topic, sinceMs));
+      since = new Map(offsets.map(({ partition, offset }) => [partition, Number(offset)]));
+    }
   } finally {
     await admin.disconnect();
   }
   const pending = ends
-    .map((e) => ({ partition: e.partition, end: Number(e.offset), low: Number(e.low) }))
+    .map((e) => ({
+      partition: e.partition,
+      end: Number(e.offset),
+      low: Math.max(Number(e.low), since.get(e.partition) ?? Number(e.low)),
+    }))
     .filter((e) => e.end > e.low);
   if (pending.length === 0) return [];
   const consumer = kafka.consumer({

@@ -3,7 +3,7 @@
  * transaction. A checkpoint is
  *   chunk records   key `<job>#<i>`, value = slice i of the serialised aggregator (≤ chunk limit)
  *   one manifest    key `<job>`,     value = JSON {format, offsets of the chunks, totalBytes,
- *                                    sha256, cursor}, written last
+ *                                    sha256, cursor, leases}, written last
  * Compaction keeps the newest record per key, so the newest manifest and the chunks it names
  * survive (a later checkpoint with fewer chunks leaves stale higher chunks, which no manifest
  * names). Recovery reads backwards from the end for the newest committed manifest, then reads
@@ -32,11 +32,14 @@ export interface CheckpointManifest {
   readonly totalBytes: number;
   readonly sha256: string;
   readonly cursor: unknown;
+  /** The leases live at the step (./lease-handover.ts); absent in checkpoints written before. */
+  readonly leases?: unknown;
 }
 
 export interface RestoredCheckpoint {
   readonly bytes: Uint8Array;
   readonly cursor: unknown;
+  readonly leases: unknown;
   readonly chunks: number;
   readonly seconds: number;
 }
@@ -62,6 +65,7 @@ export async function writeCheckpointManifest(
   bytes: Uint8Array,
   cursor: unknown,
   offsets: number[],
+  leases?: unknown,
 ): Promise<CheckpointManifest> {
   const manifest: CheckpointManifest = {
     format: FORMAT,
@@ -69,6 +73,7 @@ export async function writeCheckpointManifest(
     totalBytes: bytes.length,
     sha256: hex(bytes),
     cursor,
+    leases,
   };
   await tx.send({ topic, messages: [{ key: jobId, value: Buffer.from(JSON.stringify(manifest)) }] });
   return manifest;
@@ -155,7 +160,13 @@ export async function readLatestCheckpoint(
         if (!position.caughtUp(0, high) && !position.quietFor(quietMs)) continue;
         const { legacy, manifest } = found;
         if (legacy)
-          return { bytes: legacy, cursor: undefined, chunks: 1, seconds: (now() - startedAt) / 1000 };
+          return {
+            bytes: legacy,
+            cursor: undefined,
+            leases: undefined,
+            chunks: 1,
+            seconds: (now() - startedAt) / 1000,
+          };
         if (manifest) {
           phase = 'collect';
           for (const o of manifest.offsets) wanted.set(o, null);
@@ -179,7 +190,8 @@ export async function readLatestCheckpoint(
       'TRIB_STATE_CORRUPT',
       `checkpoint chunks on ${topic} do not match their manifest`,
     );
-  return { bytes, cursor: m.cursor, chunks: m.offsets.length, seconds: (now() - startedAt) / 1000 };
+  const seconds = (now() - startedAt) / 1000;
+  return { bytes, cursor: m.cursor, leases: m.leases, chunks: m.offsets.length, seconds };
 }
 
 /** The aggregator and replay cursor a checkpoint holds. */

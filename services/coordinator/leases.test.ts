@@ -213,4 +213,67 @@ describe('LeaseBook', () => {
     expect(book.workers.get('a')?.state).toBe('TRAINING');
     expect(book.leaseOf('a')?.taskId).toBe('t1');
   });
+
+  describe('adopting a previous coordinator’s leases', () => {
+    const lease = (taskId: string, workerId: string, issuedAtMs: number, deadlineMs = issuedAtMs + 1000) => ({
+      taskId,
+      workerId,
+      baseVersion: 3,
+      issuedAtMs,
+      deadlineMs,
+    });
+    const sync = { concurrency: 4, synchronousRound: 2, taskDeadlineMs: 1000, idleGraceMs: 100 };
+
+    it('keeps a mid-task worker out of the next plan until its update ends the adopted lease', () => {
+      const book = new LeaseBook(sync);
+      expect(book.adopt([lease('t1', 'a', 10), lease('t2', 'b', 10)], 20)).toBe(2);
+      // Check-ins replayed after the adoption: their last word was IDLE, from before the task.
+      ['a', 'b', 'c'].forEach((w) => book.checkIn(idle(w, 5), 30));
+      expect(book.plan(40, 0)).toEqual([]); // the round of two is in flight
+      expect(book.complete('t1', 'a', 50)?.taskId).toBe('t1');
+      expect(book.plan(51, 1).map((w) => w.workerId)).toEqual([]); // one buffered, one in flight
+      book.complete('t2', 'b', 60);
+      expect(book.plan(61, 0).map((w) => w.workerId)).toEqual(['a', 'b']);
+    });
+
+    it('leases nothing while the handover is on its way, and skips a task whose update came first', () => {
+      const book = new LeaseBook({ ...sync, synchronousRound: null });
+      book.expectHandover();
+      ['a', 'b', 'c'].forEach((w) => book.checkIn(idle(w, 5), 30));
+      expect(book.plan(40, 0)).toEqual([]);
+      // a's update is read before the handover: its lease is over by the time it is taken over.
+      expect(book.complete('t1', 'a', 45)).toBeUndefined();
+      expect(book.adopt([lease('t1', 'a', 10), lease('t2', 'b', 10)], 50)).toBe(1);
+      expect(book.leaseOf('a')).toBeUndefined();
+      expect(book.plan(51, 0).map((w) => w.workerId)).toEqual(['a', 'c']);
+    });
+
+    it('lets a replayed IDLE check-in sent past the grace after its task end the adopted lease', () => {
+      const book = new LeaseBook(sync);
+      book.adopt([lease('t1', 'a', 10)], 20);
+      book.checkIn(idle('a', 5), 30);
+      expect(book.leaseOf('a')?.taskId).toBe('t1');
+      book.checkIn(idle('a', 111), 40); // dropped the task, said so after the grace
+      expect(book.leaseOf('a')).toBeUndefined();
+    });
+
+    it('leaves out expired leases and tasks it holds; a worker’s latest lease is its lease', () => {
+      const book = new LeaseBook({ ...sync, synchronousRound: null });
+      book.checkIn(idle('a'), 0);
+      book.issue('mine', 'c', 0, 0);
+      const adopted = book.adopt(
+        [lease('t2', 'a', 20), lease('old', 'b', 0, 15), lease('t1', 'a', 10), lease('mine', 'c', 0)],
+        16,
+      );
+      expect(adopted).toBe(2);
+      expect(book.leaseOf('a')?.taskId).toBe('t2');
+      expect(book.leaseOf('b')).toBeUndefined();
+      expect(book.workers.get('a')?.state).toBe('TRAINING');
+      // The earlier task's update, re-read after the adoption, does not make `a` idle: it holds t2.
+      book.complete('t1', 'a', 30);
+      expect(book.workers.get('a')?.state).toBe('TRAINING');
+      book.complete('t2', 'a', 40);
+      expect(book.workers.get('a')?.state).toBe('IDLE');
+    });
+  });
 });

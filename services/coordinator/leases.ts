@@ -72,6 +72,11 @@ export class LeaseBook {
   refusedCheckIns = 0;
   private forgottenAtMs = 0;
   private quorate = false;
+  /**
+   * While a previous coordinator's leases are on their way (expectHandover → adopt): the tasks
+   * updates answered meanwhile, which are then not taken over. Nothing is leased until then.
+   */
+  private answeredBeforeHandover: Set<string> | null = null;
 
   constructor(
     private readonly policy: PacingPolicy,
@@ -177,15 +182,52 @@ export class LeaseBook {
    */
   complete(taskId: string, fromWorkerId: string, nowMs: number): Lease | undefined {
     const lease = this.leases.get(taskId);
-    if (!lease) return undefined;
+    if (!lease) {
+      this.answeredBeforeHandover?.add(taskId);
+      return undefined;
+    }
     this.end(lease);
     const worker = this.workers.get(lease.workerId);
     if (worker && lease.workerId === fromWorkerId) {
-      if (worker.state === 'TRAINING') worker.state = 'IDLE'; // one LEAVING stays so
+      // One LEAVING stays so; one holding a later lease (adopted after a restart, whose update is
+      // read after that lease's task was issued) is still training.
+      if (worker.state === 'TRAINING' && !this.leaseOfWorker.has(worker.workerId)) worker.state = 'IDLE';
       worker.lastSeenMs = nowMs;
       worker.answeredTaskId = taskId;
     }
     return lease;
+  }
+
+  /** The live leases, oldest first: what a checkpoint hands to the next coordinator. */
+  live(): Lease[] {
+    return [...this.leases.values()];
+  }
+
+  /** A previous coordinator's leases are coming (adopt): lease nothing until they are taken over. */
+  expectHandover(): void {
+    this.answeredBeforeHandover ??= new Set();
+  }
+
+  /**
+   * Takes over leases a previous coordinator issued (./lease-handover.ts), oldest first: their
+   * updates then end them as they would have ended its own, and their workers are not leased a
+   * second task meanwhile. Left out: expired ones, tasks it holds, and tasks whose update was read
+   * since expectHandover(). A worker's latest lease is its lease. Leasing resumes; returns how many
+   * it took.
+   */
+  adopt(leases: readonly Lease[], nowMs: number): number {
+    const answered = this.answeredBeforeHandover ?? new Set<string>();
+    this.answeredBeforeHandover = null;
+    let adopted = 0;
+    for (const lease of [...leases].sort((a, b) => a.issuedAtMs - b.issuedAtMs)) {
+      if (lease.deadlineMs <= nowMs || this.leases.has(lease.taskId) || answered.has(lease.taskId)) continue;
+      this.leases.set(lease.taskId, lease);
+      this.leaseOfWorker.set(lease.workerId, lease.taskId);
+      const worker = this.workers.get(lease.workerId);
+      if (worker && worker.state === 'IDLE') worker.state = 'TRAINING';
+      adopted += 1;
+    }
+    return adopted;
   }
 
   expire(nowMs: number): Lease[] {
@@ -217,7 +259,7 @@ export class LeaseBook {
   /** Workers to lease to now, least recently leased first. */
   plan(nowMs: number, bufferCount: number): WorkerRecord[] {
     this.quorate ||= this.workers.size >= (this.policy.minWorkers ?? 0);
-    if (!this.quorate) return [];
+    if (!this.quorate || this.answeredBeforeHandover !== null) return [];
     const target =
       this.policy.synchronousRound === null
         ? this.policy.concurrency

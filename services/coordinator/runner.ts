@@ -27,6 +27,7 @@ import { RunMetrics } from './metrics.js';
 import { evaluatesVersion, evaluationNumbers, type Evaluator } from './evaluator.js';
 import { RejectionBatch } from './rejections.js';
 import { restoreCheckpoint, type RestoredCheckpoint } from './checkpoints.js';
+import { takeOverLeases } from './lease-handover.js';
 import { UpdateIntake } from './intake.js';
 import { UpdateHandling } from './update-handling.js';
 import { writeStep, type CommitStep } from './step.js';
@@ -59,6 +60,8 @@ export class CoordinatorRunner {
   private updatesConsumer!: Consumer;
   private checkinsConsumer!: Consumer;
   private ticker: NodeJS.Timeout | undefined;
+  /** Settles when a restored coordinator has taken over its predecessor's leases (adoptLeases). */
+  private handover: Promise<void> = Promise.resolve();
   private readonly stopConditions: StopConditions;
   private readonly taskIds: TaskIds;
   private readonly workerSchemas: WorkerSchemaPrefetch;
@@ -180,6 +183,7 @@ export class CoordinatorRunner {
     await this.federated.start();
     [this.checkinsConsumer, this.updatesConsumer] = await Promise.all([
       consumeCheckIns(this.kafka, this.jobId, async (message) => {
+        await this.handover;
         await this.lane.run(() => this.onCheckIn(message));
         this.tickSoon(); // an idle worker may take a free slot now
       }),
@@ -209,6 +213,21 @@ export class CoordinatorRunner {
     if (restored) {
       ({ aggregator: this.aggregator, replay: this.intake.replay } = restored);
       this.metrics.recovered(this.aggregator.version);
+      // Not awaited: `tasks` is read while the consumers join and the first updates fold. Check-ins
+      // wait for it: one read first could not cancel a lease not yet taken over.
+      this.leaseBook.expectHandover();
+      this.handover = takeOverLeases(checkpoint.leases, {
+        kafka: this.kafka,
+        serde: this.serde,
+        jobId: this.jobId,
+        taskDeadlineMs: this.config.taskDeadlineMs,
+        leaseBook: this.leaseBook,
+        inLane: (work) => this.lane.run(work),
+        now: this.now,
+        log: this.log,
+      })
+        .catch((error: unknown) => this.log.warn('leases-not-adopted', { error }))
+        .then(() => this.tickSoon());
       return;
     }
     this.aggregator = FedBuffAggregator.create(
@@ -280,6 +299,7 @@ export class CoordinatorRunner {
         rejections: this.rejections,
         consumed: this.intake.consumed,
         reassembly: this.intake.reassembly,
+        liveLeases: () => this.leaseBook.live(),
         now: this.now,
         offsetsBesideWrites: this.opened.stepClient.client === 'librdkafka',
       });

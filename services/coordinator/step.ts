@@ -19,6 +19,8 @@ import { checkpointChunks, writeCheckpointManifest } from './checkpoints.js';
 import { coordinatorGroupId } from './clients.js';
 import type { CoordinatorConfig } from './config.js';
 import { encodeCursor } from './cursor.js';
+import { encodeLeaseHandover } from './lease-handover.js';
+import type { Lease } from './leases.js';
 import type { UpdateReassembly } from './reassembly.js';
 import type { RejectionBatch } from './rejections.js';
 
@@ -41,6 +43,8 @@ export interface StepState {
   /** Next offset to read per `updates` partition. */
   readonly consumed: ReadonlyMap<number, number>;
   readonly reassembly: UpdateReassembly;
+  /** The leases live now, handed to the next coordinator with the checkpoint. */
+  readonly liveLeases: () => Iterable<Lease>;
   readonly now: () => number;
   /** Send the offsets beside the step's writes, not after them (librdkafka: see writeStep). */
   readonly offsetsBesideWrites: boolean;
@@ -77,7 +81,8 @@ export async function writeStep(txProducer: Producer, step: CommitStep, s: StepS
         partitions: new Map(s.consumed),
         heldKeys: new Set(s.reassembly.heldKeys),
       });
-      await writeCheckpointManifest(tx, checkpoints, s.jobId, state, cursor, chunkOffsets);
+      const leases = encodeLeaseHandover(s.liveLeases(), s.now());
+      await writeCheckpointManifest(tx, checkpoints, s.jobId, state, cursor, chunkOffsets, leases);
     }
     await (offsetsAhead ?? sendStepOffsets(tx, s));
     failpoint(step.publishModel ? 'flush.before-commit' : 'reject.before-commit');

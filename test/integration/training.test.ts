@@ -158,6 +158,41 @@ describe('federated training over Kafka', () => {
     for (const id of folded) expect(publishedIds.has(id)).toBe(true);
   });
 
+  it('hands its leases to the coordinator that replaces it: no mid-task worker is leased a second task', async () => {
+    const job = jobEnv(brokers(), registryUrl());
+    // Tasks of about four seconds: the kill falls while both workers train, and their updates come
+    // after the replacement has taken the leases over (else they fold, rightly, as unleased).
+    startWorkers(job, 2, () => ({ TRIBUTARY_DELAY: 'fixed', TRIBUTARY_DELAY_MULTIPLIER: '80' }));
+    const fedAvg = {
+      TRIBUTARY_STRATEGY: 'fedavg',
+      TRIBUTARY_CONCURRENCY: '2',
+      TRIBUTARY_MAX_VERSIONS: '3',
+      TRIBUTARY_LOCAL_STEPS: '10',
+    };
+    const doomed = startCoordinator(job, fedAvg);
+    await waitFor(
+      async () => {
+        const s = await status(doomed);
+        const training = ((s?.workers ?? []) as { state: string }[]).filter((w) => w.state === 'TRAINING');
+        return (Number(s?.version ?? 0) >= 1 && training.length === 2) || undefined;
+      },
+      { timeoutMs: 90_000, what: 'a round in flight after version 1' },
+    );
+    doomed.child.kill('SIGKILL');
+    await doomed.exited;
+    const survivor = startCoordinator(job, fedAvg);
+    expect(await survivor.exited, survivor.output.slice(-2000)).toBe(0);
+    const adoptedLine = survivor.output.split('\n').find((l) => l.includes('"event":"leases-adopted"'));
+    expect(adoptedLine, survivor.output.slice(-2000)).toBeDefined();
+    expect((JSON.parse(adoptedLine as string) as { adopted: number }).adopted).toBe(2);
+    const all = await events(job, (e) => e.some((x) => x.type === 'job-finished'));
+    // Without the handover the new coordinator leases both workers a second round at once: the
+    // round in flight folds as unleased (late), the second round's updates arrive stale.
+    expect(all.filter((e) => e.type === 'update-rejected').map((e) => e.labels?.code)).toEqual([]);
+    const folds = all.filter((e) => e.type === 'update-folded');
+    expect(folds.filter((e) => e.numbers.late === 1).map((e) => e.updateId)).toEqual([]);
+  });
+
   it("gives an expired lease's slot to another worker when a worker dies mid-task", async () => {
     const job = jobEnv(brokers(), registryUrl());
     const [victim] = startWorkers(job, 1, () => ({
