@@ -16,6 +16,7 @@ import { startFederation, startStack, type Federation, type Stack } from '../../
 import { waitFor } from './helpers.js';
 import { containersAvailable } from '../../infra/stack/containers.js';
 import { readTopicNow } from '../../lib/kafka/read.js';
+import { AvroSerde } from '../../lib/wire/serde.js';
 import { createServed } from '../../lib/kafka/topics.js';
 import { sendKeyed, sendOne } from '../../lib/kafka/publish.js';
 import { partitionOfKey, partitionsOfKeys } from '../../lib/kafka/keyed-partitions.js';
@@ -31,6 +32,25 @@ afterAll(async () => {
   await federation?.stop();
   await stack?.stop();
 });
+
+/** The records of `versions` on a job's `models` topic: partition, offset, write time, folded ids. */
+async function modelRecordsOf(stack: Stack, jobId: string, versions: number[]): Promise<unknown[]> {
+  const serde = AvroSerde.forUrl(stack.registryUrl);
+  const kafka = new Kafka({ brokers: stack.brokers, logLevel: logLevel.NOTHING });
+  const found: unknown[] = [];
+  for (const { partition, message } of await readTopicNow(kafka, `tributary.${jobId}.models`)) {
+    const model = await serde.decode('GlobalModel', message.value).catch(() => null);
+    if (model && versions.includes(model.version))
+      found.push({
+        version: model.version,
+        partition,
+        offset: message.offset,
+        at: message.timestamp,
+        folded: model.foldedUpdateIds,
+      });
+  }
+  return found;
+}
 
 describe('three brokers', () => {
   beforeAll(async () => {
@@ -86,11 +106,16 @@ describe('three brokers', () => {
     // coordinator's read) repeats its version as well as its updates.
     const versions = models.map((m) => m.version).sort((a, b) => a - b);
     const folded = models.flatMap((m) => m.foldedUpdateIds);
-    // On failure, what a CI log alone needs: the doubled ids, and where the coordinator recovered.
+    // On failure, what a CI log alone needs: the doubled ids, where the coordinator recovered and
+    // restarted, and where and when each record of a doubled version was written.
+    const doubled = versions.filter((v, i) => versions.indexOf(v) !== i);
     const context = JSON.stringify({
       foldedTwice: folded.filter((id, i) => folded.indexOf(id) !== i),
       recovered: federation.coordinator.events('recovered').map((e) => ({ at: e.time, version: e.version })),
+      restarting: federation.coordinator.events('coordinator-restarting').map((e) => e.time),
+      killedAtMs,
       killedAtVersion: killedAt,
+      doubledRecords: doubled.length === 0 ? [] : await modelRecordsOf(stack, federation.jobId, doubled),
     });
     expect(versions, context).toEqual(Array.from({ length: report.versions + 1 }, (_, v) => v));
     expect(new Set(folded).size, context).toBe(folded.length);
