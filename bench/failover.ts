@@ -5,8 +5,9 @@
  * coordinator, start a new one, and time kill → the new coordinator's first new version (its
  * /status, polled every 50 ms), with the new process's own milestones from its log: checkpoint
  * restored, started (consumers joined), first version; and, read just before the next kill, when it
- * had loaded TensorFlow and how many versions it made since its first (what the load, which a
- * restore puts after the job has resumed, costs the steps). Writes bench/results/failover.{json,md}.
+ * had taken over its predecessor's leases and loaded TensorFlow, and how many versions it made since
+ * its first (what the load, which a restore puts after the job has resumed, costs the steps).
+ * Writes bench/results/failover.{json,md}.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -31,9 +32,12 @@ interface Failover {
   readonly steps: Record<string, number>;
   /** The version the new coordinator first reported. */
   readonly firstVersion: number;
-  /** The predecessor's leases it took over, and the seconds that took (its `leases-adopted` line). */
-  readonly leasesAdopted: number;
-  readonly handoverSeconds: number;
+  /**
+   * Filled in before the next kill (the takeover runs beside the first steps): the predecessor's
+   * leases it took over, and when it had (seconds after the kill; its `leases-adopted` line).
+   */
+  leasesAdopted?: number;
+  leasesTakenOver?: number;
   /**
    * Filled in before the next kill: when the new process had loaded TensorFlow (after the job
    * resumed), and how many versions it made from its first one until then (about 3 s).
@@ -148,6 +152,10 @@ async function measure(stack: Stack, start: StartFederation): Promise<Failover[]
       if (previous) {
         previous.result.versionsAfter = killedAtVersion - previous.result.firstVersion;
         previous.result.modelLoaded = modelLoadedAt(previous.coordinator, previous.killedAt);
+        const adopted = previous.coordinator.events('leases-adopted').at(-1);
+        previous.result.leasesAdopted = Number(adopted?.adopted ?? Number.NaN);
+        previous.result.leasesTakenOver =
+          (logTime(previous.coordinator, 'leases-adopted') - previous.killedAt) / 1000;
       }
       if (i === KILLS) break;
       const killedAt = Date.now();
@@ -166,7 +174,6 @@ async function measure(stack: Stack, start: StartFederation): Promise<Failover[]
       }
       const nextVersion = (Date.now() - killedAt) / 1000;
       const recoveredLine = coordinator.events('recovered').at(-1);
-      const adoptedLine = coordinator.events('leases-adopted').at(-1);
       const result: Failover = {
         killedAtVersion,
         recovered: (logTime(coordinator, 'recovered') - killedAt) / 1000,
@@ -175,8 +182,6 @@ async function measure(stack: Stack, start: StartFederation): Promise<Failover[]
         restoreSeconds: Number(recoveredLine?.readSeconds ?? Number.NaN),
         steps: startupSteps(coordinator, killedAt),
         firstVersion,
-        leasesAdopted: Number(adoptedLine?.adopted ?? Number.NaN),
-        handoverSeconds: Number(adoptedLine?.seconds ?? Number.NaN),
       };
       results.push(result);
       console.log(JSON.stringify({ bench: 'failover', kill: i + 1, ...result }));
@@ -206,8 +211,11 @@ const MILESTONES: readonly (readonly [string, (r: Failover) => number])[] = [
   ),
   ['checkpoint restored', (r: Failover) => r.recovered],
   ['  of which reading the checkpoint', (r: Failover) => r.restoreSeconds],
-  ["leases taken over (s it took: checkpoint's and tasks since)", (r: Failover) => r.handoverSeconds],
-  ['  how many', (r: Failover) => r.leasesAdopted],
+  [
+    "predecessor's leases taken over (beside the first steps)",
+    (r: Failover) => r.leasesTakenOver ?? Number.NaN,
+  ],
+  ['  how many', (r: Failover) => r.leasesAdopted ?? Number.NaN],
   ['started (consumers joined)', (r: Failover) => r.started],
   ['first new version (kill → next version)', (r: Failover) => r.nextVersion],
 ] as const;

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { decodeLeaseHandover, encodeLeaseHandover, tasksAsLeases, validLease } from './lease-handover.js';
+import {
+  decodeLeaseHandover,
+  encodeLeaseHandover,
+  handoverMaxBytes,
+  tasksAsLeases,
+  validLease,
+} from './lease-handover.js';
 import type { TrainTask } from '../../lib/wire/schemas.js';
 
 const lease = (taskId: string, workerId = 'w', issuedAtMs = 100, deadlineMs = 1100) => ({
@@ -20,8 +26,25 @@ const task = (taskId: string, over: Partial<TrainTask> = {}): TrainTask => ({
 describe('lease handover', () => {
   it('decodes what it encodes, through JSON as a manifest carries it', () => {
     const leases = [lease('t1', 'a'), lease('t2', 'b', 200, 1200)];
-    const json = JSON.parse(JSON.stringify(encodeLeaseHandover(leases, 150))) as unknown;
-    expect(decodeLeaseHandover(json, 10_000)).toEqual({ atMs: 150, leases });
+    const json = JSON.parse(JSON.stringify(encodeLeaseHandover(leases, 150, 10_000))) as unknown;
+    expect(decodeLeaseHandover(json, 10_000)).toEqual({
+      atMs: 150,
+      leases: [leases[1], leases[0]],
+      omitted: 0,
+    });
+  });
+
+  it('keeps the newest leases that fit its share of the manifest, and counts the rest', () => {
+    const leases = Array.from({ length: 1000 }, (_, i) => lease(`task-${i}`, `worker-${i}`, i, i + 1000));
+    const encoded = encodeLeaseHandover(leases, 2000, 10_000);
+    expect(JSON.stringify(encoded.live).length).toBeLessThanOrEqual(10_000);
+    expect(encoded.live.length).toBeGreaterThan(50);
+    expect(encoded.live.length + encoded.omitted).toBe(1000);
+    expect(encoded.live.map((e) => e[3])).toEqual(
+      Array.from({ length: encoded.live.length }, (_, i) => 999 - i),
+    );
+    expect(handoverMaxBytes(4 * 1024 * 1024)).toBe(1024 * 1024);
+    expect(handoverMaxBytes(1024 * 1024)).toBe(256 * 1024);
   });
 
   it('reads a checkpoint without leases, or with unreadable ones, as none to hand over', () => {

@@ -25,21 +25,46 @@ import type { Lease, LeaseBook } from './leases.js';
 export interface LeaseHandoverJson {
   readonly atMs: number;
   readonly live: [string, string, number, number, number][];
+  /** Leases left out to keep the manifest small (the oldest). */
+  readonly omitted: number;
 }
 
 export interface LeaseHandover {
   readonly atMs: number;
   readonly leases: Lease[];
+  readonly omitted: number;
 }
 
 /** Ids longer than this are not ids this coordinator issued or a worker could have (wire limits). */
 const MAX_ID_CHARS = 512;
 
-export function encodeLeaseHandover(leases: Iterable<Lease>, atMs: number): LeaseHandoverJson {
+/** JSON bytes of one entry beyond its two ids: brackets, quotes, commas and three numbers. */
+const ENTRY_OVERHEAD_BYTES = 64;
+
+/**
+ * The leases to hand over, newest first until `maxBytes` of JSON: the manifest is one record, and a
+ * fleet's leases must not push it past what the broker takes (a step that cannot be written would
+ * stop the job). The oldest left out (`omitted`) are the ones a replacement may lease twice.
+ */
+export function encodeLeaseHandover(
+  leases: readonly Lease[],
+  atMs: number,
+  maxBytes: number,
+): LeaseHandoverJson {
   const live: LeaseHandoverJson['live'] = [];
-  for (const l of leases) live.push([l.taskId, l.workerId, l.baseVersion, l.issuedAtMs, l.deadlineMs]);
-  return { atMs, live };
+  let bytes = 0;
+  const newestFirst = [...leases].sort((a, b) => b.issuedAtMs - a.issuedAtMs);
+  for (const l of newestFirst) {
+    bytes += Buffer.byteLength(l.taskId) + Buffer.byteLength(l.workerId) + ENTRY_OVERHEAD_BYTES;
+    if (bytes > maxBytes) break;
+    live.push([l.taskId, l.workerId, l.baseVersion, l.issuedAtMs, l.deadlineMs]);
+  }
+  return { atMs, live, omitted: leases.length - live.length };
 }
+
+/** The handover's share of a manifest: a quarter of a chunk, at most 1 MiB. */
+export const handoverMaxBytes = (maxChunkBytes: number) =>
+  Math.min(1024 * 1024, Math.floor(maxChunkBytes / 4));
 
 /**
  * A lease as the next coordinator may take it over, or null: ids present and bounded, numbers
@@ -68,7 +93,7 @@ export function validLease(
 /** A checkpoint's leases; null when it has none (written before leases were handed over) or they are unreadable. */
 export function decodeLeaseHandover(value: unknown, maxDeadlineMs: number): LeaseHandover | null {
   if (typeof value !== 'object' || value === null) return null;
-  const { atMs, live } = value as Partial<LeaseHandoverJson>;
+  const { atMs, live, omitted } = value as Partial<LeaseHandoverJson>;
   if (!Number.isSafeInteger(atMs) || !Array.isArray(live)) return null;
   const leases: Lease[] = [];
   for (const entry of live as unknown[]) {
@@ -77,7 +102,7 @@ export function decodeLeaseHandover(value: unknown, maxDeadlineMs: number): Leas
     const lease = validLease({ taskId, workerId, baseVersion, issuedAtMs, deadlineMs }, maxDeadlineMs);
     if (lease) leases.push(lease);
   }
-  return { atMs: atMs as number, leases };
+  return { atMs: atMs as number, leases, omitted: Number.isSafeInteger(omitted) ? (omitted as number) : 0 };
 }
 
 /** The job's tasks issued at or after `sinceMs`, as leases (another job's, and invalid ones, left out). */
@@ -157,6 +182,7 @@ export async function takeOverLeases(checkpointLeases: unknown, d: TakeOverDeps)
   d.log.info('leases-adopted', {
     adopted,
     atCheckpoint: handover?.leases.length ?? null,
+    omittedAtCheckpoint: handover?.omitted ?? null,
     issuedSince: since.length,
     seconds: (d.now() - startedAtMs) / 1000,
   });

@@ -19,7 +19,7 @@ import { checkpointChunks, writeCheckpointManifest } from './checkpoints.js';
 import { coordinatorGroupId } from './clients.js';
 import type { CoordinatorConfig } from './config.js';
 import { encodeCursor } from './cursor.js';
-import { encodeLeaseHandover } from './lease-handover.js';
+import { encodeLeaseHandover, handoverMaxBytes } from './lease-handover.js';
 import type { Lease } from './leases.js';
 import type { UpdateReassembly } from './reassembly.js';
 import type { RejectionBatch } from './rejections.js';
@@ -44,7 +44,7 @@ export interface StepState {
   readonly consumed: ReadonlyMap<number, number>;
   readonly reassembly: UpdateReassembly;
   /** The leases live now, handed to the next coordinator with the checkpoint. */
-  readonly liveLeases: () => Iterable<Lease>;
+  readonly liveLeases: () => readonly Lease[];
   readonly now: () => number;
   /** Send the offsets beside the step's writes, not after them (librdkafka: see writeStep). */
   readonly offsetsBesideWrites: boolean;
@@ -81,7 +81,7 @@ export async function writeStep(txProducer: Producer, step: CommitStep, s: StepS
         partitions: new Map(s.consumed),
         heldKeys: new Set(s.reassembly.heldKeys),
       });
-      const leases = encodeLeaseHandover(s.liveLeases(), s.now());
+      const leases = encodeLeaseHandover(s.liveLeases(), s.now(), handoverMaxBytes(s.config.maxChunkBytes));
       await writeCheckpointManifest(tx, checkpoints, s.jobId, state, cursor, chunkOffsets, leases);
     }
     await (offsetsAhead ?? sendStepOffsets(tx, s));
