@@ -14,6 +14,8 @@
  * (takeOverLeases) are the adapters.
  */
 import type { Kafka } from 'kafkajs';
+import { settleWithin } from '../../lib/core/deadline.js';
+import { TributaryError } from '../../lib/core/errors.js';
 import { readTopicNow } from '../../lib/kafka/read.js';
 import { topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
@@ -34,6 +36,9 @@ export interface LeaseHandover {
   readonly leases: Lease[];
   readonly omitted: number;
 }
+
+/** How long a replacement reads `tasks` for before it takes the checkpoint's leases alone. */
+const HANDOVER_READ_MS = 5000;
 
 /** Ids longer than this are not ids this coordinator issued or a worker could have (wire limits). */
 const MAX_ID_CHARS = 512;
@@ -133,7 +138,7 @@ export async function readTasksSince(
   const records = await readTopicNow(kafka, topicName(jobId, 'tasks'), {
     sinceMs: sinceMs - 1000,
     quietMs: 500,
-    timeoutMs: 5000,
+    timeoutMs: HANDOVER_READ_MS,
   });
   const tasks: TrainTask[] = [];
   for (const { partition, message } of records) {
@@ -170,7 +175,17 @@ export async function takeOverLeases(checkpointLeases: unknown, d: TakeOverDeps)
   let since: Lease[] = [];
   try {
     if (handover) {
-      const tasks = await readTasksSince(d.kafka, d.serde, d.jobId, handover.atMs, d.log);
+      // Bounded as a whole (connecting, offsets, the read): a broker lost at restart must not hold
+      // leasing and check-ins back for long.
+      const tasks = await settleWithin(
+        readTasksSince(d.kafka, d.serde, d.jobId, handover.atMs, d.log),
+        HANDOVER_READ_MS,
+        () =>
+          new TributaryError(
+            'TRIB_KAFKA_CALL_TIMEOUT',
+            `tasks since the checkpoint unread in ${HANDOVER_READ_MS} ms`,
+          ),
+      );
       since = tasksAsLeases(tasks, d.jobId, handover.atMs, maxDeadlineMs);
     }
   } catch (error) {
