@@ -7,8 +7,9 @@
  * Two sources cover every lease that can still be live:
  *   - each checkpoint carries the leases live at its step (`atMs`);
  *   - the `tasks` topic holds those issued after it: read from `atMs` up to its end at restart.
- * A lease answered before the checkpoint is in neither. One answered after it is adopted and then
- * ended by its update, which the new coordinator re-reads (committed offsets never pass it).
+ * A lease answered before the checkpoint is in neither. One answered after it has its update read
+ * again by the new coordinator (committed offsets never pass it), which updates fold meanwhile:
+ * read before the takeover, the lease is not taken over; after it, the update ends it.
  *
  * Encoding and validation are pure; reading `tasks` (readTasksSince) and taking the leases over
  * (takeOverLeases) are the adapters.
@@ -124,9 +125,10 @@ export function tasksAsLeases(
 }
 
 /**
- * The tasks on the job's `tasks` topic written since `sinceMs` (by record time, a little earlier
- * for clocks: the stamp and the record time are both the issuing coordinator's), up to the end the
- * read began at. A record that does not decode is logged and left out.
+ * The tasks on the job's `tasks` topic written since `sinceMs`, up to the end the read began at.
+ * By record time, from a second early: a task is sent after its lease is stamped, so the record is
+ * never earlier than its lease unless the clock was stepped back. A record that does not decode is
+ * logged and left out.
  */
 export async function readTasksSince(
   kafka: Kafka,

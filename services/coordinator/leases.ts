@@ -198,7 +198,7 @@ export class LeaseBook {
     return lease;
   }
 
-  /** The live leases, oldest first: what a checkpoint hands to the next coordinator. */
+  /** The live leases: what a checkpoint hands to the next coordinator. */
   live(): Lease[] {
     return [...this.leases.values()];
   }

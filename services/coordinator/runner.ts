@@ -60,7 +60,7 @@ export class CoordinatorRunner {
   private updatesConsumer!: Consumer;
   private checkinsConsumer!: Consumer;
   private ticker: NodeJS.Timeout | undefined;
-  /** Settles when a restored coordinator has taken over its predecessor's leases (adoptLeases). */
+  /** Settles when a restored coordinator has taken over its predecessor's leases (takeOverLeases). */
   private handover: Promise<void> = Promise.resolve();
   private readonly stopConditions: StopConditions;
   private readonly taskIds: TaskIds;
