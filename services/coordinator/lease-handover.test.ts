@@ -57,6 +57,7 @@ describe('lease handover', () => {
       ['ok', 'w', 1, 10, 20],
       ['', 'w', 1, 10, 20],
       ['t', 'x'.repeat(513), 1, 10, 20],
+      ['t', 'é'.repeat(300), 1, 10, 20], // 600 bytes: ids are bounded in bytes, as an update's
       ['t', 'w', -1, 10, 20],
       ['t', 'w', 1.5, 10, 20],
       ['t', 'w', 1, 30, 20],

@@ -21,6 +21,7 @@ import { readTopicNow } from '../../lib/kafka/read.js';
 import { topicName } from '../../lib/kafka/topics.js';
 import type { Logger } from '../../lib/log.js';
 import type { TrainTask } from '../../lib/wire/schemas.js';
+import { DEFAULT_ENVELOPE_LIMITS } from '../../lib/wire/update-checks.js';
 import type { AvroSerde } from '../../lib/wire/serde.js';
 import type { Lease, LeaseBook } from './leases.js';
 
@@ -40,9 +41,6 @@ export interface LeaseHandover {
 
 /** How long a replacement reads `tasks` for before it takes the checkpoint's leases alone. */
 const HANDOVER_READ_MS = 5000;
-
-/** Ids longer than this are not ids this coordinator issued or a worker could have (wire limits). */
-const MAX_ID_CHARS = 512;
 
 /** JSON bytes of one entry beyond its two ids: brackets, quotes, commas and three numbers. */
 const ENTRY_OVERHEAD_BYTES = 64;
@@ -73,9 +71,10 @@ export const handoverMaxBytes = (maxChunkBytes: number) =>
   Math.min(1024 * 1024, Math.floor(maxChunkBytes / 4));
 
 /**
- * A lease as the next coordinator may take it over, or null: ids present and bounded, numbers
- * whole, issued no later than its deadline, and a deadline no further than `maxDeadlineMs` (a
- * lease cannot pin a worker for longer than this coordinator would lease it).
+ * A lease as the next coordinator may take it over, or null: ids present and no longer than an
+ * update may carry them, numbers whole, issued no later than its deadline, and a deadline no
+ * further than `maxDeadlineMs` (a lease cannot pin a worker for longer than this coordinator would
+ * lease it).
  */
 export function validLease(
   candidate: {
@@ -88,7 +87,9 @@ export function validLease(
   maxDeadlineMs: number,
 ): Lease | null {
   const { taskId, workerId, baseVersion, issuedAtMs, deadlineMs } = candidate;
-  const id = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_CHARS;
+  const { maxIdBytes } = DEFAULT_ENVELOPE_LIMITS; // as lib/wire/update-checks.ts bounds an update's
+  const id = (v: unknown): v is string =>
+    typeof v === 'string' && v.length > 0 && Buffer.byteLength(v) <= maxIdBytes;
   const whole = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
   if (!id(taskId) || !id(workerId) || !whole(baseVersion) || !whole(issuedAtMs) || !whole(deadlineMs))
     return null;
