@@ -6,7 +6,8 @@
  * 10 clients with 4 training at once, and the delay model (log-normal σ 0.6, one in ten 10×
  * slower), the wall-clock budget and the machine. What differs: Flower clients train with numpy,
  * Tributary's workers with TF.js (their samples/s are reported), and Flower's transport is gRPC.
- * With BENCH_FLOWER_ALTERNATE, Tributary's runs take turns with Flower's, seed by seed.
+ * With BENCH_FLOWER_ALTERNATE, Tributary's runs take turns with Flower's, seed by seed. Flower's
+ * cohorts are Tributary's (BENCH_FLOWER_COHORTS=rotation, the default) or seeded draws (random).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -30,7 +31,7 @@ import {
 } from './tta.js';
 import { BENCH_DIR, machine, pythonThreads } from './common.js';
 import { exportMnistTask } from './exported-task.js';
-import { writeFlowerComparison, type FlowerRunResult } from './flower/report.js';
+import { type Cohorts, writeFlowerComparison, type FlowerRunResult } from './flower/report.js';
 import { trainingStart, type RoundPoint } from './flower/round-points.js';
 import { CpuMeter, cpuPerUpdate, type CpuSnapshot, type RunCpu } from './cpu.js';
 import { ensureVenv, PYTHON } from './flower/venv.js';
@@ -44,6 +45,17 @@ export interface FlowerRun {
   readonly budgetSeconds: number;
   /** More arguments of bench/flower/run.py (--model cnn, --lr, --local-steps, --slow-every). */
   readonly extraArgs?: readonly string[];
+}
+
+/**
+ * How Flower chooses each round's clients (BENCH_FLOWER_COHORTS, bench/flower/run.py): `rotation`
+ * as Tributary's coordinator leases (least recently chosen, ties by index), so that both systems
+ * train the same clients in the same rounds; `random`, drawn with the seed.
+ */
+function cohortsOf(value: string | undefined): Cohorts {
+  if (value === undefined || value === '' || value === 'rotation') return 'rotation';
+  if (value === 'random') return 'random';
+  throw new Error(`BENCH_FLOWER_COHORTS: rotation or random; got "${value}"`);
 }
 
 /** One Flower run until its own clock passes the budget; its evaluation curve. */
@@ -135,6 +147,7 @@ function enginesToAlternate(value: string | undefined): Engine[] {
 export async function runFlowerComparison(): Promise<void> {
   const flwrVersion = ensureVenv();
   const alternate = enginesToAlternate(process.env.BENCH_FLOWER_ALTERNATE);
+  const cohorts = cohortsOf(process.env.BENCH_FLOWER_COHORTS);
   const runs: FlowerRunResult[] = [];
   const runFlowerSeed = async (seed: number): Promise<void> => {
     const dataDir = await exportMnistTask(seed, CLIENTS);
@@ -145,7 +158,10 @@ export async function runFlowerComparison(): Promise<void> {
       clients: CLIENTS,
       perRound: PER_ROUND,
       budgetSeconds: BUDGET_SECONDS,
-      extraArgs: ['--delay-basis', DELAY_BASIS, '--device-ms-per-sample', String(DEVICE_MS_PER_SAMPLE)],
+      extraArgs: [
+        ...['--delay-basis', DELAY_BASIS, '--device-ms-per-sample', String(DEVICE_MS_PER_SAMPLE)],
+        ...['--cohorts', cohorts],
+      ],
     });
     runs.push({ seed, points, cpu: cpuOfFlower(meter.stop(), points) });
     console.log(
@@ -188,5 +204,6 @@ export async function runFlowerComparison(): Promise<void> {
     delayBasis: DELAY_BASIS,
     deviceMsPerSample: DELAY_BASIS === 'device' ? DEVICE_MS_PER_SAMPLE : null,
     alternatedWith: alternate.length > 0 ? alternate : null,
+    cohorts,
   });
 }

@@ -30,6 +30,12 @@ export interface FlowerRunResult {
   readonly cpu?: RunCpu | null;
 }
 
+/**
+ * How Flower chose each round's clients (bench/flower/run.py): as Tributary leases (`rotation`), or
+ * drawn with the seed (`random`; results saved before the choice existed).
+ */
+export type Cohorts = 'rotation' | 'random';
+
 export interface FlowerContext extends ComparisonContext {
   readonly flwrVersion: string;
   readonly clients: number;
@@ -39,6 +45,7 @@ export interface FlowerContext extends ComparisonContext {
    * before, are compared too, and the report says they were run apart.
    */
   readonly alternatedWith?: readonly Engine[] | null;
+  readonly cohorts?: Cohorts;
 }
 
 /** `npm run bench -- flower --render`: the summary and chart again from bench/results/flower.json. */
@@ -53,6 +60,7 @@ export function renderFlowerComparison(): void {
       delayBasis?: DelayBasis;
       deviceMsPerSample?: number | null;
       alternatedWith?: Engine[] | null;
+      cohorts?: Cohorts;
     };
     runs: FlowerRunResult[];
   }>(resultName('flower'));
@@ -198,7 +206,7 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
     '',
     `Machine: ${JSON.stringify(context.machine)}. Seeds ${seeds.join(', ')}; ${clients} clients, ${PER_ROUND} training at once; ${budgetSeconds} s budget each; medians over seeds.`,
     '',
-    `Fair by construction: the same MNIST split and Dirichlet(0.5) shards (exported from Tributary's code), the same initial weights, the same MLP, the same local training (1 epoch, batch 32, SGD 0.1), the same client delay model, cohorts that a seed fixes (Flower's drawn by a seeded client manager in bench/flower/run.py, where flwr's own draws with Python's unseeded random), the same machine and budget, the same share of its cores per process (TensorFlow's or OpenBLAS's threads). Differences: Flower clients train with numpy, Tributary's TypeScript workers with TF.js; Flower talks gRPC, Tributary Kafka. ${
+    `Fair by construction: the same MNIST split and Dirichlet(0.5) shards (exported from Tributary's code), the same initial weights, the same MLP, the same local training (1 epoch, batch 32, SGD 0.1), the same client delay model, ${cohortWords(context.cohorts ?? 'random')}, the same machine and budget, the same share of its cores per process (TensorFlow's or OpenBLAS's threads). Differences: Flower clients train with numpy, Tributary's TypeScript workers with TF.js; Flower talks gRPC, Tributary Kafka. ${
       delayBasis === 'device'
         ? `The delay model is a device's: each client is a device of its own that trains ${context.deviceMsPerSample ?? '?'} ms a sample, and a client's training takes m × that for its shard (a client that took longer here sends when it is done), so neither the training engine nor this host's two shared cores set the pace (BENCH_DELAY_BASIS=device; the host-paced comparison is flower.md). What differs is the orchestration (and, at the host's limit, the engine).`
         : `The delay model multiplies each client's own measured training time (${delayBasis === 'cpu' ? 'its CPU time: on two shared cores, wall time would include waiting for a core, which the slow site multiplies by 10' : 'its wall time'}), so the training engine sets the pace: on this machine numpy trains a shard's epoch in about 8 ms, TF.js in about 26 ms with hand-derived gradients (each op dispatched to TensorFlow on its own, 10–50 µs each: docs/native-tensorflow.md). The rows marked (NumPy workers) take the engine out of the comparison: Tributary with the protocol's Python worker (examples/python-worker, bench tta-numpy), which trains with NumPy as Flower's clients do, so what differs there is the orchestration.`
@@ -235,13 +243,26 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
     '',
     `Flower per-round overhead (round wall time minus its slowest client's training and delay), median over rounds: ${flower.medianRoundOverheadSeconds.toFixed(3)} s.`,
     '',
+    "Per seed, with the round at which each system's FedAvg first evaluated ≥ 0.90 (Flower's round, Tributary's version): with the same cohorts they should mostly agree.",
+    '',
     table(
-      ['seed', 'rounds', 's to 0.85', 's to 0.90', 'final accuracy', 'median round s'],
+      [
+        'seed',
+        'rounds',
+        's to 0.85',
+        's to 0.90',
+        'round at 0.90',
+        ...tributary.map((t) => `Tributary fedavg${t.suffix} version at 0.90`),
+        'final accuracy',
+        'median round s',
+      ],
       perRun.map((r) => [
         r.seed,
         r.rounds,
         fmt(r.to085?.seconds),
         fmt(r.to090?.seconds),
+        r.to090?.round ?? '—',
+        ...tributary.map((t) => versionReaching(t.runs, r.seed, 0.9) ?? '—'),
         r.finalAccuracy.toFixed(4),
         r.medianRoundSeconds.toFixed(2),
       ]),
@@ -311,6 +332,7 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
         delayBasis: context.delayBasis,
         deviceMsPerSample: context.deviceMsPerSample ?? null,
         alternatedWith,
+        cohorts: context.cohorts ?? 'random',
       },
       flower,
       perRun,
@@ -321,6 +343,19 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
   );
   console.log(md);
   console.log(JSON.stringify({ bench: 'flower', written: files }));
+}
+
+/** The first version of a seed's FedAvg run evaluated at `target` or above; undefined if none. */
+function versionReaching(runs: TtaResult['runs'], seed: number, target: number): number | undefined {
+  const run = runs.find((r) => r.strategy === 'fedavg' && r.seed === seed);
+  return run?.report.accuracyCurve.find((p) => (p.accuracy ?? 0) >= target)?.version;
+}
+
+/** How Flower's cohorts were chosen, in the fairness sentence's words. */
+function cohortWords(cohorts: Cohorts): string {
+  return cohorts === 'rotation'
+    ? "the same cohorts: Flower's client manager (bench/flower/run.py) chooses as Tributary's coordinator leases, least recently chosen first, ties by index, and each client is seeded as Tributary's worker of its index (shuffles and delays), so both systems train the same clients in the same rounds with the same shuffles and delays and take much the same path to the target (the per-seed table gives the rounds each took): what differs is the time a round (BENCH_FLOWER_COHORTS=random draws Flower's cohorts instead)"
+    : "cohorts that a seed fixes (Flower's drawn by a seeded client manager in bench/flower/run.py, where flwr's own draws with Python's unseeded random; Tributary's least recently leased)";
 }
 
 /** How the runs were ordered: which Tributary results alternated with Flower's, which were run apart. */

@@ -140,13 +140,17 @@ def run_client(args, index):
     fl.client.start_client(server_address=args.address, client=Client().to_client(), insecure=True)
 
 
-def seeded_client_manager(seed):
-    """Flower's own client manager samples each round's clients with Python's unseeded global
-    `random`, over clients in the order they happened to connect, so the same seed chose different
-    cohorts in every sitting (rounds to 0.90 moved from a median of 16 to 21 between two). This one
-    samples with its own generator, seeded, over the clients in index order: a seed fixes the
-    cohorts, as Tributary's are fixed (least recently leased, ties by worker). A client's index is
-    asked once (get_properties), the first time it could be sampled, before the clock starts."""
+def seeded_client_manager(seed, cohorts):
+    """Each round's clients, fixed by the seed, over the clients in index order (asked once, with
+    get_properties, the first time a client could be sampled, before the clock starts).
+
+    `rotation` (the default) chooses as Tributary's coordinator leases: least recently chosen
+    first, ties by index. Each client is seeded as Tributary's worker of its index is (shuffles and
+    delays), so the two systems then train the same clients in the same rounds with the same
+    shuffles and delays, and take the same path to the target: what differs is the time a round.
+    `random` samples with a generator of its own, seeded. flwr's own manager samples with Python's
+    unseeded global `random` over clients in connection order, so the same seed chose different
+    cohorts in every sitting (rounds to 0.90 moved from a median of 16 to 21 between two)."""
     from flwr.common import GetPropertiesIns
     from flwr.server import SimpleClientManager
 
@@ -155,6 +159,8 @@ def seeded_client_manager(seed):
             super().__init__()
             self.rng = random.Random(seed)
             self.index = {}
+            self.last_chosen = {}  # index -> the sample() call that last chose it
+            self.calls = 0
 
         def sample(self, num_clients, min_num_clients=None, criterion=None):
             self.wait_for(num_clients if min_num_clients is None else min_num_clients)
@@ -166,7 +172,15 @@ def seeded_client_manager(seed):
             if num_clients > len(available):
                 return []
             ordered = sorted(available, key=lambda cid: self.index[cid])
-            return [self.clients[cid] for cid in self.rng.sample(ordered, num_clients)]
+            self.calls += 1
+            if cohorts == "random":
+                chosen = self.rng.sample(ordered, num_clients)
+            else:
+                least_recent = sorted(ordered, key=lambda cid: (self.last_chosen.get(self.index[cid], 0), self.index[cid]))
+                chosen = least_recent[:num_clients]
+                for cid in chosen:
+                    self.last_chosen[self.index[cid]] = self.calls
+            return [self.clients[cid] for cid in chosen]
 
     return SeededClientManager()
 
@@ -186,6 +200,7 @@ def main():
     parser.add_argument("--slow-every", type=int, default=10)
     parser.add_argument("--delay-basis", choices=["cpu", "wall", "device"], default="cpu")
     parser.add_argument("--device-ms-per-sample", type=float, default=0.1)
+    parser.add_argument("--cohorts", choices=["rotation", "random"], default="rotation")
     args = parser.parse_args()
 
     import flwr as fl
@@ -248,7 +263,7 @@ def main():
         c.start()
     print(json.dumps({"event": "flower-started", "clients": args.clients, "perRound": args.per_round}), flush=True)
     fl.server.start_server(server_address=args.address, config=fl.server.ServerConfig(num_rounds=args.rounds),
-                           strategy=strategy, client_manager=seeded_client_manager(args.seed))
+                           strategy=strategy, client_manager=seeded_client_manager(args.seed, args.cohorts))
 
 
 if __name__ == "__main__":
