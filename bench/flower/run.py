@@ -103,22 +103,6 @@ def train_steps_cnn(model, parameters, images, labels, steps, batch, rng):
     return model.get_weights(), float(history.history["loss"][-1])
 
 
-def warm_up(args, model, images, labels):
-    """As Tributary's workers do before their first check-in (--warm-up-steps): train up to 300
-    batches, or 3 s of CPU time, from the initial weights with a generator of its own, and throw
-    the result away, so neither system's first round pays a cold process's first training."""
-    flat = np.fromfile(os.path.join(args.data, "initial.f32"), dtype=np.float32)
-    initial = split_flat(flat, CNN_SHAPES if model is not None else SHAPES)
-    rng, steps, began = np.random.default_rng(0), 0, time.process_time()
-    while steps < 300 and time.process_time() - began < 3.0:
-        if model is not None:
-            train_steps_cnn(model, initial, images, labels, 20, 32, rng)
-            steps += 20
-        else:
-            train_epoch(initial, images, labels, args.lr, 32, rng)
-            steps += -(-len(labels) // 32)
-
-
 def run_client(args, index):
     import flwr as fl
 
@@ -126,7 +110,6 @@ def run_client(args, index):
     rng = np.random.default_rng(args.seed * 1000 + index)
     delay_rng = random.Random(args.seed * 1000 + index)
     model = keras_cnn(args.lr) if args.model == "cnn" else None
-    warm_up(args, model, images, labels)
 
     class Client(fl.client.NumPyClient):
         def fit(self, parameters, config):

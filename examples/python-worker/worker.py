@@ -404,26 +404,8 @@ class Worker:
         count = len(self.out.list_topics(tasks, timeout=10).topics[tasks].partitions)
         mine = TopicPartition(tasks, partition_of_key(self.args.worker_id, count))
         self.tasks_in.assign([TopicPartition(tasks, mine.partition, self.end_offset(mine, deadline))])
-        self.warm_up()
         self.check_in()
         log("worker-started", workerId=self.args.worker_id, silo=self.args.silo, models=sorted(self.models.versions))
-
-    def warm_up(self):
-        """Trains --warm-up-steps batches (or until --warm-up-max-cpu-ms of CPU time) from the newest
-        model held, and throws the result away, before the first check-in, as the TypeScript worker
-        does (TRIBUTARY_WARM_UP_STEPS). A fresh process's first task took 2-3 times the CPU time of
-        later ones (bench tta-numpy: 15-42 ms against 6-17), which a simulated slow site multiplies.
-        Its own generator: the tasks' shuffles are as without it."""
-        if self.args.warm_up_steps <= 0 or self.layers is None or not self.models.versions:
-            return
-        start = self.models.versions[max(self.models.versions)]
-        rng, steps, cpu_began = np.random.default_rng(0), 0, time.process_time()
-        hyperparameters = {"batchSize": 32, "learningRate": 0.1, "proximalMu": 0, "localEpochs": 1}
-        while steps < self.args.warm_up_steps and (time.process_time() - cpu_began) * 1000 < self.args.warm_up_max_cpu_ms:
-            batch = min(20, self.args.warm_up_steps - steps)
-            train(start, self.layers, self.features, self.labels, {**hyperparameters, "localSteps": batch}, rng)
-            steps += batch
-        log("engine-warmed", steps=steps, cpuMs=round((time.process_time() - cpu_began) * 1000, 1))
 
     def read_models_present(self, deadline):
         # Protocol: read the models there are before the first check-in. A task leased in answer to
@@ -656,10 +638,6 @@ def main():
                              "or a simulated device's time (--device-ms-per-sample)")
     parser.add_argument("--device-ms-per-sample", type=float, default=0.1,
                         help="on the device basis: the simulated device's milliseconds per sample trained")
-    parser.add_argument("--warm-up-steps", type=int, default=300,
-                        help="batches trained and thrown away before the first check-in (0: none)")
-    parser.add_argument("--warm-up-max-cpu-ms", type=float, default=3000,
-                        help="stop the warm-up sooner once it has used this much CPU time")
     parser.add_argument("--update-schema", type=int, choices=(1, 3), default=3,
                         help="ModelUpdate version written: 3 (with when the task and its model arrived) or 1")
     parser.add_argument("--parent-pid", type=int, default=env("TRIBUTARY_PARENT_PID") or "0",
