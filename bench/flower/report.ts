@@ -212,6 +212,7 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
         : `The delay model multiplies each client's own measured training time (${delayBasis === 'cpu' ? 'its CPU time: on two shared cores, wall time would include waiting for a core, which the slow site multiplies by 10' : 'its wall time'}), so the training engine sets the pace: on this machine numpy trains a shard's epoch in about 8 ms, TF.js in about 26 ms with hand-derived gradients (each op dispatched to TensorFlow on its own, 10–50 µs each: docs/native-tensorflow.md). The rows marked (NumPy workers) take the engine out of the comparison: Tributary with the protocol's Python worker (examples/python-worker, bench tta-numpy), which trains with NumPy as Flower's clients do, so what differs there is the orchestration.`
     }`,
     '',
+    ...samePathWords(context.cohorts ?? 'random'),
     orderWords(tributary, alternatedWith),
     '',
     "Clock: seconds count from the first task handed out (Flower: the first round's clients chosen, once all of them are connected; Tributary: the first lease, once every worker has checked in), as in bench tta; start-up before it (processes, connections) is shown apart and included in the \"from start\" column. A model counts from when it exists, as Flower's curve stamps a round before evaluating it: for Tributary, when its version was committed, not when its central evaluation (which runs beside the fold path) finished. Reports from before that was recorded fall back to the evaluation's end.",
@@ -243,7 +244,7 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
     '',
     `Flower per-round overhead (round wall time minus its slowest client's training and delay), median over rounds: ${flower.medianRoundOverheadSeconds.toFixed(3)} s.`,
     '',
-    "Per seed, with the round at which each system's FedAvg first evaluated ≥ 0.90 (Flower's round, Tributary's version): with the same cohorts they should mostly agree.",
+    "Per seed, with the round at which each system's FedAvg first evaluated ≥ 0.90 (Flower's round, Tributary's version). TF.js workers shuffle with a generator of their own, so their rounds differ from Flower's even with the same cohorts:",
     '',
     table(
       [
@@ -354,8 +355,17 @@ function versionReaching(runs: TtaResult['runs'], seed: number, target: number):
 /** How Flower's cohorts were chosen, in the fairness sentence's words. */
 function cohortWords(cohorts: Cohorts): string {
   return cohorts === 'rotation'
-    ? "the same cohorts: Flower's client manager (bench/flower/run.py) chooses as Tributary's coordinator leases, least recently chosen first, ties by index, and each client is seeded as Tributary's worker of its index (shuffles and delays), so both systems train the same clients in the same rounds with the same shuffles and delays and take much the same path to the target (the per-seed table gives the rounds each took): what differs is the time a round (BENCH_FLOWER_COHORTS=random draws Flower's cohorts instead)"
+    ? "the same cohorts (Flower's client manager in bench/flower/run.py chooses as Tributary's coordinator leases: least recently chosen first, ties by index)"
     : "cohorts that a seed fixes (Flower's drawn by a seeded client manager in bench/flower/run.py, where flwr's own draws with Python's unseeded random; Tributary's least recently leased)";
+}
+
+/** With the same cohorts, why the two systems' curves coincide; nothing for drawn cohorts. */
+function samePathWords(cohorts: Cohorts): string[] {
+  if (cohorts !== 'rotation') return [];
+  return [
+    "Same path: each Flower client is seeded as Tributary's Python worker of its index (its shuffles and its delays), so with the same cohorts Flower and Tributary with NumPy workers train the same clients in the same rounds with the same shuffles and delays, and reach each accuracy in the same round (the per-seed table): what differs is the time a round. With drawn cohorts (BENCH_FLOWER_COHORTS=random) the rounds to 0.90 differed by seed between the systems, which dominated the comparison.",
+    '',
+  ];
 }
 
 /** How the runs were ordered: which Tributary results alternated with Flower's, which were run apart. */
