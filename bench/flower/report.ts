@@ -21,6 +21,7 @@ import {
 import { cpuSection, type RunCpu } from '../cpu.js';
 import { seedSpread } from './spread.js';
 import { type RoundPoint, trainingStart } from './round-points.js';
+import { comparedShares, flowerShareRuns, trainingShareSection } from './training-share.js';
 import { versionTimes } from './versions.js';
 
 /** One Flower run: its curve, and where the CPU went (absent when saved before; null off Linux). */
@@ -164,6 +165,12 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
     ),
     tributary,
   );
+  const shares = comparedShares(
+    flowerShareRuns(`Flower ${flwrVersion} FedAvg`, runs, 0.9),
+    tributary,
+    PER_ROUND,
+    0.9,
+  );
   const fmt = (x: number | null | undefined) =>
     x === null || x === undefined ? 'not reached' : x.toFixed(1);
   const rows: (string | number)[][] = [
@@ -273,6 +280,8 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
     '',
     versionTimes(runs, tributary, `Flower ${flwrVersion} FedAvg`),
     '',
+    ...trainingShareSection(shares, 0.9, delayBasis === 'device'),
+    '',
     ...stageSections(
       "Tributary's round trip by stage (from bench tta's runs; Flower's rounds are its slowest client's training and delay plus the overhead above):",
       tributaryReports,
@@ -338,6 +347,7 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
       flower,
       perRun,
       spread: spread.figures,
+      trainingShare: shares,
       runs,
     },
     md,
