@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { versionSeconds } from './curves.js';
+import { firstReaching, versionSeconds } from './curves.js';
 
 describe('versionSeconds', () => {
   const report = {
@@ -25,5 +25,24 @@ describe('versionSeconds', () => {
 
   it('skips points without a version (reports from before versions were recorded)', () => {
     expect(versionSeconds({ accuracyCurve: [{ trainingSeconds: 1, accuracy: 0.9 }] }).size).toBe(0);
+  });
+});
+
+describe('firstReaching', () => {
+  const curve = [
+    { x: 0, y: 0.1 },
+    { x: 1.5, y: 0.89 },
+    { x: 2, y: 0.9 },
+    { x: 3, y: 0.95 },
+  ];
+
+  it("is the first point's x at or above the target", () => {
+    expect(firstReaching(curve, 0.9)).toBe(2);
+    expect(firstReaching(curve, 0.85)).toBe(1.5);
+  });
+
+  it('is null for a curve that never reaches the target', () => {
+    expect(firstReaching(curve, 0.96)).toBeNull();
+    expect(firstReaching([], 0.5)).toBeNull();
   });
 });

@@ -27,6 +27,11 @@ export function trainingCurve(
   });
 }
 
+/** Where `curve` first reaches `target` (its x), or null if it never does. */
+export function firstReaching(curve: readonly { x: number; y: number }[], target: number): number | null {
+  return curve.find((p) => p.y >= target)?.x ?? null;
+}
+
 /**
  * When each version on the curve was committed, in seconds since the first lease (the published
  * clock). A version the curve lacks (central evaluation skipped it, or the run ended before it) or

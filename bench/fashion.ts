@@ -22,7 +22,7 @@ import { runFlower } from './flower.js';
 import { trainingStart, type RoundPoint } from './flower/round-points.js';
 import { writeImages } from './exported-task.js';
 import { ensureVenv } from './flower/venv.js';
-import { trainingCurve } from './curves.js';
+import { firstReaching, trainingCurve } from './curves.js';
 
 const FASHION_TASK = fileURLToPath(new URL('../examples/fashion-mnist/task.ts', import.meta.url));
 const SEED = Number(process.env.BENCH_FASHION_SEED ?? 1);
@@ -45,10 +45,6 @@ async function exportSplit(): Promise<string> {
   writeFileSync(join(dir, 'initial.f32'), Buffer.from(heInitialWeights(model.layout, SEED).buffer));
   model.model.dispose();
   return dir;
-}
-
-function reach(curve: readonly { x: number; y: number }[], target: number): number | null {
-  return curve.find((p) => p.y >= target)?.x ?? null;
 }
 
 export async function runFashion(): Promise<void> {
@@ -143,7 +139,7 @@ export async function runFashion(): Promise<void> {
       ],
       rows.map((r) => [
         r.name,
-        ...TARGETS.map((t) => fmt(reach(r.curve, t))),
+        ...TARGETS.map((t) => fmt(firstReaching(r.curve, t))),
         (r.curve.at(-1)?.y ?? 0).toFixed(4),
         Math.max(...r.curve.map((p) => p.y)).toFixed(4),
         r.steps,

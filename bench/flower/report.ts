@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { writeLineChart, type Series } from '../../lib/chart.js';
 import type { DelayBasis } from '../../services/worker/delay.js';
 import { type Engine, CONCURRENCY as PER_ROUND, resultName, TARGETS } from '../tta.js';
-import { trainingCurve, type CurveReport } from '../curves.js';
+import { firstReaching, trainingCurve, type CurveReport } from '../curves.js';
 import {
   type ComparisonContext,
   median,
@@ -189,8 +189,8 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
     const times = runs
       .filter((r) => r.strategy === strategy)
       .map((r) => {
-        const x = trainingCurve(r.report, 'published').find((p) => p.y >= target)?.x;
-        return x === undefined ? undefined : x + (fromStart ? (r.report.trainingStartedSeconds ?? 0) : 0);
+        const x = firstReaching(trainingCurve(r.report, 'published'), target);
+        return x === null ? undefined : x + (fromStart ? (r.report.trainingStartedSeconds ?? 0) : 0);
       });
     return med(times);
   };

@@ -4,7 +4,7 @@
  */
 import { table } from '../common.js';
 import { bootstrapRatio, quartiles, smoothedCrossing } from '../statistics.js';
-import { trainingCurve, type CurveReport } from '../curves.js';
+import { firstReaching, trainingCurve, type CurveReport } from '../curves.js';
 
 type Curve = { x: number; y: number }[];
 
@@ -36,7 +36,7 @@ export function seedSpread(flowerCurves: ReadonlyMap<number, Curve>, tributary: 
   // about a second away, and no smoothed crossing can come before its window: 3 s is then mostly the
   // window. Half a second spans about ten of Flower's rounds and eight of FedAvg's versions.
   const statistics = {
-    'first evaluation ≥ 0.90': (c: Curve) => c.find((p) => p.y >= 0.9)?.x ?? null,
+    'first evaluation ≥ 0.90': (c: Curve) => firstReaching(c, 0.9),
     'mean over the last 0.5 s ≥ 0.90': (c: Curve) => smoothedCrossing(c, 0.9, 0.5),
     'mean over the last 3 s ≥ 0.90': (c: Curve) => smoothedCrossing(c, 0.9, 3),
   };

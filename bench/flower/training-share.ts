@@ -5,7 +5,7 @@
  * is its measured time × its share, which bounds how far orchestration alone could move a ratio.
  */
 import { median, table } from '../common.js';
-import { trainingCurve, type CurveReport } from '../curves.js';
+import { firstReaching, trainingCurve, type CurveReport } from '../curves.js';
 import { type RoundPoint, trainingStart } from './round-points.js';
 
 type StageMeans = Record<string, { count: number; meanMs?: number } | undefined>;
@@ -88,7 +88,7 @@ export function tributaryShareRuns(
         r.seed,
         {
           share: share(r.report),
-          seconds: trainingCurve(r.report, 'published').find((p) => p.y >= target)?.x ?? null,
+          seconds: firstReaching(trainingCurve(r.report, 'published'), target),
         },
       ]),
     ),
