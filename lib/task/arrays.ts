@@ -2,7 +2,6 @@
  * Batches from examples already in memory (typed arrays), for tasks whose silo data is small enough
  * to hold once: one batch of tensors at a time, in a seeded shuffled order.
  */
-import type * as TF from '@tensorflow/tfjs';
 import { seededRandom, shuffleInPlace } from '../core/random.js';
 import type { Tf } from '../ml/backend.js';
 import type { Batch } from './types.js';
@@ -38,24 +37,27 @@ export function* arrayBatches(
     ? [...options.indices]
     : Array.from({ length: exampleCount(data) }, (_, i) => i);
   if (options.seed !== null) shuffleInPlace(order, seededRandom(options.seed));
-  const targetWidth = data.classes === undefined ? (data.targetWidth ?? 1) : 1;
+  // One-hot targets are written here rather than by tf.oneHot: no int32 tensor to build, dispose
+  // and cast to float in every batch's loss. As tf.oneHot does, an index outside the classes (or
+  // not an integer, truncated first) gives a row of zeros.
+  const classes = data.classes;
+  const targetWidth = classes ?? data.targetWidth ?? 1;
   for (let start = 0; start < order.length; start += options.batchSize) {
     const rows = order.slice(start, start + options.batchSize);
     const xs = new Float32Array(rows.length * width);
     const ys = new Float32Array(rows.length * targetWidth);
     rows.forEach((index, row) => {
       xs.set(data.features.subarray(index * width, (index + 1) * width), row * width);
-      for (let j = 0; j < targetWidth; j++)
-        ys[row * targetWidth + j] = data.labels[index * targetWidth + j] as number;
+      if (classes === undefined) {
+        for (let j = 0; j < targetWidth; j++)
+          ys[row * targetWidth + j] = data.labels[index * targetWidth + j] as number;
+      } else {
+        const label = (data.labels[index] as number) | 0;
+        if (label >= 0 && label < classes) ys[row * classes + label] = 1;
+      }
     });
     const x = tf.tensor(xs, [rows.length, ...data.featureShape]);
-    let y: TF.Tensor;
-    if (data.classes === undefined) y = tf.tensor(ys, [rows.length, targetWidth]);
-    else {
-      const labels = tf.tensor1d(Int32Array.from(ys), 'int32');
-      y = tf.oneHot(labels, data.classes);
-      labels.dispose();
-    }
+    const y = tf.tensor(ys, [rows.length, targetWidth]);
     yield { xs: x, ys: y };
   }
 }
