@@ -4,6 +4,7 @@ import {
   cpuOfWindow,
   cpuSection,
   parseStat,
+  parseStolenTicks,
   perUpdate,
   rateBetween,
   roleOf,
@@ -83,10 +84,37 @@ describe('cpuOfWindow', () => {
     expect(cpuOfWindow(reused, 0, 2000)?.cores.workers).toBeCloseTo(100 / 100 / 2);
   });
 
+  it('counts the cores stolen over the window from the first snapshot inside it to the last', () => {
+    const stolen = snapshots.map((s, i) => ({ ...s, stolenTicks: 1000 + i * i * 30 }));
+    // 1000 + 30 at 1000 ms, 1000 + 480 at 4000 ms: 450 ticks in 3 s.
+    expect(cpuOfWindow(stolen, 1000, 4000)?.stolenCores).toBeCloseTo(1.5);
+    expect(cpuOfWindow(snapshots, 1000, 4000)?.stolenCores).toBeNull();
+    // A snapshot that could not read /proc/stat at either end: unknown, not zero.
+    const gap = stolen.map((s, i) => (i === 4 ? { atMs: s.atMs, processes: s.processes } : s));
+    expect(cpuOfWindow(gap, 1000, 4000)?.stolenCores).toBeNull();
+  });
+
   it('is null with fewer than two snapshots in the window', () => {
     expect(cpuOfWindow(snapshots, 1500, 1900)).toBeNull();
     expect(cpuOfWindow(snapshots, 4000, 5000)).toBeNull();
     expect(cpuOfWindow([], 0, 1)).toBeNull();
+  });
+});
+
+describe('parseStolenTicks', () => {
+  it("reads the steal field of /proc/stat's all-cores line", () => {
+    const text = [
+      'cpu  4705 356 584 3699 23 23 0 812 0 0',
+      'cpu0 2000 100 300 1800 10 10 0 400 0 0',
+      'intr 1234 0 0',
+    ].join('\n');
+    expect(parseStolenTicks(text)).toBe(812);
+  });
+
+  it('is undefined without the field or the line', () => {
+    expect(parseStolenTicks('cpu  4705 356 584 3699 23 23 0\n')).toBeUndefined();
+    expect(parseStolenTicks('cpu0 1 2 3 4 5 6 7 8 9\n')).toBeUndefined();
+    expect(parseStolenTicks('')).toBeUndefined();
   });
 });
 
@@ -105,6 +133,7 @@ describe('CpuMeter', () => {
     expect(first && mine(first)).toBeTruthy();
     expect(last && mine(last)?.cpuTicks).toBeGreaterThan((first && mine(first)?.cpuTicks) ?? Infinity);
     expect(spin).toBeGreaterThan(0);
+    expect(last?.stolenTicks).toBeGreaterThanOrEqual(first?.stolenTicks ?? Infinity);
   });
 });
 
@@ -148,5 +177,19 @@ describe('perUpdate and cpuSection', () => {
     // Broker 0.4 and 0.6 → 0.50; all 1.901 and 2.101 → 2.00; 75 updates a second; 38.0 and 21.0 ms.
     expect(lines).toContain('| Tributary | 0.50 | 0.50 | 1.00 | 2.00 | 75 | 29.5 |');
     expect(cpuSection([{ system: 'none', runs: [null] }])).toEqual([]);
+  });
+
+  it('adds the cores stolen, median (least–most), when any run recorded them', () => {
+    const lost = (stolenCores: number | null) => perUpdate({ ...window(0.5, 1), stolenCores }, 50);
+    const lines = cpuSection([
+      { system: 'Flower', runs: [lost(0.1), lost(0.7), lost(0.3)] },
+      { system: 'old runs', runs: [lost(null)] },
+    ]).join('\n');
+    expect(lines).toContain('| CPU ms per update | cores stolen |');
+    expect(lines).toContain('| 0.30 (0.10–0.70) |');
+    expect(lines).toMatch(/\| old runs \|.*\| – \|/);
+    expect(lines).toContain('steal in /proc/stat');
+    const without = cpuSection([{ system: 'Flower', runs: [lost(null)] }]).join('\n');
+    expect(without).not.toContain('stolen');
   });
 });

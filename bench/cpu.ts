@@ -8,6 +8,10 @@
  * CPU per update, not by overlapping more. CPU time per update, beside updates a second, says how
  * far a system is from that limit and what its orchestration costs next to the training it serves.
  *
+ * On a virtual machine the hypervisor may also run other guests on those cores: the time it takes
+ * from this one (steal, in /proc/stat) is recorded beside, as the cores a run lost. A comparison
+ * whose runs lost a large share of the cores, or very different shares, is not steady.
+ *
  * The arithmetic is pure (`cpuOfWindow`); `CpuMeter` is the thin part that reads /proc (Linux; on
  * other systems it records nothing and the figures are absent).
  */
@@ -41,12 +45,16 @@ export interface ProcessTime {
 export interface CpuSnapshot {
   readonly atMs: number;
   readonly processes: readonly ProcessTime[];
+  /** Ticks the hypervisor has taken from all this machine's cores since boot (absent if unread). */
+  readonly stolenTicks?: number;
 }
 
 export interface CpuOfWindow {
   /** Mean cores in use over the window, by role, and in all. */
   readonly cores: Record<Role, number>;
   readonly totalCores: number;
+  /** Mean cores the hypervisor took from the machine over the window; null when not recorded. */
+  readonly stolenCores?: number | null;
   readonly seconds: number;
 }
 
@@ -88,7 +96,11 @@ export function cpuOfWindow(
     cores[end.role] += (end.cpuTicks - start.cpuTicks) / ticksPerSecond / seconds;
   }
   const totalCores = ROLES.reduce((sum, r) => sum + cores[r], 0);
-  return { cores, totalCores, seconds };
+  const stolenCores =
+    first.stolenTicks === undefined || last.stolenTicks === undefined
+      ? null
+      : (last.stolenTicks - first.stolenTicks) / ticksPerSecond / seconds;
+  return { cores, totalCores, stolenCores, seconds };
 }
 
 export interface RunCpu extends CpuOfWindow {
@@ -158,22 +170,43 @@ export function cpuSection(
     .filter((r) => r.runs.length > 0);
   if (measured.length === 0) return [];
   const shown = ROLES.filter((role) => measured.some((r) => r.runs.some((c) => c.cores[role] >= 0.005)));
+  const stolen = (runs: readonly RunCpu[]) =>
+    runs.map((c) => c.stolenCores).filter((x): x is number => typeof x === 'number');
+  const showStolen = measured.some((r) => stolen(r.runs).length > 0);
   const row = (system: string, runs: readonly RunCpu[]) => {
     const m = (pick: (c: RunCpu) => number, digits: number) => median(runs.map(pick)).toFixed(digits);
+    const lost = stolen(runs);
+    const lostCells = lost.length
+      ? [`${median(lost).toFixed(2)} (${Math.min(...lost).toFixed(2)}–${Math.max(...lost).toFixed(2)})`]
+      : ['–'];
     return [
       system,
       ...shown.map((role) => m((c) => c.cores[role], 2)),
       m((c) => c.totalCores, 2),
       m((c) => c.updatesPerSecond, 0),
       m((c) => c.cpuMsPerUpdate, 1),
+      ...(showStolen ? lostCells : []),
     ];
   };
   const headers = shown.map((role) => `${role} cores`);
   return [
     'Where the CPU went (every process on the machine, read from /proc twice a second), from a second after the first task to the end of each run; medians over runs. On two cores a system using both can go faster only by spending less CPU per update:',
+    ...(showStolen
+      ? [
+          '',
+          "Cores stolen: what the hypervisor took from this virtual machine's cores for others (steal in /proc/stat), median (least–most) over runs. Runs that lost much, or very different amounts, are not a steady comparison.",
+        ]
+      : []),
     '',
     table(
-      ['system', ...headers, 'all cores', 'updates a second', 'CPU ms per update'],
+      [
+        'system',
+        ...headers,
+        'all cores',
+        'updates a second',
+        'CPU ms per update',
+        ...(showStolen ? ['cores stolen'] : []),
+      ],
       measured.map((r) => row(r.system, r.runs)),
     ),
     '',
@@ -190,6 +223,24 @@ export function parseStat(pid: number, stat: string, commandLine: string): Proce
   const startTicks = Number(fields[19]);
   if (![utime, stime, startTicks].every(Number.isFinite)) return null;
   return { pid, startTicks, cpuTicks: utime + stime, role: roleOf(commandLine) };
+}
+
+/**
+ * Steal ticks of all cores together from the text of /proc/stat (its `cpu` line's eighth value),
+ * or undefined when the line or the field is missing (kernels before 2.6.11).
+ */
+export function parseStolenTicks(procStat: string): number | undefined {
+  const line = procStat.split('\n').find((l) => l.startsWith('cpu '));
+  const steal = Number(line?.trim().split(/\s+/)[8]);
+  return Number.isFinite(steal) ? steal : undefined;
+}
+
+function readStolenTicks(): number | undefined {
+  try {
+    return parseStolenTicks(readFileSync('/proc/stat', 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 function readProcesses(): ProcessTime[] {
@@ -217,7 +268,8 @@ export class CpuMeter {
 
   start(): this {
     if (process.platform !== 'linux' || this.timer) return this;
-    const take = () => this.snapshots.push({ atMs: Date.now(), processes: readProcesses() });
+    const take = () =>
+      this.snapshots.push({ atMs: Date.now(), processes: readProcesses(), stolenTicks: readStolenTicks() });
     take();
     this.timer = setInterval(take, this.intervalMs);
     this.timer.unref();
@@ -229,7 +281,7 @@ export class CpuMeter {
     if (this.timer) {
       clearInterval(this.timer);
       this.timer = null;
-      this.snapshots.push({ atMs: Date.now(), processes: readProcesses() });
+      this.snapshots.push({ atMs: Date.now(), processes: readProcesses(), stolenTicks: readStolenTicks() });
     }
     return this.snapshots;
   }
