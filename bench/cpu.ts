@@ -259,6 +259,12 @@ function readProcesses(): ProcessTime[] {
   return processes;
 }
 
+const snapshotNow = (): CpuSnapshot => ({
+  atMs: Date.now(),
+  processes: readProcesses(),
+  stolenTicks: readStolenTicks(),
+});
+
 /** Snapshots every process's CPU time every `intervalMs` while running (nothing off Linux). */
 export class CpuMeter {
   private readonly snapshots: CpuSnapshot[] = [];
@@ -268,8 +274,7 @@ export class CpuMeter {
 
   start(): this {
     if (process.platform !== 'linux' || this.timer) return this;
-    const take = () =>
-      this.snapshots.push({ atMs: Date.now(), processes: readProcesses(), stolenTicks: readStolenTicks() });
+    const take = () => this.snapshots.push(snapshotNow());
     take();
     this.timer = setInterval(take, this.intervalMs);
     this.timer.unref();
@@ -281,7 +286,7 @@ export class CpuMeter {
     if (this.timer) {
       clearInterval(this.timer);
       this.timer = null;
-      this.snapshots.push({ atMs: Date.now(), processes: readProcesses(), stolenTicks: readStolenTicks() });
+      this.snapshots.push(snapshotNow());
     }
     return this.snapshots;
   }

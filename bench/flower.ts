@@ -163,10 +163,11 @@ export async function runFlowerComparison(): Promise<void> {
         ...['--cohorts', cohorts],
       ],
     });
-    runs.push({ seed, points, cpu: cpuOfFlower(meter.stop(), points) });
-    console.log(
-      JSON.stringify({ bench: 'flower', seed, rounds: points.length, final: points.at(-1)?.accuracy }),
-    );
+    const cpu = cpuOfFlower(meter.stop(), points);
+    runs.push({ seed, points, cpu });
+    const final = points.at(-1)?.accuracy;
+    const stolenCores = cpu?.stolenCores;
+    console.log(JSON.stringify({ bench: 'flower', seed, rounds: points.length, final, stolenCores }));
   };
   if (alternate.length === 0) {
     for (const seed of SEEDS) await runFlowerSeed(seed);

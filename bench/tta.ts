@@ -169,6 +169,7 @@ export function timeToAccuracyRunner(stack: Stack, engine: Engine, bench: string
         updates: report.updatesAccepted,
         cores: cpu?.totalCores,
         cpuMsPerUpdate: cpu?.cpuMsPerUpdate,
+        stolenCores: cpu?.stolenCores,
       }),
     );
     return { strategy, seed, report, reach, cpu };
