@@ -98,6 +98,11 @@ export const ERROR_CODES = {
     summary:
       'the client acknowledged a send without writing all of it (a partition leader moved or died mid-send)',
   },
+  TRIB_SEND_DUPLICATED: {
+    retriable: true,
+    summary:
+      "the client's answer shows a step's records written twice (a partition named twice, or the model past where it had to land)",
+  },
   TRIB_AUTHORIZATION_FAILED: {
     retriable: false,
     summary: "the principal's ACLs do not allow the operation (or provisioning them failed)",

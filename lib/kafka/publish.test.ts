@@ -30,6 +30,18 @@ describe('requireWritten', () => {
     expect((refusal as Error).message).toMatch(/without writing to models, rejected/);
     expect(() => requireWritten([], ['models'])).toThrow(/models/);
   });
+
+  it('refuses an answer naming a partition twice: its records were written twice', () => {
+    const answer = [meta('models'), meta('checkpoints'), meta('models')];
+    expect(() => requireWritten(answer, ['models', 'checkpoints'])).toThrow(
+      expect.objectContaining({
+        code: 'TRIB_SEND_DUPLICATED',
+        message: expect.stringMatching(/models\[0\]/),
+      }),
+    );
+    // Two partitions of one topic, each once, are no duplicate.
+    expect(() => requireWritten([meta('tasks', 0), meta('tasks', 1)], ['tasks'])).not.toThrow();
+  });
 });
 
 describe('groupBySize', () => {

@@ -45,6 +45,10 @@ export const messageBytes = (m: Message): number =>
  * with a node of the 3-node cluster killed, and reproduced in three-brokers.test.ts by moving a
  * leader). Throws TRIB_SEND_INCOMPLETE unless the answer names every one of `topics`: enough for
  * the single-partition topics this guards (a step's models and checkpoints, sent in one request).
+ *
+ * An answer that names one partition twice means its records were written twice, and a
+ * transaction holding them must abort: TRIB_SEND_DUPLICATED (./sole-writer.ts has the other half
+ * of that guard, and the CI run that called for it).
  */
 export function requireWritten(written: readonly RecordMetadata[], topics: Iterable<string>): void {
   const answered = new Set(written.map((m) => m.topicName));
@@ -53,6 +57,18 @@ export function requireWritten(written: readonly RecordMetadata[], topics: Itera
     throw new TributaryError(
       'TRIB_SEND_INCOMPLETE',
       `a send was acknowledged without writing to ${missing.join(', ')} (tulios/kafkajs#1303)`,
+    );
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const { topicName, partition } of written) {
+    const key = `${topicName}[${partition}]`;
+    if (seen.has(key)) twice.add(key);
+    seen.add(key);
+  }
+  if (twice.size > 0)
+    throw new TributaryError(
+      'TRIB_SEND_DUPLICATED',
+      `a send was acknowledged twice for ${[...twice].join(', ')}: the client wrote its records again`,
     );
 }
 

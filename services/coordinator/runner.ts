@@ -41,6 +41,7 @@ import { CentralEvaluation, type EvaluatedVersion } from './central-evaluation.j
 import { SerialWork } from './serial-work.js';
 import { ReadAhead } from './read-ahead.js';
 import { MAX_RECORD_BYTES } from '../../lib/core/limits.js';
+import { SoleWriterOffsets } from '../../lib/kafka/sole-writer.js';
 
 export type { StopReason } from './stop-conditions.js';
 
@@ -76,6 +77,8 @@ export class CoordinatorRunner {
     this.onFatal(error);
   });
   private stepFailed = false;
+  /** Where the next model lands in `models`, learnt from this runner's first step. */
+  private readonly modelOffsets: SoleWriterOffsets;
 
   constructor(
     private readonly config: CoordinatorConfig,
@@ -97,6 +100,7 @@ export class CoordinatorRunner {
       leases: this.leaseBook,
     });
     this.rejections = new RejectionBatch(config.rejections);
+    this.modelOffsets = new SoleWriterOffsets(new Set([this.topic('models')]));
     this.events = new JobEvents(this.jobId, () => this.opened.producer, serde, now, log);
     this.startedAtMs = now();
     this.taskIds = new TaskIds(config.runId);
@@ -302,6 +306,7 @@ export class CoordinatorRunner {
         liveLeases: () => this.leaseBook.live(),
         now: this.now,
         offsetsBesideWrites: this.opened.stepClient.client === 'librdkafka',
+        modelOffsets: this.modelOffsets,
       });
     } catch (error) {
       // In-memory state is now ahead of Kafka. Crash-only: the next coordinator restores the last

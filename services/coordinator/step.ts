@@ -11,6 +11,7 @@ import { splitFlat, type ModelLayout } from '../../lib/core/fedbuff/layout.js';
 import { serializeAggregator } from '../../lib/core/fedbuff/state.js';
 import { failpoint } from '../../lib/failpoints.js';
 import { groupBySize, MAX_SEND_BYTES, messageBytes, requireWritten } from '../../lib/kafka/publish.js';
+import type { SoleWriterOffsets } from '../../lib/kafka/sole-writer.js';
 import { topicName } from '../../lib/kafka/topics.js';
 import { toRecords } from '../../lib/wire/records.js';
 import type { GlobalModel } from '../../lib/wire/schemas.js';
@@ -48,6 +49,8 @@ export interface StepState {
   readonly now: () => number;
   /** Send the offsets beside the step's writes, not after them (librdkafka: see writeStep). */
   readonly offsetsBesideWrites: boolean;
+  /** Where this coordinator's next model must land in `models` (lib/kafka/sole-writer.ts). */
+  readonly modelOffsets: SoleWriterOffsets;
 }
 
 export async function writeStep(txProducer: Producer, step: CommitStep, s: StepState): Promise<void> {
@@ -75,7 +78,7 @@ export async function writeStep(txProducer: Producer, step: CommitStep, s: StepS
     if (state)
       for (const message of checkpointChunks(s.jobId, state, s.config.maxChunkBytes))
         outgoing.push({ topic: checkpoints, message });
-    const chunkOffsets = await sendStepRecords(tx, outgoing, checkpoints);
+    const chunkOffsets = await sendStepRecords(tx, outgoing, checkpoints, s.modelOffsets);
     if (state) {
       const cursor = encodeCursor({
         partitions: new Map(s.consumed),
@@ -87,9 +90,11 @@ export async function writeStep(txProducer: Producer, step: CommitStep, s: StepS
     await (offsetsAhead ?? sendStepOffsets(tx, s));
     failpoint(step.publishModel ? 'flush.before-commit' : 'reject.before-commit');
     await tx.commit();
+    s.modelOffsets.committed();
     failpoint(step.publishModel ? 'flush.after-commit' : 'reject.after-commit');
     s.rejections.clear();
   } catch (error) {
+    s.modelOffsets.abandoned();
     // A transactional call still in flight would make the abort a conflicting call.
     await offsetsAhead?.catch(() => undefined);
     await tx.abort().catch(() => undefined);
@@ -115,11 +120,14 @@ async function sendStepOffsets(tx: Transaction, s: StepState): Promise<void> {
  * `offsetsTopic` were written at. A request acknowledged without one of its topics throws
  * TRIB_SEND_INCOMPLETE: committing it would put a checkpoint past a model no reader ever sees
  * (kafkajs#1303), so the step aborts and the coordinator restarts from the last checkpoint instead.
+ * Records that `soleWriter` tracks and that landed anywhere but where they had to go (written twice
+ * by a retry) throw TRIB_SEND_DUPLICATED, to the same end.
  */
 export async function sendStepRecords(
   tx: Pick<Transaction, 'sendBatch'>,
   outgoing: readonly TopicMessage[],
   offsetsTopic: string,
+  soleWriter?: SoleWriterOffsets,
 ): Promise<number[]> {
   const offsets: number[] = [];
   for (const group of groupBySize(outgoing, (o) => messageBytes(o.message), MAX_SEND_BYTES)) {
@@ -128,6 +136,9 @@ export async function sendStepRecords(
       written,
       group.map((o) => o.topic),
     );
+    const counts = new Map<string, number>();
+    for (const { topic } of group) counts.set(topic, (counts.get(topic) ?? 0) + 1);
+    soleWriter?.written(written, counts);
     offsets.push(...offsetsOf(written, offsetsTopic, group.filter((o) => o.topic === offsetsTopic).length));
   }
   return offsets;

@@ -127,6 +127,11 @@ describe('three brokers', () => {
         killedNode: leader,
         killedLedUpdatesPartitions: ledUpdates,
         coordinatorRestarts: federation.coordinator.events('coordinator-restarted').length,
+        // What each restart was for (TRIB_SEND_DUPLICATED: kafkajs wrote a step's records twice).
+        restartCauses: federation.coordinator.events('coordinator-restarting').map((e) => {
+          const error = e.error as { code?: string; name?: string } | undefined;
+          return error?.code ?? error?.name ?? null;
+        }),
         killedAtVersion: killedAt,
         nextVersionSeconds,
         versions: report.versions,
