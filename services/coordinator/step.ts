@@ -132,14 +132,11 @@ export async function sendStepRecords(
   const offsets: number[] = [];
   for (const group of groupBySize(outgoing, (o) => messageBytes(o.message), MAX_SEND_BYTES)) {
     const written = await tx.sendBatch({ topicMessages: byTopic(group) });
-    requireWritten(
-      written,
-      group.map((o) => o.topic),
-    );
     const counts = new Map<string, number>();
     for (const { topic } of group) counts.set(topic, (counts.get(topic) ?? 0) + 1);
+    requireWritten(written, counts.keys());
     soleWriter?.written(written, counts);
-    offsets.push(...offsetsOf(written, offsetsTopic, group.filter((o) => o.topic === offsetsTopic).length));
+    offsets.push(...offsetsOf(written, offsetsTopic, counts.get(offsetsTopic) ?? 0));
   }
   return offsets;
 }
