@@ -11,6 +11,7 @@ export const TOPIC_KINDS = [
   'tasks',
   'updates',
   'models',
+  'served',
   'checkins',
   'events',
   'rejected',
@@ -56,6 +57,13 @@ export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
   tasks: { partitions: TASK_PARTITIONS, schema: 'TrainTask', configs: { 'retention.ms': String(DAY_MS) } },
   updates: { partitions: 4, schema: 'ModelUpdate', configs: { 'retention.ms': String(7 * DAY_MS) } },
   models: {
+    partitions: 1,
+    schema: 'GlobalModel',
+    configs: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': String(60 * 60 * 1000) },
+  },
+  // The served average of the versions (lib/core/fedbuff/served.ts), keyed as models; empty unless
+  // the job keeps one (TRIBUTARY_SERVED_AVERAGE).
+  served: {
     partitions: 1,
     schema: 'GlobalModel',
     configs: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': String(60 * 60 * 1000) },

@@ -72,3 +72,17 @@ describe('TRIBUTARY_EVALUATION_THREAD (central evaluation on a thread of its own
     );
   });
 });
+
+describe('TRIBUTARY_SERVED_AVERAGE (the served model, lib/core/fedbuff/served.ts)', () => {
+  it('is off unless set, and takes a β in [0, 1)', () => {
+    expect(loadCoordinatorConfig(base).aggregation.servedAverage).toBe(0);
+    const set = loadCoordinatorConfig({ ...base, TRIBUTARY_SERVED_AVERAGE: '0.75' });
+    expect(set.aggregation.servedAverage).toBe(0.75);
+  });
+
+  it.each(['1', '-0.5', 'most'])('refuses %s, naming the variable', (value) => {
+    const load = () => loadCoordinatorConfig({ ...base, TRIBUTARY_SERVED_AVERAGE: value });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(/TRIBUTARY_SERVED_AVERAGE/);
+  });
+});

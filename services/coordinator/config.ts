@@ -204,6 +204,7 @@ export function loadCoordinatorConfig(
     clipNorm: clipNorm > 0 ? clipNorm : null,
     maxDeltaNorm: maxDeltaNorm > 0 ? maxDeltaNorm : null,
     maxExamples: maxExamples > 0 ? maxExamples : null,
+    servedAverage: r.number('TRIBUTARY_SERVED_AVERAGE', 0, { min: 0, max: 0.999999 }),
     guard:
       r.oneOf('TRIBUTARY_GUARD', ['on', 'off'] as const, 'on') === 'off'
         ? null

@@ -240,7 +240,7 @@ export class CoordinatorRunner {
       await this.evaluator.initialWeights(),
       0,
     );
-    const evaluation = await this.evaluator.evaluate(this.aggregator.model);
+    const evaluation = await this.evaluator.evaluate(this.aggregator.served);
     if (evaluation) this.metrics.evaluated(0, evaluation, this.now());
     await this.commitStep({
       publishModel: true,
@@ -275,7 +275,7 @@ export class CoordinatorRunner {
     this.stopConditions.stepped(flush.version);
     await this.tick();
     if (evaluatesVersion(this.config, flush.version))
-      this.centralEvaluation.published(flush.version, this.aggregator.model, committedAtMs);
+      this.centralEvaluation.published(flush.version, this.aggregator.served, committedAtMs);
     await this.emit(publishedEvent(flush));
     if (!this.stopConditions.reason)
       await this.federated.versionPublished(flush.version, this.leaseBook.askable());

@@ -1,7 +1,7 @@
 /**
  * One server step (or rejection batch) as one Kafka transaction: the waiting rejections, the new
- * GlobalModel after a server step (chunk i of every version keyed `<job>#i`, docs/topics.md), the
- * aggregator checkpoint with its replay cursor (./checkpoints.ts), and the consumer offsets of
+ * GlobalModel after a server step (chunk i of every version keyed `<job>#i`, docs/topics.md) and its
+ * served average if the job keeps one, the aggregator checkpoint with its replay cursor (./checkpoints.ts), and the consumer offsets of
  * everything handled, never past the first chunk of an update still held. All or nothing.
  */
 import type { Message, Producer, RecordMetadata, Transaction } from 'kafkajs';
@@ -72,8 +72,15 @@ export async function writeStep(txProducer: Producer, step: CommitStep, s: StepS
     const models = topicName(s.jobId, 'models');
     const checkpoints = topicName(s.jobId, 'checkpoints');
     const outgoing: TopicMessage[] = [];
-    if (step.publishModel)
-      for (const message of modelMessages(step, s)) outgoing.push({ topic: models, message });
+    if (step.publishModel) {
+      for (const message of modelMessages(step, s, s.aggregator.model))
+        outgoing.push({ topic: models, message });
+      // The served average (lib/core/fedbuff/served.ts), of the same version, beside it.
+      const served = s.aggregator.snapshot().served;
+      if (served)
+        for (const message of modelMessages(step, s, served))
+          outgoing.push({ topic: topicName(s.jobId, 'served'), message });
+    }
     const state = step.checkpoint ? serializeAggregator(s.aggregator) : null;
     if (state)
       for (const message of checkpointChunks(s.jobId, state, s.config.maxChunkBytes))
@@ -146,8 +153,11 @@ export interface TopicMessage {
   readonly message: Message;
 }
 
-/** A step's new GlobalModel as records: chunk i of every version under `<job>#i` (docs/topics.md). */
-function modelMessages(step: CommitStep, s: StepState): Message[] {
+/**
+ * A step's new GlobalModel (`weights`: the model, or its served average) as records: chunk i of
+ * every version under `<job>#i` (docs/topics.md).
+ */
+function modelMessages(step: CommitStep, s: StepState, weights: Float32Array): Message[] {
   const records = toRecords<GlobalModel>(
     {
       jobId: s.jobId,
@@ -162,7 +172,7 @@ function modelMessages(step: CommitStep, s: StepState): Message[] {
       foldedUpdateIds: step.foldedUpdateIds ?? [],
       publishedAtMs: s.now(),
     },
-    splitFlat(s.layout, s.aggregator.model),
+    splitFlat(s.layout, weights),
     s.config.modelEncoding,
     s.config.maxChunkBytes,
   );

@@ -5,11 +5,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { splitFlat } from '../../lib/core/fedbuff/layout.js';
+import { joinFlat, splitFlat } from '../../lib/core/fedbuff/layout.js';
+import { averageInto } from '../../lib/core/fedbuff/served.js';
 import { createKafka } from '../../lib/kafka/client.js';
 import { topicName } from '../../lib/kafka/topics.js';
 import { frame } from '../../lib/wire/confluent.js';
-import { toRecords } from '../../lib/wire/records.js';
+import { tensorsOf, toRecords } from '../../lib/wire/records.js';
 import type { CoordinatorEvent, GlobalModel, ModelUpdate, RejectedUpdate } from '../../lib/wire/schemas.js';
 import { AvroSerde } from '../../lib/wire/serde.js';
 import type { RunReport } from '../../services/coordinator/report.js';
@@ -121,6 +122,8 @@ describe('federated training over Kafka', () => {
     const job = jobEnv(brokers(), registryUrl());
     startWorkers(job, 3, () => ({ TRIBUTARY_CHECKIN_INTERVAL_MS: '500' }));
     const common = {
+      // The served average is in the step's transaction and the checkpoint: checked below.
+      TRIBUTARY_SERVED_AVERAGE: '0.5',
       TRIBUTARY_MAX_VERSIONS: '12',
       TRIBUTARY_CONCURRENCY: '3',
       TRIBUTARY_BUFFER_K: '2',
@@ -156,6 +159,29 @@ describe('federated training over Kafka', () => {
     );
     const publishedIds = new Set(published.map((u) => u.updateId));
     for (const id of folded) expect(publishedIds.has(id)).toBe(true);
+
+    // Every version's served model is the moving average of the models up to it, across the kills:
+    // restored from the checkpoint, never restarted from the model or stepped twice.
+    const served = await readTopic(brokers(), topicName(job.jobId, 'served'), (v) =>
+      s.decode('GlobalModel', v),
+    );
+    expect(served.map((m) => m.version)).toEqual(versions);
+    const layout = await mnistLayout();
+    const flat = (m: GlobalModel) => joinFlat(layout, tensorsOf(m));
+    // Compared by their largest difference: a failing toEqual would print 100,000 values.
+    const largestDifference = (a: Float32Array, b: Float32Array) =>
+      a.reduce(
+        (most, x, i) => Math.max(most, Math.abs(x - (b[i] as number))),
+        a.length === b.length ? 0 : Infinity,
+      );
+    const average = flat(models[0] as GlobalModel);
+    for (const [v, model] of models.entries()) {
+      if (v > 0) averageInto(average, flat(model), 0.5);
+      expect(largestDifference(flat(served[v] as GlobalModel), average), `version ${v}`).toBe(0);
+    }
+    expect(
+      largestDifference(flat(served[12] as GlobalModel), flat(models[12] as GlobalModel)),
+    ).toBeGreaterThan(0);
   });
 
   it('hands its leases to the coordinator that replaces it: no mid-task worker is leased a second task', async () => {

@@ -28,6 +28,7 @@ import {
   trimCount,
 } from './robust.js';
 import { applyServerStep, initialMoments, type OptimizerMoments } from './server-optimizer.js';
+import { averageInto } from './served.js';
 import { stalenessWeight } from './staleness.js';
 import { emptyGuardWindow, judge, remember, type GuardWindow } from './guard.js';
 
@@ -90,6 +91,8 @@ export interface AggregatorState {
   /** Recent accepted norms and example counts, the influence guard's reference (./guard.ts). */
   readonly guardWindow: GuardWindow;
   readonly moments: OptimizerMoments;
+  /** The served model (./served.ts) when config.servedAverage > 0; null serves `model` itself. */
+  readonly served: Float32Array | null;
 }
 
 interface CheckedUpdate {
@@ -152,6 +155,7 @@ export class FedBuffAggregator {
         foldedIds: new Map(),
         guardWindow: emptyGuardWindow(),
         moments: initialMoments(valid.serverOptimizer, layout.size),
+        served: valid.servedAverage > 0 ? Float32Array.from(initialModel) : null,
       },
       arena,
     );
@@ -176,6 +180,13 @@ export class FedBuffAggregator {
   /** The current global model. Read-only by contract: copy before handing it to anything that writes. */
   get model(): Float32Array {
     return this.state.model;
+  }
+  /**
+   * The model to evaluate and serve: the moving average of the versions (./served.ts), or the
+   * current model when there is none. Read-only by contract, as `model`.
+   */
+  get served(): Float32Array {
+    return this.state.served ?? this.state.model;
   }
   get bufferCount(): number {
     return this.state.buffered.length;
@@ -367,6 +378,7 @@ export class FedBuffAggregator {
       );
     }
     applyServerStep(state.config.serverOptimizer, state.model, average, state.moments);
+    if (state.served) averageInto(state.served, state.model, state.config.servedAverage);
     state.version += 1;
     const oldestFresh = state.version - state.config.maxStaleness;
     for (const [id, base] of state.foldedIds) if (base < oldestFresh) state.foldedIds.delete(id);

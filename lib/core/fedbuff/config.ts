@@ -28,6 +28,11 @@ export interface FedBuffConfig {
   readonly maxExamples: number | null;
   /** Limits relative to recent honest updates (./guard.ts); null turns them off. */
   readonly guard: InfluenceGuardConfig | null;
+  /**
+   * β of the served model, an exponential moving average of the versions (./served.ts); 0 serves
+   * each version as it is.
+   */
+  readonly servedAverage: number;
 }
 
 export const DEFAULT_FEDBUFF: Omit<FedBuffConfig, 'jobId'> = {
@@ -41,6 +46,7 @@ export const DEFAULT_FEDBUFF: Omit<FedBuffConfig, 'jobId'> = {
   maxDeltaNorm: 1e4,
   maxExamples: 1e9,
   guard: DEFAULT_INFLUENCE_GUARD,
+  servedAverage: 0,
 };
 
 /** Synchronous FedAvg as a FedBuff setting: K = cohort, nothing stale accepted, plain average. */
@@ -105,6 +111,8 @@ export function validateFedBuffConfig(config: FedBuffConfig): FedBuffConfig {
   if (config.maxExamples !== null && !(Number.isSafeInteger(config.maxExamples) && config.maxExamples >= 1))
     problems.push(`maxExamples: must be a whole number >= 1 or null, got ${config.maxExamples}`);
   if (config.guard !== null) problems.push(...validateGuardConfig(config.guard));
+  if (!inUnit(config.servedAverage))
+    problems.push(`servedAverage: must be in [0, 1), got ${config.servedAverage}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, guard: config.guard && Object.freeze({ ...config.guard }) });
 }

@@ -1,6 +1,6 @@
 /**
  * Exact checkpoint of a FedBuffAggregator: model, version, buffer (folded sums or deltas), the ids
- * folded, and optimizer moments. Format (little-endian):
+ * folded, optimizer moments, and the served average if kept (./served.ts). Format (little-endian):
  *   "TRIBAGG1" | u32 header length | UTF-8 JSON header | zero padding to 4 bytes | float32 arrays
  * The header lists the arrays in order with their lengths; numbers in JSON round-trip exactly.
  */
@@ -37,6 +37,7 @@ export function serializeAggregator(aggregator: FedBuffAggregator): Uint8Array {
   ];
   if (s.moments.m) arrays.push({ name: 'm', values: s.moments.m });
   if (s.moments.v) arrays.push({ name: 'v', values: s.moments.v });
+  if (s.served) arrays.push({ name: 'served', values: s.served });
   const header: Header = {
     format: 1,
     config: s.config,
@@ -95,12 +96,15 @@ export function checkpointLayout(bytes: Uint8Array): ModelLayout {
 
 export function restoreAggregator(bytes: Uint8Array): FedBuffAggregator {
   const { header, headerLength } = readHeader(bytes);
-  // Checkpoints from before maxExamples and the guard existed take today's defaults for them
-  // (appended, so a current checkpoint's header restores in its own key order, bit for bit).
+  // Checkpoints from before maxExamples, the guard and the served average existed take today's
+  // defaults for them (appended, so a current checkpoint's header restores in its own key order,
+  // bit for bit).
   const config = validateFedBuffConfig({
     ...header.config,
     maxExamples: 'maxExamples' in header.config ? header.config.maxExamples : DEFAULT_FEDBUFF.maxExamples,
     guard: 'guard' in header.config ? header.config.guard : DEFAULT_FEDBUFF.guard,
+    servedAverage:
+      'servedAverage' in header.config ? header.config.servedAverage : DEFAULT_FEDBUFF.servedAverage,
   });
   const layout: ModelLayout = modelLayout(header.layout.architectureId, header.layout.tensors);
   let offset = Math.ceil((12 + headerLength) / 4) * 4;
@@ -133,7 +137,22 @@ export function restoreAggregator(bytes: Uint8Array): FedBuffAggregator {
     foldedIds: new Map(header.foldedIds.map((id, i) => [id, header.foldedBase?.[i] ?? header.version])),
     guardWindow: header.guardWindow ?? emptyGuardWindow(),
     moments: { m: arrays.get('m') ?? null, v: arrays.get('v') ?? null },
+    served: restoredServed(arrays.get('served'), config, layout),
   });
+}
+
+/**
+ * The saved served model; a checkpoint that averages but holds none (corrupt) is refused rather
+ * than restarting the average from the model, which would serve a noisier model unannounced.
+ */
+function restoredServed(
+  saved: Float32Array | undefined,
+  config: AggregatorState['config'],
+  layout: ModelLayout,
+): Float32Array | null {
+  if (config.servedAverage === 0) return null;
+  if (!saved || saved.length !== layout.size) corrupt('checkpoint served model does not match its layout');
+  return saved;
 }
 
 /** The saved buffer sum, or zeros where an empty buffer was saved without one (mean reduction only). */
