@@ -62,6 +62,9 @@ export const STRATEGIES = {
     TRIBUTARY_STRATEGY: 'fedbuff',
     TRIBUTARY_CONCURRENCY: String(CONCURRENCY),
     TRIBUTARY_BUFFER_K: '2',
+    // The model FedBuff serves (and evaluation scores) is the moving average of its versions, β 0.75
+    // (lib/core/fedbuff/served.ts; chosen on held-out seeds 11-22: README).
+    TRIBUTARY_SERVED_AVERAGE: '0.75',
   },
   fedavg: { TRIBUTARY_STRATEGY: 'fedavg', TRIBUTARY_CONCURRENCY: String(CONCURRENCY) },
 } as const;
@@ -188,6 +191,7 @@ export function timeToAccuracyRunner(stack: Stack, engine: Engine, bench: string
       warmUpSeconds: WARM_UP_SECONDS,
       stepClient: process.env.TRIBUTARY_KAFKA_CLIENT === 'librdkafka' ? 'librdkafka' : 'kafkajs',
       alternatedWith,
+      strategies: STRATEGIES,
     });
   return { warmUp, measure, write };
 }

@@ -49,6 +49,8 @@ export interface RunContext extends ComparisonContext {
   readonly stepClient: string | null;
   /** Whose runs these alternated with, seed by seed, on the same stack (bench flower's); null: none. */
   readonly alternatedWith?: string | null;
+  /** The coordinator settings of each strategy the runs used (saved ones when re-rendering). */
+  readonly strategies: Readonly<Record<Strategy, Readonly<Record<string, string>>>>;
 }
 
 /** `npm run bench -- tta --render`: the summary and chart again from bench/results/tta.json. */
@@ -66,6 +68,7 @@ export function renderTimeToAccuracy(engine: Engine = 'tfjs'): void {
       stepClient?: string;
       alternatedWith?: string | null;
       deviceMsPerSample?: number | null;
+      strategies?: RunContext['strategies'];
     };
     runs: Run[];
   }>(resultName(RESULT_NAMES[engine]));
@@ -77,10 +80,30 @@ export function renderTimeToAccuracy(engine: Engine = 'tfjs'): void {
     warmUpSeconds: saved.parameters.warmUpSeconds ?? 0,
     stepClient: saved.parameters.stepClient ?? null,
     alternatedWith: saved.parameters.alternatedWith ?? null,
+    // Results saved before the settings were recorded ran the strategies without a served average.
+    strategies: saved.parameters.strategies ?? STRATEGIES_BEFORE_SERVED_AVERAGE,
     engine,
     machine: saved.machine,
     stackMode: saved.stackMode,
   });
+}
+
+/** What the strategies were before the served average existed (results saved without settings). */
+const STRATEGIES_BEFORE_SERVED_AVERAGE: RunContext['strategies'] = {
+  fedbuff: {
+    TRIBUTARY_STRATEGY: 'fedbuff',
+    TRIBUTARY_CONCURRENCY: String(CONCURRENCY),
+    TRIBUTARY_BUFFER_K: '2',
+  },
+  fedavg: { TRIBUTARY_STRATEGY: 'fedavg', TRIBUTARY_CONCURRENCY: String(CONCURRENCY) },
+};
+
+/** The served average a strategy's settings name, in words ('' when it serves each version). */
+function servedWords(settings: Readonly<Record<string, string>>): string {
+  const beta = Number(settings.TRIBUTARY_SERVED_AVERAGE ?? 0);
+  return beta > 0
+    ? `, serving the moving average of its versions (β = ${beta}, TRIBUTARY_SERVED_AVERAGE), which evaluation scores`
+    : '';
 }
 
 export function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): void {
@@ -146,7 +169,7 @@ export function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): 
     '',
     workersAre,
     '',
-    `${workers} workers, Dirichlet(0.5) split of MNIST, seeds ${seeds.join(', ')}; client delays log-normal (σ 0.6) with one worker in ten 10× slower, ${delayBasisWords(delayBasis, context.deviceMsPerSample)}; ${CONCURRENCY} tasks in flight for both; FedBuff K = 2, polynomial staleness (a = 0.5); FedAvg K = cohort = ${CONCURRENCY}, maximum staleness 0; server SGD, learning rate 1; local: 1 epoch, batch 32, learning rate 0.1; each run has ${budgetSeconds} s of coordinator wall time. Medians over seeds.${warmUpSeconds > 0 ? ` Before them, one unmeasured ${warmUpSeconds}-s FedBuff run on the same stack warms the broker (a JVM: its JIT compiler takes a quarter to a half of a core for about the first minute of traffic), as a long-running broker is.` : ''}${context.stepClient ? ` Server steps written by ${context.stepClient} (TRIBUTARY_KAFKA_CLIENT).` : ''}${context.alternatedWith ? ` Run seed by seed in turn with ${context.alternatedWith}'s, in an order that rotates each seed, so a change in the machine's speed during the sitting falls on every system alike.` : ''}`,
+    `${workers} workers, Dirichlet(0.5) split of MNIST, seeds ${seeds.join(', ')}; client delays log-normal (σ 0.6) with one worker in ten 10× slower, ${delayBasisWords(delayBasis, context.deviceMsPerSample)}; ${CONCURRENCY} tasks in flight for both; FedBuff K = 2, polynomial staleness (a = 0.5)${servedWords(context.strategies.fedbuff)}; FedAvg K = cohort = ${CONCURRENCY}, maximum staleness 0; server SGD, learning rate 1; local: 1 epoch, batch 32, learning rate 0.1; each run has ${budgetSeconds} s of coordinator wall time. Medians over seeds.${warmUpSeconds > 0 ? ` Before them, one unmeasured ${warmUpSeconds}-s FedBuff run on the same stack warms the broker (a JVM: its JIT compiler takes a quarter to a half of a core for about the first minute of traffic), as a long-running broker is.` : ''}${context.stepClient ? ` Server steps written by ${context.stepClient} (TRIBUTARY_KAFKA_CLIENT).` : ''}${context.alternatedWith ? ` Run seed by seed in turn with ${context.alternatedWith}'s, in an order that rotates each seed, so a change in the machine's speed during the sitting falls on every system alike.` : ''}`,
     '',
     `Clock: seconds count from the first task the coordinator leases (training starts there)${minWorkers >= workers ? ", which waits until every worker has checked in (TRIBUTARY_MIN_WORKERS), as Flower's first round waits for all its clients" : ", at the first worker's check-in (these runs did not wait for the whole fleet)"}. Before it is start-up that does not depend on the strategy (loading TF.js, joining Kafka groups, publishing version 0${minWorkers >= workers ? ', the fleet coming online' : ''}); the 'from start' columns include it.`,
     '',
@@ -246,7 +269,7 @@ export function writeTimeToAccuracy(runs: readonly Run[], context: RunContext): 
         stepClient: context.stepClient,
         alternatedWith: context.alternatedWith ?? null,
         concurrency: CONCURRENCY,
-        strategies: STRATEGIES,
+        strategies: context.strategies,
         targets: TARGETS,
         delay: 'log-normal sigma 0.6; 1 in 10 workers fixed 10x',
         partition: 'dirichlet 0.5',
