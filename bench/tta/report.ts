@@ -81,22 +81,25 @@ export function renderTimeToAccuracy(engine: Engine = 'tfjs'): void {
     stepClient: saved.parameters.stepClient ?? null,
     alternatedWith: saved.parameters.alternatedWith ?? null,
     // Results saved before the settings were recorded ran the strategies without a served average.
-    strategies: saved.parameters.strategies ?? STRATEGIES_BEFORE_SERVED_AVERAGE,
+    strategies: saved.parameters.strategies ?? strategiesBeforeServedAverage(),
     engine,
     machine: saved.machine,
     stackMode: saved.stackMode,
   });
 }
 
-/** What the strategies were before the served average existed (results saved without settings). */
-const STRATEGIES_BEFORE_SERVED_AVERAGE: RunContext['strategies'] = {
+/**
+ * What the strategies were before the served average existed (results saved without settings). A
+ * function: ../tta.ts, which this module's CONCURRENCY comes from, imports this module too.
+ */
+const strategiesBeforeServedAverage = (): RunContext['strategies'] => ({
   fedbuff: {
     TRIBUTARY_STRATEGY: 'fedbuff',
     TRIBUTARY_CONCURRENCY: String(CONCURRENCY),
     TRIBUTARY_BUFFER_K: '2',
   },
   fedavg: { TRIBUTARY_STRATEGY: 'fedavg', TRIBUTARY_CONCURRENCY: String(CONCURRENCY) },
-};
+});
 
 /** The served average a strategy's settings name, in words ('' when it serves each version). */
 function servedWords(settings: Readonly<Record<string, string>>): string {
