@@ -75,7 +75,13 @@ export function renderFlowerComparison(): void {
 
 /** What flower.md reads of bench tta's (and tta-numpy's) result. */
 export type TtaResult = {
-  parameters?: { delayBasis?: DelayBasis; budgetSeconds?: number; workers?: number; minWorkers?: number };
+  parameters?: {
+    delayBasis?: DelayBasis;
+    budgetSeconds?: number;
+    workers?: number;
+    minWorkers?: number;
+    strategies?: Record<string, Record<string, string>>;
+  };
   summary: {
     strategy: string;
     to085: { seconds: { median: number | null } };
@@ -213,7 +219,7 @@ export function writeFlowerComparison(runs: readonly FlowerRunResult[], context:
     '',
     `Machine: ${JSON.stringify(context.machine)}. Seeds ${seeds.join(', ')}; ${clients} clients, ${PER_ROUND} training at once; ${budgetSeconds} s budget each; medians over seeds.`,
     '',
-    `Fair by construction: the same MNIST split and Dirichlet(0.5) shards (exported from Tributary's code), the same initial weights, the same MLP, the same local training (1 epoch, batch 32, SGD 0.1), the same client delay model, ${cohortWords(context.cohorts ?? 'random')}, the same machine and budget, the same share of its cores per process (TensorFlow's or OpenBLAS's threads). Differences: Flower clients train with numpy, Tributary's TypeScript workers with TF.js; Flower talks gRPC, Tributary Kafka. ${
+    `Fair by construction: the same MNIST split and Dirichlet(0.5) shards (exported from Tributary's code), the same initial weights, the same MLP, the same local training (1 epoch, batch 32, SGD 0.1), the same client delay model, ${cohortWords(context.cohorts ?? 'random')}, the same machine and budget, the same share of its cores per process (TensorFlow's or OpenBLAS's threads). Differences: Flower clients train with numpy, Tributary's TypeScript workers with TF.js; Flower talks gRPC, Tributary Kafka.${servedAverageWords(tributary)} ${
       delayBasis === 'device'
         ? `The delay model is a device's: each client is a device of its own that trains ${context.deviceMsPerSample ?? '?'} ms a sample, and a client's training takes m × that for its shard (a client that took longer here sends when it is done), so neither the training engine nor this host's two shared cores set the pace (BENCH_DELAY_BASIS=device; the host-paced comparison is flower.md). What differs is the orchestration (and, at the host's limit, the engine).`
         : `The delay model multiplies each client's own measured training time (${delayBasis === 'cpu' ? 'its CPU time: on two shared cores, wall time would include waiting for a core, which the slow site multiplies by 10' : 'its wall time'}), so the training engine sets the pace: on this machine numpy trains a shard's epoch in about 8 ms, TF.js in about 26 ms with hand-derived gradients (each op dispatched to TensorFlow on its own, 10–50 µs each: docs/native-tensorflow.md). The rows marked (NumPy workers) take the engine out of the comparison: Tributary with the protocol's Python worker (examples/python-worker, bench tta-numpy), which trains with NumPy as Flower's clients do, so what differs there is the orchestration.`
@@ -376,6 +382,20 @@ function samePathWords(cohorts: Cohorts): string[] {
     "Same path: each Flower client is seeded as Tributary's Python worker of its index (its shuffles and its delays), so with the same cohorts Flower and Tributary with NumPy workers train the same clients in the same rounds with the same shuffles and delays, and reach each accuracy in the same round (the per-seed table): what differs is the time a round. With drawn cohorts (BENCH_FLOWER_COHORTS=random) the rounds to 0.90 differed by seed between the systems, which dominated the comparison.",
     '',
   ];
+}
+
+/**
+ * Where Tributary's FedBuff served the moving average of its versions (its rows score that model,
+ * as every FedAvg row scores the round's): '' where no FedBuff run did.
+ */
+export function servedAverageWords(tributary: readonly { bench: string; result: TtaResult }[]): string {
+  const averaged = tributary.flatMap(({ bench, result }) => {
+    const beta = Number(result.parameters?.strategies?.fedbuff?.TRIBUTARY_SERVED_AVERAGE ?? 0);
+    return beta > 0 ? [`β = ${beta} in bench ${bench}`] : [];
+  });
+  return averaged.length > 0
+    ? ` Tributary's FedBuff serves the moving average of its versions (TRIBUTARY_SERVED_AVERAGE, ${averaged.join(', ')}), and its rows score that model; every FedAvg row, Flower's and Tributary's, scores each round's model.`
+    : '';
 }
 
 /** How the runs were ordered: which Tributary results alternated with Flower's, which were run apart. */
