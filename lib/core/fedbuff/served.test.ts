@@ -100,10 +100,7 @@ describe('the served model of an aggregator', () => {
           );
           for (const [value, lag] of stream)
             for (const agg of [plain, averaged])
-              agg.fold({
-                ...update(Math.max(0, agg.version - lag), [value, -value]),
-                updateId: `${counter}`,
-              });
+              agg.fold(update(Math.max(0, agg.version - lag), [value, -value]));
           expect(averaged.model).toEqual(plain.model);
           expect(averaged.version).toBe(plain.version);
         },
