@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { servedAverageWords, type TtaResult } from './report.js';
+import type { TtaResult } from './report.js';
+import { servedAverageWords } from './words.js';
 
 const result = (fedbuff: Record<string, string> | undefined): TtaResult => ({
   parameters: fedbuff ? { strategies: { fedbuff, fedavg: {} } } : {},
