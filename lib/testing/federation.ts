@@ -54,6 +54,7 @@ const MESSAGE_OF = {
   tasks: 'TrainTask',
   updates: 'ModelUpdate',
   models: 'GlobalModel',
+  served: 'GlobalModel',
   checkins: 'WorkerCheckIn',
   events: 'CoordinatorEvent',
   rejected: 'RejectedUpdate',

@@ -78,6 +78,8 @@ describe('federated training over Kafka', () => {
       // The models topic holds every version 0..final (compaction keeps at least the newest).
       const versions = (await federation.readTopic('models')).map((m) => m.version);
       expect(Math.max(...versions)).toBe(r.versions);
+      // The served model's topic exists for every job and stays empty unless it averages.
+      expect(await federation.readTopic('served')).toEqual([]);
       // Each worker warmed its engine on its own data before it checked in (the default budget).
       for (const worker of federation.workers) {
         const warmed = worker.events('engine-warmed');
