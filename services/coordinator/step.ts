@@ -1,8 +1,9 @@
 /**
  * One server step (or rejection batch) as one Kafka transaction: the waiting rejections, the new
- * GlobalModel after a server step (chunk i of every version keyed `<job>#i`, docs/topics.md) and its
- * served average if the job keeps one, the aggregator checkpoint with its replay cursor (./checkpoints.ts), and the consumer offsets of
- * everything handled, never past the first chunk of an update still held. All or nothing.
+ * GlobalModel after a server step (chunk i of every version keyed `<job>#i`, docs/topics.md) and
+ * its served average if the job keeps one, the aggregator checkpoint with its replay cursor
+ * (./checkpoints.ts), and the consumer offsets of everything handled, never past the first chunk
+ * of an update still held. All or nothing.
  */
 import type { Message, Producer, RecordMetadata, Transaction } from 'kafkajs';
 import { TributaryError } from '../../lib/core/errors.js';
