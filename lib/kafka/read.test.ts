@@ -1,6 +1,7 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import {
+  isRetriable,
   ReadPosition,
   readTopicNow,
   settledAnswer,
@@ -224,6 +225,21 @@ describe('settledAnswer', () => {
     const startedAt = Date.now();
     await expect(settledAnswer(async () => Promise.reject(retriable), 50, 5)).rejects.toBe(retriable);
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(50);
+  });
+});
+
+describe('isRetriable', () => {
+  it("reads kafkajs's `retriable` and librdkafka's own `isRetriable`, and nothing else", () => {
+    const error = (said: object) => Object.assign(new Error('an answer'), said);
+    expect(isRetriable(error({ retriable: true }))).toBe(true);
+    expect(isRetriable(error({ isRetriable: true, code: -185 }))).toBe(true);
+    expect(isRetriable(error({ retriable: false, isRetriable: false }))).toBe(false);
+    // A truthy value that is not `true` is no promise that asking again may succeed.
+    expect(isRetriable(error({ retriable: 'yes', isRetriable: 1 }))).toBe(false);
+    expect(isRetriable(new Error('Topic authorization failed'))).toBe(false);
+    expect(isRetriable(undefined)).toBe(false);
+    expect(isRetriable(null)).toBe(false);
+    expect(isRetriable('retriable')).toBe(false);
   });
 });
 

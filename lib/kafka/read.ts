@@ -20,6 +20,16 @@ export interface ReadOptions {
 }
 
 /**
+ * Whether a Kafka client's error says that asking again may succeed: kafkajs's errors and
+ * librdkafka's KafkaJS-style ones say `retriable`; librdkafka's own, which its KafkaJS-style
+ * connect() passes on from init_transactions unconverted, say `isRetriable`.
+ */
+export function isRetriable(error: unknown): boolean {
+  const said = error as { retriable?: unknown; isRetriable?: unknown } | null | undefined;
+  return said?.retriable === true || said?.isRetriable === true;
+}
+
+/**
  * `ask`, asked again while the broker gives a retriable answer (for up to `timeoutMs`): right after
  * a topic is created its partitions can still answer "not the leader" for a moment, more so the
  * more of them there are (a fresh job's 32 task partitions on a busy broker).
@@ -30,7 +40,7 @@ export async function settledAnswer<T>(ask: () => Promise<T>, timeoutMs = 30_000
     try {
       return await ask();
     } catch (error) {
-      if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
+      if (!isRetriable(error) || Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   }

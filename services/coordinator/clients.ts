@@ -43,17 +43,35 @@ export interface StepClient {
 export const coordinatorGroupId = (jobId: string) => `tributary.${jobId}.coordinator`;
 
 /**
- * An idempotent producer for events, the transactional one for server steps, and the tasks' sender:
- * kafkajs's, or librdkafka's when `stepClient` takes it (shorter steps; docs/native-kafka.md has
- * the figures). Tasks go out right after a step, on the next round's path: on librdkafka they
- * neither queue behind a batch of events nor pay kafkajs's protocol work in the coordinator's thread.
- */
-/**
  * The least time from one step's commit to the next step's begin (lib/kafka/spaced-transactions.ts):
  * enough for a local broker to write the last one's markers.
  */
 export const STEP_GAP_MS = 5;
 
+/**
+ * How long start-up asks again while the step producer's connect fails with a retriable error.
+ * On a fresh cluster the broker creates `__transaction_state` on the first transactional id it
+ * is asked for, and until then answers COORDINATOR_NOT_AVAILABLE: kafkajs asks again inside its
+ * connect, but librdkafka's gives up after 5 s with a timeout it marks retriable ("retry call to
+ * resume"), and a coordinator on a loaded machine died of it at start-up in a benchmark.
+ */
+export const STEP_PRODUCER_START_MS = 60_000;
+
+/** Connects the step producer, asking again while its answer is retriable (STEP_PRODUCER_START_MS). */
+export function connectStepProducer(
+  producer: Pick<Producer, 'connect'>,
+  timeoutMs = STEP_PRODUCER_START_MS,
+  pauseMs = 200,
+): Promise<void> {
+  return settledAnswer(() => producer.connect(), timeoutMs, pauseMs);
+}
+
+/**
+ * An idempotent producer for events, the transactional one for server steps, and the tasks' sender:
+ * kafkajs's, or librdkafka's when `stepClient` takes it (shorter steps; docs/native-kafka.md has
+ * the figures). Tasks go out right after a step, on the next round's path: on librdkafka they
+ * neither queue behind a batch of events nor pay kafkajs's protocol work in the coordinator's thread.
+ */
 export async function connectProducers(
   kafka: Kafka,
   jobId: string,
@@ -89,7 +107,7 @@ export async function connectProducers(
       );
   const txProducer = spacedTransactions(stepProducer, stepGapMs);
   const taskSender = native ? librdkafkaSender(native, stepClient) : kafkajsTaskSender(producer);
-  await Promise.all([producer.connect(), txProducer.connect(), taskSender.connect()]);
+  await Promise.all([producer.connect(), connectStepProducer(txProducer), taskSender.connect()]);
   // Before anything is read: the checkpoint and the committed offsets are final only once no
   // predecessor can commit a step behind them (lib/kafka/fencing.ts).
   if (!native) await claimTransactionalId(txProducer);
